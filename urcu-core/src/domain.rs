@@ -1,0 +1,656 @@
+//! A flavor's process-wide domain: its grace-period sequence, registry,
+//! callback queue and helper threads.
+//!
+//! # Grace periods
+//!
+//! The sequence number ([`crate::seq`]) is the one truth: a grace period
+//! moves it from idle to in-progress and on to the next idle value, always
+//! under `gp_lock`. Anyone may run one: a `synchronize()` caller leads a grace
+//! period itself when none satisfies its cookie (as liburcu's first waiter
+//! does: no hand-off latency), and the helper thread runs them for callbacks
+//! and polled cookies. Callers that arrive while one runs queue on `gp_lock`
+//! and find their cookie satisfied when they get it, so concurrent callers
+//! share grace periods.
+//!
+//! One grace period:
+//!
+//! 1. advance the sequence to in-progress;
+//! 2. master fence: updates made before the cookie was taken are visible to
+//!    every reader that starts after this point, and every reader that
+//!    started before it is visible to the scan;
+//! 3. advance the readers' counter ([`crate::reader`]);
+//! 4. snapshot the registry and wait until no reader is *old*, spinning
+//!    briefly, then sleeping on the counter's futex (readers wake it), with
+//!    stall reports past the stall timeout;
+//! 5. master fence: the readers' critical sections are complete before what
+//!    follows;
+//! 6. advance the sequence to idle (`Release`: a poller that sees it sees 5).
+//!
+//! # Locks
+//!
+//! std's futex mutexes, not parking_lot's, because the fork handlers hold
+//! them across `fork()` and unlock them in the child, where parking_lot's
+//! unlock path may need its global parking table, whose locks another thread
+//! of the parent may have held. Order: `start_lock`, `work`, `invoking`,
+//! `ready`, `gp_lock`, `registry`; each is held only as long as its comment
+//! says.
+
+use crate::head::{RcuCallback, RcuHead};
+use crate::primitive::{fence, AtomicBool, AtomicU32, AtomicU64};
+use crate::queue::{Batch, CallbackQueue};
+use crate::reader::{self, GpCounter, ReaderRecord, ReaderState, CTR_STEP, GP_WAITING};
+use crate::registry::Registry;
+use crate::seq::{self, GpCookie};
+use crate::sys::{futex, membarrier};
+use crossbeam_utils::CachePadded;
+use std::collections::VecDeque;
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+/// Spins over the reader scan before a writer sleeps on the futex; liburcu's
+/// `RCU_QS_ACTIVE_ATTEMPTS`. Readers in short sections are caught here.
+const ACTIVE_ATTEMPTS: u32 = 100;
+
+/// Default stall timeout; `KRCU_STALL_TIMEOUT_MS` overrides it.
+const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Helper sleep flags.
+const AWAKE: u32 = 0;
+const SLEEPING: u32 = 1;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FlavorKind {
+    Memb,
+    Qsbr,
+}
+
+/// Whether memb writers use membarrier (set once, at memb's domain start).
+static USE_MEMBARRIER: AtomicBool = AtomicBool::new(false);
+
+/// Stall timeout in milliseconds, shared by both flavors; 0 = not yet read.
+static STALL_TIMEOUT_MS: AtomicU64 = AtomicU64::new(0);
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic under one of these locks is a krcu bug reported by that panic;
+    // the protected state is still consistent (every critical section is a
+    // few plain updates), so keep going rather than cascade.
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Callback batches waiting for their grace period, oldest first.
+#[derive(Debug, Default)]
+pub(crate) struct Pending {
+    batches: VecDeque<(u64, Batch)>,
+}
+
+/// Scratch space of the grace-period runner, reused across grace periods.
+#[derive(Debug)]
+pub(crate) struct GpScratch {
+    readers: Vec<&'static ReaderRecord>,
+}
+
+pub(crate) struct Domain {
+    pub(crate) kind: FlavorKind,
+    pub(crate) name: &'static str,
+    /// The counter readers snapshot; see `reader`.
+    pub(crate) gp: CachePadded<GpCounter>,
+    /// The grace-period sequence; written only under `gp_lock`.
+    seq: CachePadded<AtomicU64>,
+    /// The furthest cookie asked for by `start_poll`; the helper serves it.
+    needed: AtomicU64,
+    /// Registered threads. Held for registration, unregistration, and the
+    /// writer's snapshot; never while waiting.
+    pub(crate) registry: Mutex<Registry>,
+    /// Serializes grace periods; held for the whole of one.
+    gp_lock: Mutex<GpScratch>,
+    /// `call_rcu`'s queue.
+    callbacks: CachePadded<CallbackQueue>,
+    /// Callbacks queued, and invoked (user callbacks only, not barriers).
+    cb_queued: CachePadded<AtomicU64>,
+    cb_invoked: AtomicU64,
+    stalls: AtomicU64,
+    init: std::sync::Once,
+    /// Guards the lazy start of the helper threads.
+    start_lock: Mutex<()>,
+    started: AtomicBool,
+    /// The grace-period helper's state; held by the helper while it works
+    /// (splicing, running a grace period, handing batches on), not asleep.
+    work: Mutex<Pending>,
+    /// Held by the reclaim thread while it invokes a batch.
+    invoking: Mutex<()>,
+    /// Batches whose grace period has ended; held to push or pop.
+    ready: Mutex<VecDeque<Batch>>,
+    gp_sleep: AtomicU32,
+    reclaim_sleep: AtomicU32,
+}
+
+/// Counters of one flavor.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Grace periods completed.
+    pub gp_completed: u64,
+    /// Callbacks queued by `call_rcu` (and `defer`, `RcuCell` updates).
+    pub callbacks_queued: u64,
+    /// Callbacks invoked.
+    pub callbacks_invoked: u64,
+    /// Callbacks queued and not yet invoked.
+    pub callback_backlog: u64,
+    /// Grace periods that exceeded the stall timeout.
+    pub stalls: u64,
+    /// Threads registered with this flavor.
+    pub registered_threads: u64,
+}
+
+impl Domain {
+    pub(crate) const fn new(kind: FlavorKind, name: &'static str) -> Self {
+        Domain {
+            kind,
+            name,
+            gp: CachePadded::new(GpCounter::new()),
+            seq: CachePadded::new(AtomicU64::new(0)),
+            needed: AtomicU64::new(0),
+            registry: Mutex::new(Registry::new()),
+            gp_lock: Mutex::new(GpScratch {
+                readers: Vec::new(),
+            }),
+            callbacks: CachePadded::new(CallbackQueue::new()),
+            cb_queued: CachePadded::new(AtomicU64::new(0)),
+            cb_invoked: AtomicU64::new(0),
+            stalls: AtomicU64::new(0),
+            init: std::sync::Once::new(),
+            start_lock: Mutex::new(()),
+            started: AtomicBool::new(false),
+            work: Mutex::new(Pending {
+                batches: VecDeque::new(),
+            }),
+            invoking: Mutex::new(()),
+            ready: Mutex::new(VecDeque::new()),
+            gp_sleep: AtomicU32::new(AWAKE),
+            reclaim_sleep: AtomicU32::new(AWAKE),
+        }
+    }
+
+    /// One-time start: membarrier registration (memb), configuration, fork
+    /// handlers. Runs before any reader of this flavor registers.
+    pub(crate) fn ensure_init(&'static self) {
+        self.init.call_once(|| {
+            if self.kind == FlavorKind::Memb {
+                let forced = std::env::var_os("KRCU_FORCE_FENCE").is_some_and(|v| v == "1");
+                if !forced && membarrier::register_private_expedited() {
+                    // Writers switch to membarrier before readers drop their
+                    // fences: a reader that sees READER_FENCES false (through
+                    // the registry mutex it takes next) is covered.
+                    USE_MEMBARRIER.store(true, Relaxed);
+                    reader::READER_FENCES.store(false, Relaxed);
+                }
+                tracing::debug!(membarrier = !forced, "krcu memb domain started");
+            }
+            stall_timeout();
+            crate::fork::install();
+        });
+    }
+
+    /// Whether memb writers use membarrier.
+    pub(crate) fn uses_membarrier(&'static self) -> bool {
+        self.ensure_init();
+        USE_MEMBARRIER.load(Relaxed)
+    }
+
+    #[inline]
+    fn master_fence(&self) {
+        if self.kind == FlavorKind::Memb && USE_MEMBARRIER.load(Relaxed) {
+            membarrier::private_expedited();
+        } else {
+            fence(SeqCst);
+        }
+    }
+
+    fn reader_state(&self, ctr: u64, gp: u64) -> ReaderState {
+        match self.kind {
+            FlavorKind::Memb => reader::memb_state(ctr, gp),
+            FlavorKind::Qsbr => reader::qsbr_state(ctr, gp),
+        }
+    }
+
+    // ---- registration -------------------------------------------------
+
+    /// Adds the calling thread; the flavor makes the record live.
+    pub(crate) fn register_current(&'static self) -> &'static ReaderRecord {
+        self.ensure_init();
+        lock(&self.registry).add_current()
+    }
+
+    /// Removes a record its owner has made quiescent.
+    pub(crate) fn unregister(&self, rec: &'static ReaderRecord) {
+        lock(&self.registry).remove(rec);
+        // A writer may be asleep waiting on this record.
+        fence(SeqCst);
+        reader::wake_writer(&self.gp);
+    }
+
+    // ---- grace periods ------------------------------------------------
+
+    /// The cookie for a full grace period from now.
+    pub(crate) fn get_state(&self) -> GpCookie {
+        // Orders the caller's updates (unpublishing) before reading the
+        // sequence; pairs with the master fence after a grace period's start:
+        // either this load sees that start (and the cookie asks for the next
+        // grace period), or that grace period's readers see the updates.
+        fence(SeqCst);
+        GpCookie {
+            seq: seq::snap(self.seq.load(Relaxed)),
+        }
+    }
+
+    /// Whether the grace period named by `cookie` has completed.
+    pub(crate) fn poll_state(&self, cookie: GpCookie) -> bool {
+        // Acquire pairs with the Release end of the grace period: what the
+        // caller does next (freeing) follows the readers' critical sections.
+        seq::done(self.seq.load(Acquire), cookie.seq)
+    }
+
+    /// Runs grace periods, or waits for those others run, until `cookie`.
+    pub(crate) fn wait_for(&self, cookie: GpCookie) {
+        while !self.poll_state(cookie) {
+            let mut scratch = lock(&self.gp_lock);
+            // Whoever held the lock may have run the grace period we need.
+            if !self.poll_state(cookie) {
+                self.run_gp(&mut scratch);
+            }
+        }
+    }
+
+    /// Asks the helper for a grace period satisfying `cookie`.
+    pub(crate) fn request(&'static self, cookie: GpCookie) {
+        let mut cur = self.needed.load(Relaxed);
+        while !seq::done(cur, cookie.seq) {
+            // SeqCst: the requester's half of the Dekker handshake with the
+            // helper's sleep (see `helper_should_sleep`).
+            match self
+                .needed
+                .compare_exchange_weak(cur, cookie.seq, SeqCst, Relaxed)
+            {
+                Ok(_) => break,
+                Err(now) => cur = now,
+            }
+        }
+        self.ensure_started();
+        self.wake_helper();
+    }
+
+    /// One grace period. The caller holds `gp_lock`.
+    fn run_gp(&self, scratch: &mut GpScratch) {
+        let s = self.seq.load(Relaxed);
+        self.seq.store(seq::start(s), Relaxed);
+        self.master_fence();
+        // Relaxed: gp.ctr is written only here, under gp_lock; readers that
+        // load the new value are ordered by the fence above (see `reader`).
+        let gp = self.gp.ctr.load(Relaxed) + CTR_STEP;
+        self.gp.ctr.store(gp, Relaxed);
+        scratch.readers.clear();
+        scratch
+            .readers
+            .extend(lock(&self.registry).slots.iter().map(|s| s.rec));
+        self.wait_for_readers(scratch, gp);
+        self.master_fence();
+        self.seq.store(seq::end(seq::start(s)), Release);
+    }
+
+    fn wait_for_readers(&self, scratch: &mut GpScratch, gp: u64) {
+        let readers = &mut scratch.readers;
+        let started = Instant::now();
+        let timeout = stall_timeout();
+        let mut next_report = started + timeout;
+        let mut backoff = timeout;
+        let mut reported = false;
+        let mut attempts = 0;
+        loop {
+            // Relaxed: the master fences around the scan order it.
+            readers.retain(|r| self.reader_state(r.ctr.load(Relaxed), gp) == ReaderState::Old);
+            if readers.is_empty() {
+                return;
+            }
+            if attempts < ACTIVE_ATTEMPTS {
+                attempts += 1;
+                if attempts % 16 == 0 {
+                    std::thread::yield_now();
+                } else {
+                    std::hint::spin_loop();
+                }
+                continue;
+            }
+            self.gp.futex.store(GP_WAITING, Relaxed);
+            // Orders the flag before the re-check; pairs with the reader's
+            // fence between its ctr store and its flag load.
+            self.master_fence();
+            readers.retain(|r| self.reader_state(r.ctr.load(Relaxed), gp) == ReaderState::Old);
+            if readers.is_empty() {
+                self.gp.futex.store(0, Relaxed);
+                return;
+            }
+            let now = Instant::now();
+            if now >= next_report {
+                if !reported {
+                    self.stalls.fetch_add(1, Relaxed);
+                    reported = true;
+                }
+                self.report_stall(readers, now - started);
+                backoff = backoff.saturating_mul(2);
+                next_report = now + backoff;
+            }
+            futex::wait(&self.gp.futex, GP_WAITING, Some(next_report - now));
+        }
+    }
+
+    #[cold]
+    fn report_stall(&self, readers: &[&'static ReaderRecord], waited: Duration) {
+        let registry = lock(&self.registry);
+        for r in readers {
+            let (tid, name) = registry.describe(r).unwrap_or((0, "<exited>".to_owned()));
+            tracing::warn!(
+                flavor = self.name,
+                tid,
+                thread = %name,
+                waited_ms = waited.as_millis() as u64,
+                "krcu: grace period stalled: thread {tid} ({name}) has not left its {} read-side \
+                 critical section{}",
+                self.name,
+                if self.kind == FlavorKind::Qsbr {
+                    " (announce quiescent_state() or go offline around blocking calls)"
+                } else {
+                    ""
+                }
+            );
+        }
+    }
+
+    // ---- callbacks ----------------------------------------------------
+
+    /// Queues a callback. Wait-free; async-signal-safe. Starts nothing.
+    ///
+    /// # Safety
+    ///
+    /// As for `call_rcu`: `head` stays valid and untouched until `func` runs.
+    #[inline]
+    pub(crate) unsafe fn enqueue(&self, head: *mut RcuHead, func: RcuCallback) {
+        // SAFETY: the caller owns `head` until the callback runs.
+        unsafe {
+            (*head).func = Some(func);
+            self.callbacks.enqueue(head);
+        }
+        if !is_barrier(func) {
+            // Relaxed: a statistic.
+            self.cb_queued.fetch_add(1, Relaxed);
+        }
+        self.wake_helper();
+    }
+
+    #[inline]
+    fn wake_helper(&self) {
+        // SeqCst: the producer's half of the Dekker handshake, after the
+        // SeqCst exchange in `enqueue` or `request`.
+        if self.gp_sleep.load(SeqCst) == SLEEPING {
+            self.gp_sleep.store(AWAKE, Relaxed);
+            futex::wake(&self.gp_sleep, 1);
+        }
+    }
+
+    /// Returns after every callback queued before the call has run.
+    pub(crate) fn barrier(&'static self) {
+        self.ensure_started();
+        let marker = BarrierMarker {
+            head: RcuHead::new(),
+            done: AtomicU32::new(0),
+        };
+        let head = &marker.head as *const RcuHead as *mut RcuHead;
+        // SAFETY: `marker` outlives its callback: we wait for it below, and
+        // `head` is its first field so the callback can find `done`.
+        unsafe { self.enqueue(head, barrier_done) };
+        // Acquire pairs with the Release store in `barrier_done`.
+        while marker.done.load(Acquire) == 0 {
+            futex::wait(&marker.done, 0, None);
+        }
+    }
+
+    pub(crate) fn stats(&self) -> Stats {
+        let queued = self.cb_queued.load(Relaxed);
+        let invoked = self.cb_invoked.load(Relaxed);
+        Stats {
+            gp_completed: seq::completed(self.seq.load(Relaxed)),
+            callbacks_queued: queued,
+            callbacks_invoked: invoked,
+            callback_backlog: queued.saturating_sub(invoked),
+            stalls: self.stalls.load(Relaxed),
+            registered_threads: lock(&self.registry).len() as u64,
+        }
+    }
+
+    // ---- helper threads -----------------------------------------------
+
+    pub(crate) fn ensure_started(&'static self) {
+        // Acquire pairs with the Release store below.
+        if self.started.load(Acquire) {
+            return;
+        }
+        self.ensure_init();
+        let _g = lock(&self.start_lock);
+        if self.started.load(Relaxed) {
+            return;
+        }
+        crate::helper::spawn(self);
+        self.started.store(true, Release);
+    }
+
+    /// The grace-period helper's loop.
+    pub(crate) fn gp_helper(&'static self) -> ! {
+        loop {
+            {
+                let mut pending = lock(&self.work);
+                if let Some(batch) = self.callbacks.splice() {
+                    // The cookie is taken after the splice, so after every
+                    // spliced callback was queued.
+                    let cookie = self.get_state().seq;
+                    match pending.batches.back_mut() {
+                        // SAFETY: both batches are ours and disjoint.
+                        Some((c, last)) if *c == cookie => unsafe { last.append(batch) },
+                        _ => pending.batches.push_back((cookie, batch)),
+                    }
+                }
+                self.hand_on_done(&mut pending);
+                let wanted = pending
+                    .batches
+                    .front()
+                    .map(|(c, _)| *c)
+                    .into_iter()
+                    .chain(Some(self.needed.load(SeqCst)))
+                    .find(|&c| !seq::done(self.seq.load(Relaxed), c));
+                if let Some(c) = wanted {
+                    let mut scratch = lock(&self.gp_lock);
+                    if !seq::done(self.seq.load(Relaxed), c) {
+                        self.run_gp(&mut scratch);
+                    }
+                    drop(scratch);
+                    self.hand_on_done(&mut pending);
+                    continue;
+                }
+            }
+            if !self.helper_should_sleep() {
+                continue;
+            }
+            futex::wait(&self.gp_sleep, SLEEPING, None);
+        }
+    }
+
+    /// Whether there is no work; sets the sleep flag when so.
+    fn helper_should_sleep(&self) -> bool {
+        // SeqCst store, then SeqCst loads: the helper's half of the Dekker
+        // handshake with `enqueue`/`request` (either they see SLEEPING and
+        // wake us, or we see their work here).
+        self.gp_sleep.store(SLEEPING, SeqCst);
+        let idle = self.callbacks.is_empty()
+            && seq::done(self.seq.load(SeqCst), self.needed.load(SeqCst))
+            && lock(&self.work).batches.is_empty();
+        if !idle {
+            self.gp_sleep.store(AWAKE, Relaxed);
+        }
+        idle
+    }
+
+    /// Moves batches whose grace period has ended to the reclaim thread.
+    fn hand_on_done(&self, pending: &mut Pending) {
+        let mut moved = false;
+        while let Some((c, _)) = pending.batches.front() {
+            if !self.poll_state(GpCookie { seq: *c }) {
+                break;
+            }
+            let (_, batch) = pending.batches.pop_front().expect("front exists");
+            lock(&self.ready).push_back(batch);
+            moved = true;
+        }
+        // SeqCst: Dekker with the reclaim thread's sleep (see reclaim_helper).
+        if moved && self.reclaim_sleep.load(SeqCst) == SLEEPING {
+            self.reclaim_sleep.store(AWAKE, Relaxed);
+            futex::wake(&self.reclaim_sleep, 1);
+        }
+    }
+
+    /// The reclaim thread's loop: invokes callbacks whose grace period ended.
+    pub(crate) fn reclaim_helper(&'static self) -> ! {
+        loop {
+            let invoking = lock(&self.invoking);
+            let batch = lock(&self.ready).pop_front();
+            match batch {
+                Some(batch) => {
+                    let n = invoke(&batch);
+                    self.cb_invoked.fetch_add(n, Relaxed);
+                    drop(invoking);
+                }
+                None => {
+                    drop(invoking);
+                    self.reclaim_sleep.store(SLEEPING, SeqCst);
+                    if lock(&self.ready).is_empty() {
+                        futex::wait(&self.reclaim_sleep, SLEEPING, None);
+                    }
+                    self.reclaim_sleep.store(AWAKE, Relaxed);
+                }
+            }
+        }
+    }
+
+    // ---- fork ---------------------------------------------------------
+
+    /// Takes every lock, so that the child inherits consistent state.
+    pub(crate) fn lock_for_fork(&'static self) -> ForkGuards {
+        let start = lock(&self.start_lock);
+        let work = lock(&self.work);
+        let invoking = lock(&self.invoking);
+        let ready = lock(&self.ready);
+        let gp = lock(&self.gp_lock);
+        let registry = lock(&self.registry);
+        ForkGuards {
+            domain: self,
+            _start: start,
+            _work: work,
+            _invoking: invoking,
+            _ready: ready,
+            _gp: gp,
+            registry,
+        }
+    }
+}
+
+/// The locks of one domain, held across `fork()`.
+pub(crate) struct ForkGuards {
+    domain: &'static Domain,
+    // Dropped in reverse order of locking (fields drop in declaration order,
+    // and none of these nest inside another's release).
+    registry: MutexGuard<'static, Registry>,
+    _gp: MutexGuard<'static, GpScratch>,
+    _ready: MutexGuard<'static, VecDeque<Batch>>,
+    _invoking: MutexGuard<'static, ()>,
+    _work: MutexGuard<'static, Pending>,
+    _start: MutexGuard<'static, ()>,
+}
+
+impl ForkGuards {
+    /// In the child: forget the parent's other threads and helpers.
+    pub(crate) fn reset_in_child(&mut self, keep: *const ReaderRecord) {
+        let d = self.domain;
+        self.registry.prune_after_fork(keep);
+        d.started.store(false, Relaxed);
+        d.gp_sleep.store(AWAKE, Relaxed);
+        d.reclaim_sleep.store(AWAKE, Relaxed);
+        d.gp.futex.store(0, Relaxed);
+        // SAFETY: no other thread exists in the child.
+        unsafe { d.callbacks.repair_after_fork() };
+    }
+}
+
+#[repr(C)]
+struct BarrierMarker {
+    head: RcuHead,
+    done: AtomicU32,
+}
+
+fn is_barrier(func: RcuCallback) -> bool {
+    std::ptr::fn_addr_eq(func, barrier_done as RcuCallback)
+}
+
+unsafe extern "C" fn barrier_done(head: *mut RcuHead) {
+    let marker = head as *const BarrierMarker;
+    // SAFETY: `head` is the first field of a BarrierMarker whose barrier()
+    // caller is waiting for `done` (so the marker is alive until this store
+    // is seen). Release pairs with the caller's Acquire load.
+    unsafe {
+        (*marker).done.store(1, Release);
+        // The waiter may return as soon as it sees the store; a wake on its
+        // (then dead) stack address is harmless: futex wakes only name an
+        // address, and every waiter in krcu re-checks its condition.
+        futex::wake(&(*marker).done, 1);
+    }
+}
+
+/// Invokes every callback of `batch`, in order. Returns how many were user
+/// callbacks.
+fn invoke(batch: &Batch) -> u64 {
+    let mut n = 0;
+    let mut node = batch.first;
+    loop {
+        // SAFETY: the batch owns its nodes until their callback runs; read
+        // the link first, since the callback may free the node.
+        let next = unsafe { batch.next(node) };
+        // SAFETY: `func` was set by `enqueue` before the node was published.
+        let func = unsafe { (*node).func }.expect("queued head has a callback");
+        if !is_barrier(func) {
+            n += 1;
+        }
+        // SAFETY: the grace period this batch waited for has ended, so the
+        // callback's contract (no reader holds the object) holds.
+        unsafe { func(node) };
+        match next {
+            Some(nx) => node = nx,
+            None => return n,
+        }
+    }
+}
+
+/// The stall timeout: `KRCU_STALL_TIMEOUT_MS`, default 10 s.
+pub(crate) fn stall_timeout() -> Duration {
+    let ms = STALL_TIMEOUT_MS.load(Relaxed);
+    if ms != 0 {
+        return Duration::from_millis(ms);
+    }
+    let ms = std::env::var("KRCU_STALL_TIMEOUT_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|&v| v > 0)
+        .unwrap_or(DEFAULT_STALL_TIMEOUT.as_millis() as u64);
+    STALL_TIMEOUT_MS.store(ms, Relaxed);
+    Duration::from_millis(ms)
+}
+
+/// Sets the stall timeout for both flavors.
+pub fn set_stall_timeout(timeout: Duration) {
+    STALL_TIMEOUT_MS.store((timeout.as_millis() as u64).max(1), Relaxed);
+}

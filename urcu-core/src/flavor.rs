@@ -1,0 +1,157 @@
+//! The `Flavor` trait, read-side guards and registration guards.
+
+use crate::domain::Stats;
+use crate::head::{RcuCallback, RcuHead};
+use crate::seq::GpCookie;
+use std::fmt::Debug;
+use std::marker::PhantomData;
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for crate::Memb {}
+    impl Sealed for crate::Qsbr {}
+}
+
+/// An RCU flavor: [`Memb`](crate::Memb) or [`Qsbr`](crate::Qsbr).
+///
+/// Each flavor has one process-wide domain. Data structures generic over
+/// `F: Flavor` call these functions; the flavor modules
+/// ([`memb`](crate::memb), [`qsbr`](crate::qsbr)) offer the same as free
+/// functions.
+pub trait Flavor: sealed::Sealed + Copy + Default + Debug + Send + Sync + 'static {
+    /// "memb" or "qsbr".
+    const NAME: &'static str;
+
+    /// Enters a read-side critical section; it ends when the guard drops.
+    fn read_lock() -> Guard<Self>;
+
+    /// Whether this thread is inside a read-side critical section.
+    fn in_read_section() -> bool;
+
+    /// Registers this thread until the returned guard drops. Optional: first
+    /// use registers lazily, and thread exit unregisters.
+    fn register_thread() -> Registration<Self>;
+
+    /// Waits for a grace period: every read-side critical section that began
+    /// before the call has ended when it returns.
+    ///
+    /// # Panics
+    ///
+    /// Inside a read-side critical section of this flavor (that would
+    /// deadlock).
+    fn synchronize();
+
+    /// Queues `func(head)` to run after a grace period, on krcu's callback
+    /// thread. Wait-free; allocates nothing.
+    ///
+    /// # Safety
+    ///
+    /// `head` points to a valid [`RcuHead`] that is not queued, and that stays
+    /// valid and untouched by the caller until `func` runs.
+    unsafe fn call_rcu(head: *mut RcuHead, func: RcuCallback);
+
+    /// Waits until every callback queued before the call has run.
+    ///
+    /// # Panics
+    ///
+    /// Inside a read-side critical section, or inside a callback.
+    fn barrier();
+
+    /// A cookie for a grace period that starts after this call.
+    fn get_state() -> GpCookie;
+
+    /// Whether the cookie's grace period has completed. Never blocks.
+    fn poll_state(cookie: GpCookie) -> bool;
+
+    /// Like [`get_state`](Self::get_state), and makes sure that grace period
+    /// will run without anyone waiting for it.
+    fn start_poll() -> GpCookie;
+
+    /// Waits for the cookie's grace period unless it has completed.
+    fn cond_synchronize(cookie: GpCookie);
+
+    /// This flavor's counters.
+    fn stats() -> Stats;
+
+    #[doc(hidden)]
+    fn guard_drop();
+}
+
+/// A read-side critical section of flavor `F`; it ends when the guard drops.
+///
+/// `!Send`: a read section belongs to its thread. References loaded under a
+/// guard (e.g. [`RcuCell::load`](crate::RcuCell::load)) borrow it.
+#[must_use = "the read-side critical section ends when the guard is dropped"]
+#[derive(Debug)]
+pub struct Guard<F: Flavor> {
+    _marker: PhantomData<(F, *const ())>,
+}
+
+impl<F: Flavor> Guard<F> {
+    /// # Safety
+    ///
+    /// The caller has just entered a read-side critical section of `F` on
+    /// this thread, which this guard's drop will leave.
+    #[inline(always)]
+    pub(crate) unsafe fn entered() -> Self {
+        Guard {
+            _marker: PhantomData,
+        }
+    }
+}
+
+impl<F: Flavor> Drop for Guard<F> {
+    #[inline(always)]
+    fn drop(&mut self) {
+        F::guard_drop();
+    }
+}
+
+/// An explicit registration of this thread with flavor `F`; the thread is
+/// unregistered when the last one drops (or when the thread exits).
+#[must_use = "the thread is unregistered when the registration is dropped"]
+#[derive(Debug)]
+pub struct Registration<F: Flavor> {
+    _marker: PhantomData<(F, *const ())>,
+}
+
+impl<F: Flavor> Registration<F> {
+    pub(crate) fn new() -> Self {
+        Registration {
+            _marker: PhantomData,
+        }
+    }
+}
+
+impl<F: Flavor> Drop for Registration<F> {
+    fn drop(&mut self) {
+        let idx = usize::from(F::NAME == "qsbr");
+        let last = crate::registry::EXPLICIT.with(|c| {
+            let mut v = c.get();
+            v[idx] -= 1;
+            c.set(v);
+            v[idx] == 0
+        });
+        if last {
+            if F::in_read_section() {
+                crate::misuse(
+                    "Registration dropped inside a read-side critical section",
+                    "end the read section (drop its guard) before unregistering",
+                );
+            }
+            if idx == 0 {
+                crate::memb::unregister_current();
+            } else {
+                crate::qsbr::unregister_current();
+            }
+        }
+    }
+}
+
+pub(crate) fn count_registration(idx: usize) {
+    crate::registry::EXPLICIT.with(|c| {
+        let mut v = c.get();
+        v[idx] += 1;
+        c.set(v);
+    });
+}

@@ -1,0 +1,256 @@
+//! The memb flavor: read sections cost a thread-local store and a compiler
+//! fence; writers pay with `membarrier()`.
+//!
+//! Read sections nest and are async-signal-safe on a registered thread: a
+//! signal handler may take and drop read locks, and leaves the interrupted
+//! thread's state as it found it. Register the thread (or take one read lock)
+//! before a handler may run on it: the lazy first registration takes a lock
+//! and allocates, which a handler must not do.
+//!
+//! ```
+//! use urcu_core::{memb, RcuCell};
+//!
+//! let cell: RcuCell<u64> = RcuCell::new(1);
+//! {
+//!     let guard = memb::read_lock();
+//!     assert_eq!(cell.load(&guard), Some(&1));
+//! }
+//! cell.store(2); // the old value is dropped after a grace period
+//! memb::synchronize();
+//! memb::barrier(); // ...and now it has been
+//! ```
+
+use crate::domain::{Domain, FlavorKind, Stats};
+use crate::flavor::{count_registration, Flavor, Guard, Registration};
+use crate::head::{RcuCallback, RcuHead};
+use crate::reader::{self, ReaderRecord};
+use crate::registry::{arm_exit_hook, MEMB_REC};
+use crate::seq::GpCookie;
+
+pub(crate) static DOMAIN: Domain = Domain::new(FlavorKind::Memb, "memb");
+
+/// The memb flavor (the default).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Memb;
+
+#[inline(always)]
+fn record() -> &'static ReaderRecord {
+    let rec = MEMB_REC.with(|c| c.get());
+    if rec.is_null() {
+        register_lazily()
+    } else {
+        // SAFETY: a non-null MEMB_REC points at a leaked, never-freed record.
+        unsafe { &*rec }
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn register_lazily() -> &'static ReaderRecord {
+    let rec = DOMAIN.register_current();
+    MEMB_REC.with(|c| c.set(rec));
+    if !arm_exit_hook() {
+        // The thread is running its thread-local destructors: nothing will
+        // unregister it. Its record stays registered, quiescent once this read
+        // section ends, so it never delays a grace period.
+        tracing::debug!("krcu: memb read section during thread teardown");
+    }
+    rec
+}
+
+/// Registers this thread with memb until the guard drops.
+pub fn register_thread() -> Registration<Memb> {
+    record();
+    count_registration(0);
+    Registration::new()
+}
+
+/// Unregisters this thread (exit hook, last Registration drop).
+pub(crate) fn unregister_current() {
+    let rec = MEMB_REC.with(|c| c.replace(std::ptr::null()));
+    if rec.is_null() {
+        return;
+    }
+    // SAFETY: non-null records are leaked and never freed.
+    let rec = unsafe { &*rec };
+    // A thread that exits inside a read section (a forgotten guard, a
+    // pthread_exit) is out of it now: never leave a record that a grace
+    // period would wait on forever.
+    reader::slave_fence();
+    rec.ctr.store(0, std::sync::atomic::Ordering::Relaxed);
+    DOMAIN.unregister(rec);
+}
+
+/// Enters a read-side critical section; it ends when the guard drops.
+#[inline(always)]
+pub fn read_lock() -> Guard<Memb> {
+    raw_read_lock();
+    // SAFETY: we just entered the section the guard will leave.
+    unsafe { Guard::entered() }
+}
+
+/// Enters a read-side critical section without a guard (for FFI and for
+/// sections that span scopes); pair it with [`raw_read_unlock`].
+#[inline(always)]
+pub fn raw_read_lock() {
+    reader::memb_lock(record(), &DOMAIN.gp);
+}
+
+/// Leaves a section entered with [`raw_read_lock`].
+///
+/// # Panics
+///
+/// If this thread is not inside a memb read section.
+#[inline(always)]
+pub fn raw_read_unlock() {
+    reader::memb_unlock(record(), &DOMAIN.gp);
+}
+
+/// Whether this thread is inside a memb read-side critical section
+/// (liburcu's `rcu_read_ongoing`).
+#[inline]
+pub fn in_read_section() -> bool {
+    let rec = MEMB_REC.with(|c| c.get());
+    // SAFETY: non-null records are leaked and never freed.
+    !rec.is_null() && reader::memb_nesting(unsafe { &*rec }) != 0
+}
+
+/// Whether writers use `membarrier()` (true) or readers use real fences
+/// (false: membarrier unavailable, or `KRCU_FORCE_FENCE=1`).
+pub fn uses_membarrier() -> bool {
+    DOMAIN.uses_membarrier()
+}
+
+fn forbid_in_read_section(what: &str) {
+    if in_read_section() {
+        crate::misuse(
+            &format!("memb {what} called inside a memb read-side critical section would deadlock"),
+            &format!("drop the read guard (or call read_unlock) before {what}, or use call_rcu / start_poll to defer the work"),
+        );
+    }
+}
+
+/// Waits for a grace period. See [`Flavor::synchronize`].
+pub fn synchronize() {
+    forbid_in_read_section("synchronize()");
+    DOMAIN.ensure_init();
+    DOMAIN.wait_for(DOMAIN.get_state());
+}
+
+/// Queues `func(head)` after a grace period. See [`Flavor::call_rcu`].
+///
+/// # Safety
+///
+/// As for [`Flavor::call_rcu`].
+#[inline]
+pub unsafe fn call_rcu(head: *mut RcuHead, func: RcuCallback) {
+    DOMAIN.ensure_started();
+    // SAFETY: forwarded contract.
+    unsafe { DOMAIN.enqueue(head, func) };
+}
+
+/// [`call_rcu`] for any context, a signal handler that interrupted anything
+/// included: it never locks, allocates or waits, and never starts threads.
+/// Until the domain has started (any registration, `call_rcu`, `synchronize`
+/// or `barrier` starts it), callbacks wait in the queue.
+///
+/// # Safety
+///
+/// As for [`Flavor::call_rcu`].
+#[inline]
+pub unsafe fn call_rcu_nolock(head: *mut RcuHead, func: RcuCallback) {
+    // SAFETY: forwarded contract.
+    unsafe { DOMAIN.enqueue(head, func) };
+}
+
+/// Waits until every callback queued before the call has run.
+pub fn barrier() {
+    forbid_in_read_section("barrier()");
+    crate::forbid_in_callback("barrier()");
+    DOMAIN.barrier();
+}
+
+/// See [`Flavor::get_state`].
+pub fn get_state() -> GpCookie {
+    DOMAIN.get_state()
+}
+
+/// See [`Flavor::poll_state`].
+pub fn poll_state(cookie: GpCookie) -> bool {
+    DOMAIN.poll_state(cookie)
+}
+
+/// See [`Flavor::start_poll`].
+pub fn start_poll() -> GpCookie {
+    let c = DOMAIN.get_state();
+    DOMAIN.request(c);
+    c
+}
+
+/// See [`Flavor::cond_synchronize`].
+pub fn cond_synchronize(cookie: GpCookie) {
+    if !DOMAIN.poll_state(cookie) {
+        forbid_in_read_section("cond_synchronize()");
+        DOMAIN.ensure_init();
+        DOMAIN.wait_for(cookie);
+    }
+}
+
+/// Runs `f` after a grace period, on the callback thread.
+pub fn defer(f: impl FnOnce() + Send + 'static) {
+    crate::callback::defer::<Memb>(f)
+}
+
+/// Drops `value` after a grace period, on the callback thread.
+pub fn defer_drop<T: Send + 'static>(value: Box<T>) {
+    crate::callback::defer_drop::<Memb, T>(value)
+}
+
+/// memb's counters.
+pub fn stats() -> Stats {
+    DOMAIN.stats()
+}
+
+impl Flavor for Memb {
+    const NAME: &'static str = "memb";
+
+    #[inline(always)]
+    fn read_lock() -> Guard<Self> {
+        read_lock()
+    }
+    fn in_read_section() -> bool {
+        in_read_section()
+    }
+    fn register_thread() -> Registration<Self> {
+        register_thread()
+    }
+    fn synchronize() {
+        synchronize()
+    }
+    unsafe fn call_rcu(head: *mut RcuHead, func: RcuCallback) {
+        // SAFETY: forwarded contract.
+        unsafe { call_rcu(head, func) }
+    }
+    fn barrier() {
+        barrier()
+    }
+    fn get_state() -> GpCookie {
+        get_state()
+    }
+    fn poll_state(cookie: GpCookie) -> bool {
+        poll_state(cookie)
+    }
+    fn start_poll() -> GpCookie {
+        start_poll()
+    }
+    fn cond_synchronize(cookie: GpCookie) {
+        cond_synchronize(cookie)
+    }
+    fn stats() -> Stats {
+        stats()
+    }
+    #[inline(always)]
+    fn guard_drop() {
+        raw_read_unlock()
+    }
+}

@@ -1,0 +1,350 @@
+//! The qsbr flavor: read sections cost nothing; threads announce quiescent
+//! states instead.
+//!
+//! A registered thread is *online*: grace periods wait for it to call
+//! [`quiescent_state`], which promises that it holds no reference obtained
+//! before the call. Around blocking calls a thread goes [`thread_offline`]
+//! (or uses [`offline`]) so that it does not stall grace periods. A thread
+//! that is online and never announces stalls every grace period: krcu warns
+//! about it after the stall timeout.
+//!
+//! Guards ([`read_lock`]) are free in the generated code of a read loop, but
+//! they still count nesting in a thread-local, so that announcing a
+//! quiescent state or going offline while a guard is alive panics instead of
+//! letting a reference outlive its protection.
+//!
+//! ```
+//! use urcu_core::{qsbr, RcuCell, Qsbr};
+//!
+//! let cell: RcuCell<u64, Qsbr> = RcuCell::new(1);
+//! let _reg = qsbr::register_thread();
+//! {
+//!     let guard = qsbr::read_lock();
+//!     assert_eq!(cell.load(&guard), Some(&1));
+//! }
+//! qsbr::quiescent_state();
+//! cell.store(2);
+//! qsbr::synchronize(); // goes offline for the wait, as liburcu does
+//! ```
+
+use crate::domain::{Domain, FlavorKind, Stats};
+use crate::flavor::{count_registration, Flavor, Guard, Registration};
+use crate::head::{RcuCallback, RcuHead};
+use crate::reader::{self, ReaderRecord};
+use crate::registry::{arm_exit_hook, QSBR_NESTING, QSBR_ONLINE, QSBR_REC};
+use crate::seq::GpCookie;
+
+pub(crate) static DOMAIN: Domain = Domain::new(FlavorKind::Qsbr, "qsbr");
+
+/// The qsbr flavor.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Qsbr;
+
+fn record() -> Option<&'static ReaderRecord> {
+    let rec = QSBR_REC.with(|c| c.get());
+    // SAFETY: non-null records are leaked and never freed.
+    (!rec.is_null()).then(|| unsafe { &*rec })
+}
+
+/// Registers the thread (online) if it is not registered.
+#[cold]
+fn register_online() -> &'static ReaderRecord {
+    if let Some(rec) = record() {
+        return rec;
+    }
+    if !arm_exit_hook() {
+        crate::misuse(
+            "a qsbr thread registered during thread teardown would never go offline",
+            "register the thread (qsbr::register_thread) before its thread-local destructors run",
+        );
+    }
+    let rec = DOMAIN.register_current();
+    QSBR_REC.with(|c| c.set(rec));
+    reader::qsbr_online(rec, &DOMAIN.gp);
+    QSBR_ONLINE.with(|c| c.set(true));
+    rec
+}
+
+/// Registers this thread with qsbr, online, until the guard drops.
+pub fn register_thread() -> Registration<Qsbr> {
+    register_online();
+    count_registration(1);
+    Registration::new()
+}
+
+/// Unregisters this thread (exit hook, last Registration drop).
+pub(crate) fn unregister_current() {
+    let rec = QSBR_REC.with(|c| c.replace(std::ptr::null()));
+    if rec.is_null() {
+        return;
+    }
+    // SAFETY: non-null records are leaked and never freed.
+    let rec = unsafe { &*rec };
+    reader::qsbr_offline(rec, &DOMAIN.gp);
+    QSBR_ONLINE.with(|c| c.set(false));
+    DOMAIN.unregister(rec);
+}
+
+/// Enters a read-side critical section; it ends when the guard drops.
+///
+/// Registers the thread (online) on first use.
+///
+/// # Panics
+///
+/// On a registered thread that is offline: its references would not be
+/// protected.
+#[inline(always)]
+pub fn read_lock() -> Guard<Qsbr> {
+    if !QSBR_ONLINE.with(|c| c.get()) {
+        read_lock_slow();
+    }
+    QSBR_NESTING.with(|n| n.set(n.get() + 1));
+    // SAFETY: the thread is online and the nesting count is raised; the
+    // guard's drop lowers it.
+    unsafe { Guard::entered() }
+}
+
+#[cold]
+#[inline(never)]
+fn read_lock_slow() {
+    if record().is_some() {
+        crate::misuse(
+            "qsbr read-side critical section on an offline thread is not protected",
+            "call qsbr::thread_online() before reading, or read outside the offline region",
+        );
+    }
+    register_online();
+}
+
+/// The qsbr read-side entry for FFI callers: does nothing but count
+/// nesting in debug builds (liburcu's qsbr `rcu_read_lock` is empty).
+#[inline(always)]
+pub fn raw_read_lock() {
+    #[cfg(debug_assertions)]
+    {
+        if !QSBR_ONLINE.with(|c| c.get()) {
+            read_lock_slow();
+        }
+        QSBR_NESTING.with(|n| n.set(n.get() + 1));
+    }
+}
+
+/// The qsbr read-side exit for FFI callers; see [`raw_read_lock`].
+#[inline(always)]
+pub fn raw_read_unlock() {
+    #[cfg(debug_assertions)]
+    guard_unlock();
+}
+
+#[inline(always)]
+fn guard_unlock() {
+    QSBR_NESTING.with(|n| {
+        let v = n.get();
+        if v == 0 {
+            crate::misuse(
+                "qsbr read_unlock without a matching read_lock",
+                "pair every read_unlock with a read_lock on the same thread",
+            );
+        }
+        n.set(v - 1)
+    });
+}
+
+/// Whether a qsbr read guard is alive on this thread.
+#[inline]
+pub fn in_read_section() -> bool {
+    QSBR_NESTING.with(|n| n.get()) != 0
+}
+
+/// Whether this thread is registered with qsbr and online.
+pub fn is_online() -> bool {
+    QSBR_ONLINE.with(|c| c.get())
+}
+
+fn forbid_in_read_section(what: &str) {
+    if in_read_section() {
+        crate::misuse(
+            &format!("qsbr {what} called inside a qsbr read-side critical section"),
+            &format!("drop every qsbr read guard before {what}"),
+        );
+    }
+}
+
+/// Announces a quiescent state: this thread holds no reference obtained
+/// before the call. Registers the thread (online) on first use; does nothing
+/// on an offline thread.
+#[inline]
+pub fn quiescent_state() {
+    forbid_in_read_section("quiescent_state()");
+    if QSBR_ONLINE.with(|c| c.get()) {
+        if let Some(rec) = record() {
+            reader::qsbr_quiescent(rec, &DOMAIN.gp);
+        }
+    } else if record().is_none() {
+        register_online();
+    }
+}
+
+/// Takes this thread offline: grace periods stop waiting for it until
+/// [`thread_online`]. Call it around blocking calls.
+pub fn thread_offline() {
+    forbid_in_read_section("thread_offline()");
+    if let (Some(rec), true) = (record(), is_online()) {
+        reader::qsbr_offline(rec, &DOMAIN.gp);
+        QSBR_ONLINE.with(|c| c.set(false));
+    }
+}
+
+/// Puts this thread back online (registering it on first use).
+pub fn thread_online() {
+    match record() {
+        None => {
+            register_online();
+        }
+        Some(rec) if !is_online() => {
+            reader::qsbr_online(rec, &DOMAIN.gp);
+            QSBR_ONLINE.with(|c| c.set(true));
+        }
+        Some(_) => {}
+    }
+}
+
+/// Runs `f` with this thread offline, and puts it back online afterwards
+/// (also when `f` panics) if it was online before.
+pub fn offline<R>(f: impl FnOnce() -> R) -> R {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            if self.0 {
+                thread_online();
+            }
+        }
+    }
+    let _restore = Restore(is_online());
+    thread_offline();
+    f()
+}
+
+/// Waits for a grace period. An online thread goes offline for the wait.
+pub fn synchronize() {
+    forbid_in_read_section("synchronize()");
+    DOMAIN.ensure_init();
+    let cookie = DOMAIN.get_state();
+    offline(|| DOMAIN.wait_for(cookie));
+}
+
+/// See [`Flavor::call_rcu`].
+///
+/// # Safety
+///
+/// As for [`Flavor::call_rcu`].
+#[inline]
+pub unsafe fn call_rcu(head: *mut RcuHead, func: RcuCallback) {
+    DOMAIN.ensure_started();
+    // SAFETY: forwarded contract.
+    unsafe { DOMAIN.enqueue(head, func) };
+}
+
+/// See [`crate::memb::call_rcu_nolock`].
+///
+/// # Safety
+///
+/// As for [`Flavor::call_rcu`].
+#[inline]
+pub unsafe fn call_rcu_nolock(head: *mut RcuHead, func: RcuCallback) {
+    // SAFETY: forwarded contract.
+    unsafe { DOMAIN.enqueue(head, func) };
+}
+
+/// Waits until every callback queued before the call has run. An online
+/// thread goes offline for the wait.
+pub fn barrier() {
+    forbid_in_read_section("barrier()");
+    crate::forbid_in_callback("barrier()");
+    offline(|| DOMAIN.barrier());
+}
+
+/// See [`Flavor::get_state`].
+pub fn get_state() -> GpCookie {
+    DOMAIN.get_state()
+}
+
+/// See [`Flavor::poll_state`].
+pub fn poll_state(cookie: GpCookie) -> bool {
+    DOMAIN.poll_state(cookie)
+}
+
+/// See [`Flavor::start_poll`].
+pub fn start_poll() -> GpCookie {
+    let c = DOMAIN.get_state();
+    DOMAIN.request(c);
+    c
+}
+
+/// See [`Flavor::cond_synchronize`].
+pub fn cond_synchronize(cookie: GpCookie) {
+    if !DOMAIN.poll_state(cookie) {
+        forbid_in_read_section("cond_synchronize()");
+        DOMAIN.ensure_init();
+        offline(|| DOMAIN.wait_for(cookie));
+    }
+}
+
+/// Runs `f` after a grace period, on the callback thread.
+pub fn defer(f: impl FnOnce() + Send + 'static) {
+    crate::callback::defer::<Qsbr>(f)
+}
+
+/// Drops `value` after a grace period, on the callback thread.
+pub fn defer_drop<T: Send + 'static>(value: Box<T>) {
+    crate::callback::defer_drop::<Qsbr, T>(value)
+}
+
+/// qsbr's counters.
+pub fn stats() -> Stats {
+    DOMAIN.stats()
+}
+
+impl Flavor for Qsbr {
+    const NAME: &'static str = "qsbr";
+
+    #[inline(always)]
+    fn read_lock() -> Guard<Self> {
+        read_lock()
+    }
+    fn in_read_section() -> bool {
+        in_read_section()
+    }
+    fn register_thread() -> Registration<Self> {
+        register_thread()
+    }
+    fn synchronize() {
+        synchronize()
+    }
+    unsafe fn call_rcu(head: *mut RcuHead, func: RcuCallback) {
+        // SAFETY: forwarded contract.
+        unsafe { call_rcu(head, func) }
+    }
+    fn barrier() {
+        barrier()
+    }
+    fn get_state() -> GpCookie {
+        get_state()
+    }
+    fn poll_state(cookie: GpCookie) -> bool {
+        poll_state(cookie)
+    }
+    fn start_poll() -> GpCookie {
+        start_poll()
+    }
+    fn cond_synchronize(cookie: GpCookie) {
+        cond_synchronize(cookie)
+    }
+    fn stats() -> Stats {
+        stats()
+    }
+    #[inline(always)]
+    fn guard_drop() {
+        guard_unlock()
+    }
+}

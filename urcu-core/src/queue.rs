@@ -1,0 +1,205 @@
+//! The callback queue: wait-free multi-producer enqueue, single-consumer
+//! splice, in the style of liburcu's `wfcqueue`.
+//!
+//! # The algorithm
+//!
+//! The queue is a singly linked list threaded through the callers' own
+//! [`RcuHead`]s, with a `first` link (the stub's `next`) and a `tail` pointer.
+//! A null `tail` means "the list is empty and the next node links from
+//! `first`", which lets the queue be a `const` static with no self-pointer.
+//!
+//! Enqueue is two steps: exchange `tail` for the new node (this orders the
+//! producers among themselves), then store the new node into the previous
+//! node's `next` (or into `first` when the previous tail was null). Between
+//! the two steps the list is briefly broken: the consumer can see a `tail`
+//! past a node whose `next` is still null. The consumer, never the producer,
+//! waits for that link, so enqueue takes no lock, never waits and allocates
+//! nothing: it is async-signal-safe, and a signal handler that interrupts an
+//! enqueue on the same thread may itself enqueue (it links after the half-done
+//! node; the interrupted producer completes its link afterwards).
+//!
+//! Splice takes the whole list at once: read `first` (waiting for its link
+//! if `tail` says the list is not empty), clear `first`, then exchange `tail`
+//! for null. The exchange returns the last node of the taken batch; producers
+//! that exchanged before it link into the batch, producers after it start a
+//! new list from `first`. Walking a batch waits for each `next` link up to its
+//! last node, never beyond.
+//!
+//! | operation | may run concurrently with            |
+//! |-----------|--------------------------------------|
+//! | `enqueue` | any number of `enqueue`s, one splice |
+//! | `splice`  | `enqueue`s; never another `splice`   |
+
+use crate::head::RcuHead;
+use crate::primitive::{spin_hint, AtomicPtr};
+use std::ptr;
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};
+
+/// A wait-free MPSC queue of [`RcuHead`]s.
+pub(crate) struct CallbackQueue {
+    first: AtomicPtr<RcuHead>,
+    tail: AtomicPtr<RcuHead>,
+}
+
+/// A spliced run of callbacks, `first ..= last`, owned by the consumer.
+#[derive(Debug)]
+pub(crate) struct Batch {
+    pub(crate) first: *mut RcuHead,
+    pub(crate) last: *mut RcuHead,
+}
+
+// SAFETY: a Batch owns the heads it names (they were handed over by
+// `call_rcu`, whose contract makes them valid until their callback runs);
+// moving it between the helper threads moves that ownership.
+unsafe impl Send for Batch {}
+
+impl CallbackQueue {
+    #[cfg(not(loom))]
+    pub(crate) const fn new() -> Self {
+        CallbackQueue {
+            first: AtomicPtr::new(ptr::null_mut()),
+            tail: AtomicPtr::new(ptr::null_mut()),
+        }
+    }
+
+    #[cfg(loom)]
+    pub(crate) fn new() -> Self {
+        CallbackQueue {
+            first: AtomicPtr::new(ptr::null_mut()),
+            tail: AtomicPtr::new(ptr::null_mut()),
+        }
+    }
+
+    /// Appends `node`. Wait-free and async-signal-safe.
+    ///
+    /// The exchange is `SeqCst` because callers follow it with a `SeqCst`
+    /// load of the consumer's sleep flag: the pair forms a Dekker handshake
+    /// with the consumer's "set flag, then check [`is_empty`]" (either the
+    /// producer sees the flag or the consumer sees the node).
+    ///
+    /// # Safety
+    ///
+    /// `node` is valid, not in any queue, and stays valid until the consumer
+    /// is done with it.
+    #[inline]
+    pub(crate) unsafe fn enqueue(&self, node: *mut RcuHead) {
+        // SAFETY: the caller owns `node` until it is linked.
+        unsafe { (*node).next.store(ptr::null_mut(), Relaxed) };
+        // Release publishes the null `next` before a later producer, which
+        // reads this exchange (Acquire half), stores its link into it.
+        let prev = self.tail.swap(node, SeqCst);
+        let link = if prev.is_null() {
+            &self.first
+        } else {
+            // SAFETY: `prev` was enqueued and its consumer cannot finish with
+            // it before this link is stored: the consumer waits for the link.
+            unsafe { &(*prev).next }
+        };
+        // Release: the consumer's Acquire load of this link sees `node`'s
+        // fields (its callback) as written by the caller.
+        link.store(node, Release);
+    }
+
+    /// Whether nothing is queued (or being queued).
+    ///
+    /// `SeqCst`: the consumer's half of the Dekker handshake described at
+    /// [`enqueue`](Self::enqueue).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.tail.load(SeqCst).is_null()
+    }
+
+    /// Takes every queued callback. Only one thread may splice at a time.
+    pub(crate) fn splice(&self) -> Option<Batch> {
+        // Acquire pairs with the Release exchange of the producers.
+        if self.tail.load(Acquire).is_null() {
+            return None;
+        }
+        // The tail is set, so a first node is linked or about to be.
+        let first = loop {
+            // Acquire pairs with the producer's Release link store.
+            let f = self.first.load(Acquire);
+            if !f.is_null() {
+                break f;
+            }
+            spin_hint();
+        };
+        self.first.store(ptr::null_mut(), Relaxed);
+        // AcqRel: Acquire to see the last producer's node, Release so a
+        // producer that then exchanges null and links into `first` does so
+        // after the clearing store above.
+        let last = self.tail.swap(ptr::null_mut(), AcqRel);
+        debug_assert!(!last.is_null());
+        Some(Batch { first, last })
+    }
+}
+
+impl CallbackQueue {
+    /// After `fork()`, in the child: cut the list where a producer of the
+    /// parent, which does not exist here, exchanged the tail but never
+    /// linked. The nodes behind the cut are leaked in the child (they remain
+    /// the parent's to run); everything before it runs in both processes.
+    ///
+    /// # Safety
+    ///
+    /// No other thread uses the queue (true in a fork child's handler).
+    #[cfg(not(loom))]
+    pub(crate) unsafe fn repair_after_fork(&self) {
+        let tail = self.tail.load(Relaxed);
+        if tail.is_null() {
+            return;
+        }
+        let mut node = self.first.load(Relaxed);
+        if node.is_null() {
+            self.tail.store(ptr::null_mut(), Relaxed);
+            return;
+        }
+        while node != tail {
+            // SAFETY: `node` is linked, so queued and valid.
+            let next = unsafe { (*node).next.load(Relaxed) };
+            if next.is_null() {
+                self.tail.store(node, Relaxed);
+                return;
+            }
+            node = next;
+        }
+    }
+}
+
+impl Batch {
+    /// The node after `node` in this batch, waiting for a producer that has
+    /// exchanged the tail but not yet linked. None after the last node.
+    ///
+    /// # Safety
+    ///
+    /// `node` is a node of this batch that has not been handed back to its
+    /// owner (its callback has not run).
+    #[inline]
+    pub(crate) unsafe fn next(&self, node: *mut RcuHead) -> Option<*mut RcuHead> {
+        if node == self.last {
+            return None;
+        }
+        loop {
+            // SAFETY: per the contract, `node` is still ours.
+            // Acquire pairs with the producer's Release link store.
+            let n = unsafe { (*node).next.load(Acquire) };
+            if !n.is_null() {
+                return Some(n);
+            }
+            spin_hint();
+        }
+    }
+
+    /// Appends `other` after this batch's last node.
+    ///
+    /// # Safety
+    ///
+    /// Both batches are owned by the caller and disjoint.
+    pub(crate) unsafe fn append(&mut self, other: Batch) {
+        // SAFETY: `last` is ours. Its `next` is null and stays so: a producer
+        // that exchanged the tail for it would have made its own node the
+        // tail, and so the `last` of this batch, before the splice.
+        // Relaxed: batches move between threads under a mutex.
+        unsafe { (*self.last).next.store(other.first, Relaxed) };
+        self.last = other.last;
+    }
+}

@@ -1,0 +1,292 @@
+//! Reader records and the reader/writer handshake.
+//!
+//! # The protocol
+//!
+//! Each registered thread owns a [`ReaderRecord`] whose `ctr` the grace-period
+//! writer reads. The flavor's [`GpCounter`] holds the value readers copy.
+//!
+//! **memb.** `ctr`'s low [`NEST_BITS`] bits count read-side nesting; the rest
+//! are a snapshot of the grace-period counter taken by the outermost
+//! `read_lock`. The writer starts a grace period by advancing the counter by
+//! [`CTR_STEP`], then waits for every reader whose `ctr` is *old*: nested, with
+//! a snapshot from before the advance. A reader holding the new snapshot
+//! loaded the counter after the advance, and so began after the grace period
+//! did. One advance is enough (liburcu flips a phase bit twice) because the
+//! snapshot is a 48-bit counter, not one bit: a stale snapshot never looks
+//! current.
+//!
+//! Nesting and snapshot share one word, updated by one load and one store, so
+//! a signal handler that runs a whole read section between the two leaves the
+//! word as it found it: memb read sections are async-signal-safe.
+//!
+//! Fences ("slave" on the reader side, "master" on the writer side, as in
+//! liburcu): the reader orders its `ctr` store before its critical section,
+//! and its critical section before the store that ends it. With membarrier the
+//! reader's are compiler fences and the writer's `membarrier()` makes every
+//! running thread execute a full barrier; without it, both sides use `SeqCst`
+//! fences. The pairings, in fence mode:
+//!
+//! * reader `store ctr; fence; load p` against writer `unpublish p; fence;
+//!   load ctr`: either the writer sees the reader active or the reader misses
+//!   `p`.
+//! * reader `accesses; fence; store ctr(0)` against writer `load ctr(0);
+//!   fence; free`: the accesses happen before the free.
+//! * reader `load ctr(new); fence` against writer `fence; store ctr(new)`:
+//!   a reader holding the new snapshot sees everything unpublished before the
+//!   grace period started.
+//!
+//! **qsbr.** `ctr` is 0 while the thread is offline, else the counter value at
+//! its last quiescent state. The writer waits for every online reader whose
+//! `ctr` differs from the advanced counter. All fences are real fences.
+//!
+//! **Waking the writer.** A writer that has spun long enough sets
+//! `GpCounter::futex` to [`GP_WAITING`], issues its master fence, re-checks,
+//! and sleeps. A reader leaving its critical section (memb outermost unlock,
+//! qsbr quiescent state or offline) stores `ctr`, issues its fence, and wakes
+//! the writer if it sees the flag: either the writer's re-check sees the new
+//! `ctr`, or the reader sees the flag.
+
+use crate::primitive::{fence, AtomicBool, AtomicU32, AtomicU64};
+use std::sync::atomic::Ordering::{Relaxed, SeqCst};
+
+/// Bits of a memb `ctr` that count nesting.
+pub(crate) const NEST_BITS: u32 = 16;
+/// One level of nesting.
+pub(crate) const COUNT: u64 = 1;
+/// The nesting part of a memb `ctr`.
+pub(crate) const NEST_MASK: u64 = (1 << NEST_BITS) - 1;
+/// How much a grace period advances the counter.
+pub(crate) const CTR_STEP: u64 = 1 << NEST_BITS;
+/// `GpCounter::futex` while a writer sleeps waiting for readers.
+pub(crate) const GP_WAITING: u32 = 1;
+
+/// The per-flavor counter readers snapshot, and the writer's sleep flag,
+/// on one cache line: memb's `read_lock` reads the first, `read_unlock` the
+/// second.
+#[derive(Debug)]
+pub(crate) struct GpCounter {
+    /// memb: `snapshot | COUNT`, so the outermost `read_lock` stores it as is.
+    /// qsbr: the value a quiescent state stores; never 0.
+    pub(crate) ctr: AtomicU64,
+    /// [`GP_WAITING`] while a writer sleeps in the futex.
+    pub(crate) futex: AtomicU32,
+}
+
+impl GpCounter {
+    #[cfg(not(loom))]
+    pub(crate) const fn new() -> Self {
+        GpCounter {
+            ctr: AtomicU64::new(CTR_STEP | COUNT),
+            futex: AtomicU32::new(0),
+        }
+    }
+
+    #[cfg(loom)]
+    pub(crate) fn new() -> Self {
+        GpCounter {
+            ctr: AtomicU64::new(CTR_STEP | COUNT),
+            futex: AtomicU32::new(0),
+        }
+    }
+}
+
+/// A registered thread's record, read by grace-period writers.
+///
+/// Records are never freed: a thread's exit returns its record to a pool, so
+/// a writer scanning a snapshot of the registry never reads freed memory.
+#[derive(Debug)]
+pub struct ReaderRecord {
+    pub(crate) ctr: AtomicU64,
+}
+
+impl ReaderRecord {
+    pub(crate) fn new() -> Self {
+        ReaderRecord {
+            ctr: AtomicU64::new(0),
+        }
+    }
+}
+
+/// Whether readers must use real fences because membarrier is not in force.
+///
+/// Starts true: until a domain has registered with membarrier, compiler-only
+/// fences would not be backed by the writer. Cleared once, at domain start,
+/// after registration succeeded; a reader sees the clear through the
+/// registration mutex it took before its first read section.
+#[cfg(not(loom))]
+pub(crate) static READER_FENCES: AtomicBool = AtomicBool::new(true);
+
+/// The reader-side fence: a compiler fence backed by the writer's
+/// `membarrier()`, or a real fence in fence mode.
+#[inline(always)]
+pub(crate) fn slave_fence() {
+    #[cfg(not(loom))]
+    {
+        if READER_FENCES.load(Relaxed) {
+            fence(SeqCst);
+        } else {
+            std::sync::atomic::compiler_fence(SeqCst);
+        }
+    }
+    #[cfg(loom)]
+    fence(SeqCst);
+}
+
+/// memb `read_lock` on `rec`.
+#[inline(always)]
+pub(crate) fn memb_lock(rec: &ReaderRecord, gp: &GpCounter) {
+    // Relaxed: only this thread (and its signal handlers, which restore it)
+    // writes `ctr`.
+    let tmp = rec.ctr.load(Relaxed);
+    if tmp & NEST_MASK == 0 {
+        // Relaxed load: ordered by the fence below against the critical
+        // section (third pairing in the module docs).
+        rec.ctr.store(gp.ctr.load(Relaxed), Relaxed);
+        // Orders the ctr store before the critical section's loads; pairs
+        // with the writer's master fence before it reads ctr.
+        slave_fence();
+    } else {
+        if tmp & NEST_MASK == NEST_MASK {
+            nesting_overflow();
+        }
+        rec.ctr.store(tmp + COUNT, Relaxed);
+    }
+}
+
+/// memb `read_unlock` on `rec`.
+#[inline(always)]
+pub(crate) fn memb_unlock(rec: &ReaderRecord, gp: &GpCounter) {
+    let tmp = rec.ctr.load(Relaxed);
+    if tmp & NEST_MASK == COUNT {
+        // Orders the critical section before the store that ends it; pairs
+        // with the writer's master fence after it saw the reader quiescent.
+        slave_fence();
+        rec.ctr.store(tmp - COUNT, Relaxed);
+        // Orders the ctr store before reading the writer's sleep flag; pairs
+        // with the master fence between the writer's flag store and re-check.
+        slave_fence();
+        wake_writer(gp);
+    } else if tmp & NEST_MASK == 0 {
+        unbalanced_unlock();
+    } else {
+        rec.ctr.store(tmp - COUNT, Relaxed);
+    }
+}
+
+/// The memb nesting depth in `rec`.
+#[inline]
+pub(crate) fn memb_nesting(rec: &ReaderRecord) -> u64 {
+    rec.ctr.load(Relaxed) & NEST_MASK
+}
+
+/// qsbr quiescent state: announce that no reference from before this point
+/// is held.
+#[inline]
+pub(crate) fn qsbr_quiescent(rec: &ReaderRecord, gp: &GpCounter) {
+    let cur = gp.ctr.load(Relaxed);
+    if rec.ctr.load(Relaxed) == cur {
+        // Already quiescent for the current grace period: the writer is not
+        // waiting on us, and our earlier announcement already ordered
+        // everything it needs.
+        return;
+    }
+    // Orders the accesses before this point before the announcement; pairs
+    // with the writer's fence after it sees the new ctr.
+    fence(SeqCst);
+    rec.ctr.store(cur, Relaxed);
+    // Orders the announcement before what follows and before reading the
+    // writer's sleep flag.
+    fence(SeqCst);
+    wake_writer(gp);
+}
+
+/// qsbr: this thread holds no references until [`qsbr_online`].
+#[inline]
+pub(crate) fn qsbr_offline(rec: &ReaderRecord, gp: &GpCounter) {
+    // As in `qsbr_quiescent`: earlier accesses before the store, the store
+    // before the flag load.
+    fence(SeqCst);
+    rec.ctr.store(0, Relaxed);
+    fence(SeqCst);
+    wake_writer(gp);
+}
+
+/// qsbr: this thread may take references again.
+#[inline]
+pub(crate) fn qsbr_online(rec: &ReaderRecord, gp: &GpCounter) {
+    rec.ctr.store(gp.ctr.load(Relaxed), Relaxed);
+    // Orders the announcement before the accesses that follow; pairs with the
+    // writer's master fence before it reads ctr.
+    fence(SeqCst);
+}
+
+/// Wakes a writer sleeping on `gp.futex`.
+#[inline(always)]
+pub(crate) fn wake_writer(gp: &GpCounter) {
+    // Relaxed: ordered after our ctr store by the caller's fence.
+    if gp.futex.load(Relaxed) == GP_WAITING {
+        wake_writer_slow(gp);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn wake_writer_slow(gp: &GpCounter) {
+    gp.futex.store(0, Relaxed);
+    #[cfg(not(loom))]
+    crate::sys::futex::wake(&gp.futex, 1);
+}
+
+/// How a writer sees one reader during a grace period.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ReaderState {
+    /// Not in a read section (memb) or offline (qsbr).
+    Quiescent,
+    /// Began after the grace period started: not waited for.
+    Current,
+    /// May hold references from before the grace period: waited for.
+    Old,
+}
+
+/// memb: classify `ctr` against the advanced counter `gp`.
+#[inline]
+pub(crate) fn memb_state(ctr: u64, gp: u64) -> ReaderState {
+    if ctr & NEST_MASK == 0 {
+        ReaderState::Quiescent
+    } else if (ctr ^ gp) & !NEST_MASK == 0 {
+        ReaderState::Current
+    } else {
+        ReaderState::Old
+    }
+}
+
+/// qsbr: classify `ctr` against the advanced counter `gp`.
+#[inline]
+pub(crate) fn qsbr_state(ctr: u64, gp: u64) -> ReaderState {
+    if ctr == 0 {
+        ReaderState::Quiescent
+    } else if ctr == gp {
+        ReaderState::Current
+    } else {
+        ReaderState::Old
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn nesting_overflow() -> ! {
+    panic!(
+        "krcu: memb read-side critical sections nested more than {} deep; \
+         a read_lock without its read_unlock in a loop is the usual cause",
+        NEST_MASK - 1
+    )
+}
+
+#[cold]
+#[inline(never)]
+fn unbalanced_unlock() -> ! {
+    panic!(
+        "krcu: memb read_unlock without a matching read_lock on this thread; \
+         every read_unlock must close a read_lock taken on the same thread"
+    )
+}

@@ -1,0 +1,140 @@
+//! Thread registration: the per-flavor registry of reader records, the
+//! thread-local pointers the read side uses, and unregistration at thread
+//! exit.
+//!
+//! The read side finds its record through a `const`-initialised thread-local
+//! `Cell` with no destructor, which compiles to one `fs:`-relative load. A
+//! separate thread-local with a destructor ([`ExitHook`]) is touched only when
+//! a thread registers; its destructor unregisters the thread when it exits, so
+//! an exiting thread never leaves a record that a grace period would wait on.
+
+use crate::reader::ReaderRecord;
+use crossbeam_utils::CachePadded;
+use std::cell::Cell;
+use std::ptr;
+
+/// One registered thread, as the writer and stall reports see it.
+#[derive(Debug)]
+pub(crate) struct Slot {
+    pub(crate) rec: &'static ReaderRecord,
+    pub(crate) tid: i32,
+    pub(crate) name: String,
+}
+
+/// A flavor's registered threads, and the pool of records of exited ones.
+///
+/// Protected by the domain's registry mutex. Lock order: the domain's
+/// grace-period lock, then this one.
+#[derive(Debug)]
+pub(crate) struct Registry {
+    pub(crate) slots: Vec<Slot>,
+    free: Vec<&'static ReaderRecord>,
+}
+
+impl Registry {
+    pub(crate) const fn new() -> Self {
+        Registry {
+            slots: Vec::new(),
+            free: Vec::new(),
+        }
+    }
+
+    /// Adds the calling thread with a quiescent record.
+    pub(crate) fn add_current(&mut self) -> &'static ReaderRecord {
+        let rec = self.free.pop().unwrap_or_else(|| {
+            // Records are leaked on purpose: a writer may still hold a pointer
+            // to a record whose thread has exited (see ReaderRecord).
+            let padded: &'static CachePadded<ReaderRecord> =
+                Box::leak(Box::new(CachePadded::new(ReaderRecord::new())));
+            padded
+        });
+        let thread = std::thread::current();
+        self.slots.push(Slot {
+            rec,
+            tid: crate::sys::gettid(),
+            name: thread.name().unwrap_or("<unnamed>").to_owned(),
+        });
+        rec
+    }
+
+    /// Removes `rec`, whose owner has made it quiescent, and pools it.
+    pub(crate) fn remove(&mut self, rec: &'static ReaderRecord) {
+        if let Some(i) = self.slots.iter().position(|s| ptr::eq(s.rec, rec)) {
+            self.slots.swap_remove(i);
+            self.free.push(rec);
+        }
+    }
+
+    /// After `fork()`, in the child: keep only the records `keep` (the
+    /// forking thread's), pooling the others, whose threads do not exist here.
+    pub(crate) fn prune_after_fork(&mut self, keep: *const ReaderRecord) {
+        let tid = crate::sys::gettid();
+        let mut i = 0;
+        while i < self.slots.len() {
+            if ptr::eq(self.slots[i].rec, keep) {
+                self.slots[i].tid = tid;
+                i += 1;
+            } else {
+                let slot = self.slots.swap_remove(i);
+                slot.rec.ctr.store(0, std::sync::atomic::Ordering::Relaxed);
+                self.free.push(slot.rec);
+            }
+        }
+    }
+
+    /// Name and tid of the thread owning `rec`, for stall reports.
+    pub(crate) fn describe(&self, rec: &ReaderRecord) -> Option<(i32, String)> {
+        self.slots
+            .iter()
+            .find(|s| ptr::eq(s.rec, rec))
+            .map(|s| (s.tid, s.name.clone()))
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.slots.len()
+    }
+}
+
+thread_local! {
+    /// This thread's memb record, or null when unregistered.
+    pub(crate) static MEMB_REC: Cell<*const ReaderRecord> = const { Cell::new(ptr::null()) };
+    /// This thread's qsbr record, or null when unregistered.
+    pub(crate) static QSBR_REC: Cell<*const ReaderRecord> = const { Cell::new(ptr::null()) };
+    /// Whether this thread is registered with qsbr and online: a plain copy
+    /// of "QSBR_REC is set and its ctr is non-zero" that the read side can
+    /// check without an atomic load.
+    pub(crate) static QSBR_ONLINE: Cell<bool> = const { Cell::new(false) };
+    /// Depth of `Guard<Qsbr>`s alive on this thread; checked by the qsbr
+    /// functions that announce quiescence.
+    pub(crate) static QSBR_NESTING: Cell<u32> = const { Cell::new(0) };
+    /// Explicit registrations alive on this thread, per flavor.
+    pub(crate) static EXPLICIT: Cell<[u32; 2]> = const { Cell::new([0, 0]) };
+    /// Set on krcu's helper threads, and so inside every callback.
+    pub(crate) static IN_HELPER: Cell<bool> = const { Cell::new(false) };
+    static EXIT_HOOK: ExitHook = const { ExitHook { armed: Cell::new(false) } };
+}
+
+/// Unregisters the thread from every flavor when the thread exits.
+struct ExitHook {
+    armed: Cell<bool>,
+}
+
+impl Drop for ExitHook {
+    fn drop(&mut self) {
+        if self.armed.get() {
+            crate::memb::unregister_current();
+            crate::qsbr::unregister_current();
+        }
+    }
+}
+
+/// Arms this thread's exit hook. Returns false when the thread is already
+/// running its thread-local destructors, so nothing will unregister it.
+pub(crate) fn arm_exit_hook() -> bool {
+    EXIT_HOOK.try_with(|h| h.armed.set(true)).is_ok()
+}
+
+/// Whether this thread is one of krcu's helpers (so, inside a callback).
+pub(crate) fn in_helper() -> bool {
+    IN_HELPER.with(Cell::get)
+}

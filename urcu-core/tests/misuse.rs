@@ -1,0 +1,103 @@
+//! Misuse that would deadlock, or break protection, panics with a message
+//! naming the rule; it never hangs.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use urcu_core::{memb, qsbr};
+
+fn panic_message(f: impl FnOnce()) -> String {
+    let err = catch_unwind(AssertUnwindSafe(f)).expect_err("misuse must panic");
+    err.downcast_ref::<String>()
+        .cloned()
+        .or_else(|| err.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default()
+}
+
+#[test]
+fn synchronize_inside_memb_read_section_panics() {
+    std::thread::spawn(|| {
+        let g = memb::read_lock();
+        let msg = panic_message(memb::synchronize);
+        assert!(
+            msg.contains("synchronize()") && msg.contains("read-side critical section"),
+            "{msg}"
+        );
+        drop(g);
+        memb::synchronize();
+    })
+    .join()
+    .unwrap();
+}
+
+#[test]
+fn barrier_inside_memb_read_section_panics() {
+    std::thread::spawn(|| {
+        let g = memb::read_lock();
+        let msg = panic_message(memb::barrier);
+        assert!(
+            msg.contains("barrier()") && msg.contains("deadlock"),
+            "{msg}"
+        );
+        drop(g);
+    })
+    .join()
+    .unwrap();
+}
+
+#[test]
+fn barrier_inside_a_callback_panics_and_the_callback_thread_survives() {
+    let (tx, rx) = std::sync::mpsc::channel();
+    memb::defer(move || {
+        let msg = panic_message(memb::barrier);
+        tx.send(msg).unwrap();
+    });
+    memb::barrier();
+    let msg = rx.recv().unwrap();
+    assert!(msg.contains("inside an RCU callback"), "{msg}");
+    // The callback thread still works.
+    memb::defer(|| {});
+    memb::barrier();
+}
+
+#[test]
+fn qsbr_synchronize_and_quiescent_state_inside_read_section_panic() {
+    std::thread::spawn(|| {
+        let _r = qsbr::register_thread();
+        let g = qsbr::read_lock();
+        let msg = panic_message(qsbr::synchronize);
+        assert!(msg.contains("synchronize()"), "{msg}");
+        let msg = panic_message(qsbr::quiescent_state);
+        assert!(msg.contains("quiescent_state()"), "{msg}");
+        let msg = panic_message(qsbr::barrier);
+        assert!(msg.contains("barrier()"), "{msg}");
+        drop(g);
+        qsbr::quiescent_state();
+    })
+    .join()
+    .unwrap();
+}
+
+#[test]
+fn qsbr_read_section_on_an_offline_thread_panics() {
+    std::thread::spawn(|| {
+        let _r = qsbr::register_thread();
+        qsbr::thread_offline();
+        let msg = panic_message(|| drop(qsbr::read_lock()));
+        assert!(msg.contains("offline thread"), "{msg}");
+        qsbr::thread_online();
+        drop(qsbr::read_lock());
+    })
+    .join()
+    .unwrap();
+}
+
+#[test]
+fn unbalanced_memb_unlock_panics() {
+    std::thread::spawn(|| {
+        memb::raw_read_lock();
+        memb::raw_read_unlock();
+        let msg = panic_message(memb::raw_read_unlock);
+        assert!(msg.contains("without a matching read_lock"), "{msg}");
+    })
+    .join()
+    .unwrap();
+}
