@@ -1,1 +1,714 @@
-fn main() {}
+//! The side-by-side benchmark: krcu memb and qsbr against liburcu (memb,
+//! qsbr), crossbeam-epoch and a plain atomic load, on the same workloads.
+//!
+//! `cargo bench --bench side_by_side [-- --runs N --json PATH --svg PATH
+//! --defer-count N --only WORKLOAD]`
+//!
+//! Every (workload, implementation, reader threads) cell runs `--runs` times,
+//! each in a fresh child process (this binary re-executed with `--child`, or
+//! the liburcu C driver), so peak RSS is the implementation's own. The table
+//! gives the median, min and max of the runs.
+
+use std::collections::BTreeMap;
+use std::hint::black_box;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use krcu::rcu::{memb, qsbr, Flavor, Memb, Qsbr, RcuCell, RcuHead};
+
+const WORKLOADS: [&str; 4] = ["read", "sync", "defer", "update"];
+const IMPLS: [&str; 6] = [
+    "krcu-memb",
+    "krcu-qsbr",
+    "liburcu-memb",
+    "liburcu-qsbr",
+    "crossbeam-epoch",
+    "plain",
+];
+const READ_TIME: Duration = Duration::from_millis(300);
+const SYNC_TIME: Duration = Duration::from_millis(300);
+const UPDATE_TIME: Duration = Duration::from_millis(500);
+/// Reads between qsbr quiescent states (liburcu's tests announce as often).
+const QS_EVERY: usize = 1024;
+
+/// The 64-byte object the defer and update workloads allocate.
+#[repr(C)]
+struct Obj {
+    head: RcuHead,
+    data: [u64; 6],
+}
+
+fn applies(workload: &str, imp: &str) -> bool {
+    match imp {
+        "plain" => workload == "read",
+        "crossbeam-epoch" => workload != "sync",
+        _ => true,
+    }
+}
+
+// ---------------------------------------------------------------- child side
+
+struct Readers {
+    stop: Arc<AtomicBool>,
+    handles: Vec<std::thread::JoinHandle<f64>>,
+}
+
+impl Readers {
+    /// Starts `n` reader threads running `body` in a loop; each returns its
+    /// nanoseconds per read.
+    fn start<B>(n: usize, body: B) -> Readers
+    where
+        B: Fn(&AtomicBool) -> (u64, Duration) + Send + Sync + Clone + 'static,
+    {
+        let stop = Arc::new(AtomicBool::new(false));
+        let handles = (0..n)
+            .map(|_| {
+                let (stop, body) = (stop.clone(), body.clone());
+                std::thread::spawn(move || {
+                    let (iters, elapsed) = body(&stop);
+                    elapsed.as_nanos() as f64 / iters.max(1) as f64
+                })
+            })
+            .collect();
+        Readers { stop, handles }
+    }
+
+    fn finish(self) -> f64 {
+        self.stop.store(true, Ordering::Relaxed);
+        let n = self.handles.len().max(1) as f64;
+        self.handles
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .sum::<f64>()
+            / n
+    }
+}
+
+/// A reader loop over `read` (one read section, returning the value read),
+/// with `quiescent` called every QS_EVERY reads.
+#[inline(always)]
+fn read_loop(stop: &AtomicBool, read: impl Fn() -> u64, quiescent: impl Fn()) -> (u64, Duration) {
+    let start = Instant::now();
+    let mut iters = 0u64;
+    let mut sum = 0u64;
+    while !stop.load(Ordering::Relaxed) {
+        for _ in 0..QS_EVERY {
+            sum = sum.wrapping_add(read());
+        }
+        iters += QS_EVERY as u64;
+        quiescent();
+    }
+    black_box(sum);
+    (iters, start.elapsed())
+}
+
+fn new_obj(v: u64) -> Box<Obj> {
+    Box::new(Obj {
+        head: RcuHead::new(),
+        data: [v, 0, 0, 0, 0, 0],
+    })
+}
+
+unsafe extern "C" fn free_obj(head: *mut RcuHead) {
+    // SAFETY: head is the first field of a Box<Obj> queued once.
+    drop(unsafe { Box::from_raw(head as *mut Obj) });
+}
+
+fn out(metric: &str, value: f64, unit: &str) {
+    println!("{metric} {value} {unit}");
+}
+
+fn sync_latencies(mut sync: impl FnMut()) {
+    let mut lat = Vec::with_capacity(1 << 16);
+    let end = Instant::now() + SYNC_TIME;
+    while Instant::now() < end {
+        let t = Instant::now();
+        sync();
+        lat.push(t.elapsed().as_secs_f64() * 1e6);
+    }
+    lat.sort_by(f64::total_cmp);
+    out("sync_median_us", lat[lat.len() / 2], "us");
+    out("sync_p99_us", lat[lat.len() * 99 / 100], "us");
+}
+
+/// krcu, generic over the flavor.
+fn child_krcu<F: Flavor>(workload: &str, threads: usize, defer_count: u64) {
+    let cell: Arc<RcuCell<[u64; 6], F>> = Arc::new(RcuCell::new([1; 6]));
+    let c = cell.clone();
+    let readers = Readers::start(threads, move |stop| {
+        let _reg = F::register_thread();
+        let r = read_loop(
+            stop,
+            || {
+                let g = F::read_lock();
+                c.load(&g).map_or(0, |v| v[0])
+            },
+            || {
+                if F::NAME == "qsbr" {
+                    qsbr::quiescent_state()
+                }
+            },
+        );
+        if F::NAME == "qsbr" {
+            qsbr::thread_offline();
+        }
+        r
+    });
+    match workload {
+        "read" => std::thread::sleep(READ_TIME),
+        "sync" => sync_latencies(F::synchronize),
+        "defer" => {
+            let t0 = Instant::now();
+            for i in 0..defer_count {
+                let o = Box::into_raw(new_obj(i));
+                // SAFETY: o is leaked until free_obj reclaims it.
+                unsafe { F::call_rcu(o as *mut RcuHead, free_obj) };
+            }
+            let t1 = Instant::now();
+            F::barrier();
+            out(
+                "calls_per_sec",
+                defer_count as f64 / (t1 - t0).as_secs_f64(),
+                "1/s",
+            );
+            out("barrier_ms", t1.elapsed().as_secs_f64() * 1e3, "ms");
+        }
+        "update" => {
+            let mut n = 0u64;
+            let t0 = Instant::now();
+            while t0.elapsed() < UPDATE_TIME {
+                for i in 0..1024 {
+                    // RcuCell allocates one 64-byte node (head + 48-byte
+                    // value) per update and frees the old one after a grace
+                    // period: the same work as liburcu's xchg + call_rcu.
+                    cell.store([n + i; 6]);
+                }
+                n += 1024;
+            }
+            out(
+                "updates_per_sec",
+                n as f64 / t0.elapsed().as_secs_f64(),
+                "1/s",
+            );
+        }
+        _ => unreachable!(),
+    }
+    let ns = readers.finish();
+    if workload == "read" {
+        out("ns_per_read", ns, "ns");
+    }
+    F::barrier();
+}
+
+fn child_crossbeam(workload: &str, threads: usize, defer_count: u64) {
+    use crossbeam_epoch::{self as epoch, Atomic, Owned};
+    let shared: Arc<Atomic<[u64; 6]>> = Arc::new(Atomic::new([1; 6]));
+    let s = shared.clone();
+    let readers = Readers::start(threads, move |stop| {
+        read_loop(
+            stop,
+            || {
+                let g = epoch::pin();
+                // SAFETY: the pointer is never null and is freed only
+                // through defer_destroy, after every pin that saw it.
+                unsafe { s.load(Ordering::Acquire, &g).deref()[0] }
+            },
+            || {},
+        )
+    });
+    match workload {
+        "read" => std::thread::sleep(READ_TIME),
+        "defer" => {
+            let t0 = Instant::now();
+            for i in 0..defer_count {
+                let g = epoch::pin();
+                let o = Owned::new([i; 8]).into_shared(&g);
+                // SAFETY: `o` was never shared.
+                unsafe { g.defer_destroy(o) };
+            }
+            out(
+                "calls_per_sec",
+                defer_count as f64 / t0.elapsed().as_secs_f64(),
+                "1/s",
+            );
+        }
+        "update" => {
+            let mut n = 0u64;
+            let t0 = Instant::now();
+            while t0.elapsed() < UPDATE_TIME {
+                for i in 0..1024 {
+                    let g = epoch::pin();
+                    let old = shared.swap(Owned::new([n + i; 6]), Ordering::AcqRel, &g);
+                    // SAFETY: `old` is unlinked; readers that saw it are pinned.
+                    unsafe { g.defer_destroy(old) };
+                }
+                n += 1024;
+            }
+            out(
+                "updates_per_sec",
+                n as f64 / t0.elapsed().as_secs_f64(),
+                "1/s",
+            );
+        }
+        _ => unreachable!(),
+    }
+    let ns = readers.finish();
+    if workload == "read" {
+        out("ns_per_read", ns, "ns");
+    }
+}
+
+fn child_plain(threads: usize) {
+    let v = Box::into_raw(Box::new([1u64; 6]));
+    let shared = Arc::new(AtomicPtr::new(v));
+    let s = shared.clone();
+    let readers = Readers::start(threads, move |stop| {
+        read_loop(
+            stop,
+            // SAFETY: the pointee lives until the end of the process.
+            || unsafe { (*s.load(Ordering::Acquire))[0] },
+            || {},
+        )
+    });
+    std::thread::sleep(READ_TIME);
+    out("ns_per_read", readers.finish(), "ns");
+}
+
+fn child(args: &[String]) {
+    let (imp, workload) = (args[0].as_str(), args[1].as_str());
+    let threads: usize = args[2].parse().expect("threads");
+    let defer_count: u64 = args[3].parse().expect("defer count");
+    match imp {
+        "krcu-memb" => child_krcu::<Memb>(workload, threads, defer_count),
+        "krcu-qsbr" => child_krcu::<Qsbr>(workload, threads, defer_count),
+        "crossbeam-epoch" => child_crossbeam(workload, threads, defer_count),
+        "plain" => child_plain(threads),
+        _ => panic!("unknown implementation {imp}"),
+    }
+    let _ = memb::uses_membarrier();
+    std::io::stdout().flush().unwrap();
+}
+
+// --------------------------------------------------------------- parent side
+
+struct Options {
+    runs: usize,
+    json: Option<PathBuf>,
+    svg: PathBuf,
+    defer_count: u64,
+    only: Option<String>,
+}
+
+fn parse_options(args: &[String]) -> Options {
+    let mut o = Options {
+        runs: 5,
+        json: None,
+        svg: target_dir().join("side_by_side.svg"),
+        defer_count: 10_000_000,
+        only: None,
+    };
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut val = || {
+            it.next()
+                .cloned()
+                .unwrap_or_else(|| panic!("{a} needs a value"))
+        };
+        match a.as_str() {
+            "--runs" => o.runs = val().parse().expect("--runs N"),
+            "--json" => o.json = Some(PathBuf::from(val())),
+            "--svg" => o.svg = PathBuf::from(val()),
+            "--defer-count" => o.defer_count = val().parse().expect("--defer-count N"),
+            "--only" => o.only = Some(val()),
+            "--bench" => {}
+            other => panic!(
+                "unknown option {other}; options: --runs N --json PATH --svg PATH --defer-count N --only WORKLOAD"
+            ),
+        }
+    }
+    o
+}
+
+fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    // target/release/deps/side_by_side-HASH -> target/krcu-bench
+    let target = exe
+        .ancestors()
+        .nth(3)
+        .unwrap_or(Path::new("."))
+        .to_path_buf();
+    let dir = target.join("krcu-bench");
+    std::fs::create_dir_all(&dir).expect("create target/krcu-bench");
+    dir
+}
+
+/// Builds the liburcu drivers; None (with the reason) when liburcu is absent.
+fn build_liburcu() -> Result<BTreeMap<&'static str, PathBuf>, String> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/c/liburcu_driver.c");
+    let mut bins = BTreeMap::new();
+    for (imp, flavor) in [("liburcu-memb", "memb"), ("liburcu-qsbr", "qsbr")] {
+        let bin = target_dir().join(format!("liburcu_driver_{flavor}"));
+        let mut cmd = Command::new("cc");
+        cmd.args(["-O2", "-o"]).arg(&bin).arg(&src);
+        if flavor == "qsbr" {
+            cmd.arg("-DFLAVOR_QSBR");
+        }
+        cmd.args([&format!("-lurcu-{flavor}"), "-lurcu-common", "-lpthread"]);
+        let outp = cmd.output().map_err(|e| format!("cannot run cc: {e}"))?;
+        if !outp.status.success() {
+            return Err(String::from_utf8_lossy(&outp.stderr)
+                .lines()
+                .next()
+                .unwrap_or("")
+                .to_owned());
+        }
+        bins.insert(imp, bin);
+    }
+    Ok(bins)
+}
+
+/// Runs one child; returns its metrics and its peak RSS in MiB.
+fn run_child(mut cmd: Command) -> (Vec<(String, f64, String)>, f64) {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn child");
+    let mut text = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut text)
+        .unwrap();
+    let mut status = 0;
+    // SAFETY: rusage is plain data that wait4 fills in.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: the pid is our unreaped child; the out-pointers are valid.
+    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
+    assert!(pid > 0, "wait4 failed");
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "benchmark child {cmd:?} failed (status {status})"
+    );
+    let metrics = text
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.split_whitespace();
+            Some((
+                f.next()?.to_owned(),
+                f.next()?.parse().ok()?,
+                f.next()?.to_owned(),
+            ))
+        })
+        .collect();
+    (metrics, usage.ru_maxrss as f64 / 1024.0)
+}
+
+#[derive(Clone)]
+struct Row {
+    workload: &'static str,
+    imp: &'static str,
+    threads: usize,
+    metric: String,
+    unit: String,
+    values: Vec<f64>,
+}
+
+impl Row {
+    fn sorted(&self) -> Vec<f64> {
+        let mut v = self.values.clone();
+        v.sort_by(f64::total_cmp);
+        v
+    }
+    fn median(&self) -> f64 {
+        let v = self.sorted();
+        v[v.len() / 2]
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--child") {
+        return child(&args[1..]);
+    }
+    let opts = parse_options(&args);
+    let liburcu = build_liburcu();
+    if let Err(why) = &liburcu {
+        println!(
+            "liburcu not found ({why}): install it with `apt-get install liburcu-dev` to add the liburcu columns"
+        );
+    }
+    let exe = std::env::current_exe().unwrap();
+    let mut rows: Vec<Row> = Vec::new();
+    let cells: Vec<(&str, &str, usize)> = WORKLOADS
+        .iter()
+        .filter(|w| opts.only.as_deref().is_none_or(|o| o == **w))
+        .flat_map(|w| IMPLS.iter().flat_map(move |i| [1, 2].map(|t| (*w, *i, t))))
+        .filter(|(w, i, _)| applies(w, i))
+        .filter(|(_, i, _)| !i.starts_with("liburcu") || liburcu.is_ok())
+        .collect();
+    let total = cells.len() * opts.runs;
+    let mut done = 0;
+    for (workload, imp, threads) in cells {
+        for _ in 0..opts.runs {
+            done += 1;
+            eprint!("\r[{done}/{total}] {workload:<6} {imp:<15} {threads} reader(s)   ");
+            let cmd = match (imp, &liburcu) {
+                (i, Ok(bins)) if i.starts_with("liburcu") => {
+                    let mut c = Command::new(&bins[i]);
+                    c.args([
+                        workload,
+                        &threads.to_string(),
+                        &opts.defer_count.to_string(),
+                    ]);
+                    c
+                }
+                _ => {
+                    let mut c = Command::new(&exe);
+                    c.args([
+                        "--child",
+                        imp,
+                        workload,
+                        &threads.to_string(),
+                        &opts.defer_count.to_string(),
+                    ]);
+                    c
+                }
+            };
+            let (metrics, rss) = run_child(cmd);
+            let mut record =
+                |metric: &str, value: f64, unit: &str| match rows.iter_mut().find(|r| {
+                    r.workload == workload
+                        && r.imp == imp
+                        && r.threads == threads
+                        && r.metric == metric
+                }) {
+                    Some(r) => r.values.push(value),
+                    None => rows.push(Row {
+                        workload,
+                        imp,
+                        threads,
+                        metric: metric.to_owned(),
+                        unit: unit.to_owned(),
+                        values: vec![value],
+                    }),
+                };
+            for (m, v, u) in &metrics {
+                record(m, *v, u);
+            }
+            if matches!(workload, "defer" | "update") {
+                record("peak_rss_mib", rss, "MiB");
+            }
+        }
+    }
+    eprintln!();
+    print_table(&rows, opts.runs);
+    print_goals(&rows);
+    if let Some(path) = &opts.json {
+        write_json(&rows, path);
+        println!("JSON: {}", path.display());
+    }
+    write_svg(&rows, &opts.svg);
+    println!("SVG: {}", opts.svg.display());
+}
+
+fn print_table(rows: &[Row], runs: usize) {
+    println!(
+        "\nkrcu side-by-side: median of {runs} runs (min..max); membarrier in force: {}",
+        memb::uses_membarrier()
+    );
+    println!(
+        "{:<7} {:<15} {:>7} {:<16} {:>14} {:>25} {:<4}",
+        "work", "metric", "readers", "impl", "median", "min..max", "unit"
+    );
+    let mut sorted: Vec<&Row> = rows.iter().collect();
+    sorted.sort_by_key(|r| {
+        (
+            WORKLOADS.iter().position(|w| *w == r.workload),
+            r.metric.clone(),
+            r.threads,
+            IMPLS.iter().position(|i| *i == r.imp),
+        )
+    });
+    let mut last = None;
+    for r in sorted {
+        let key = (r.workload, r.metric.clone(), r.threads);
+        if last.as_ref().is_some_and(|l| *l != key) {
+            println!();
+        }
+        last = Some(key);
+        let v = r.sorted();
+        println!(
+            "{:<7} {:<15} {:>7} {:<16} {:>14} {:>25} {:<4}",
+            r.workload,
+            r.metric,
+            r.threads,
+            r.imp,
+            fmt(r.median()),
+            format!("{}..{}", fmt(v[0]), fmt(v[v.len() - 1])),
+            r.unit
+        );
+    }
+}
+
+fn fmt(v: f64) -> String {
+    if v >= 1e5 {
+        format!("{:.3e}", v)
+    } else if v >= 100.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.3}")
+    }
+}
+
+fn median_of(rows: &[Row], workload: &str, imp: &str, threads: usize, metric: &str) -> Option<f64> {
+    rows.iter()
+        .find(|r| {
+            r.workload == workload && r.imp == imp && r.threads == threads && r.metric == metric
+        })
+        .map(Row::median)
+}
+
+/// The goals, as ratios of medians in this run.
+fn print_goals(rows: &[Row]) {
+    println!("\ngoals (ratios of medians in this run):");
+    for t in [1, 2] {
+        let ratio = |w: &str, a: &str, b: &str, m: &str| {
+            Some(median_of(rows, w, a, t, m)? / median_of(rows, w, b, t, m)?)
+        };
+        let goal = |name: &str, r: Option<f64>, ok: fn(f64) -> bool| match r {
+            Some(r) => println!(
+                "  [{}] {t} reader(s): {name}: {r:.3}",
+                if ok(r) { "met" } else { "MISSED" }
+            ),
+            None => println!("  [n/a] {t} reader(s): {name}: not measured"),
+        };
+        goal(
+            "read krcu-memb / liburcu-memb <= 1.0",
+            ratio("read", "krcu-memb", "liburcu-memb", "ns_per_read"),
+            |r| r <= 1.0,
+        );
+        goal(
+            "read krcu-qsbr / plain <= 1.05",
+            ratio("read", "krcu-qsbr", "plain", "ns_per_read"),
+            |r| r <= 1.05,
+        );
+        goal(
+            "sync krcu-memb / liburcu-memb median <= 0.8",
+            ratio("sync", "krcu-memb", "liburcu-memb", "sync_median_us"),
+            |r| r <= 0.8,
+        );
+        goal(
+            "sync krcu-qsbr / liburcu-qsbr median <= 1.0",
+            ratio("sync", "krcu-qsbr", "liburcu-qsbr", "sync_median_us"),
+            |r| r <= 1.0,
+        );
+        goal(
+            "defer krcu-memb / liburcu-memb calls/s >= 2",
+            ratio("defer", "krcu-memb", "liburcu-memb", "calls_per_sec"),
+            |r| r >= 2.0,
+        );
+        goal(
+            "defer krcu-memb / liburcu-memb peak RSS <= 0.5",
+            ratio("defer", "krcu-memb", "liburcu-memb", "peak_rss_mib"),
+            |r| r <= 0.5,
+        );
+        goal(
+            "defer krcu-memb barrier_ms <= 10",
+            median_of(rows, "defer", "krcu-memb", t, "barrier_ms"),
+            |r| r <= 10.0,
+        );
+        goal(
+            "update krcu-memb / liburcu-memb >= 2.5",
+            ratio("update", "krcu-memb", "liburcu-memb", "updates_per_sec"),
+            |r| r >= 2.5,
+        );
+        goal(
+            "update krcu-memb / crossbeam-epoch >= 1",
+            ratio("update", "krcu-memb", "crossbeam-epoch", "updates_per_sec"),
+            |r| r >= 1.0,
+        );
+    }
+    let read1 = median_of(rows, "read", "krcu-memb", 1, "ns_per_read");
+    let read2 = median_of(rows, "read", "krcu-memb", 2, "ns_per_read");
+    if let (Some(a), Some(b)) = (read1, read2) {
+        println!(
+            "  [{}] read krcu-memb 2 readers / 1 reader (flat): {:.3}",
+            if b / a <= 1.1 { "met" } else { "MISSED" },
+            b / a
+        );
+    }
+}
+
+fn write_json(rows: &[Row], path: &Path) {
+    let mut s = String::from("[\n");
+    for (i, r) in rows.iter().enumerate() {
+        let v = r.sorted();
+        s += &format!(
+            "  {{\"workload\": \"{}\", \"impl\": \"{}\", \"threads\": {}, \"metric\": \"{}\", \"value\": {}, \"unit\": \"{}\", \"min\": {}, \"max\": {}, \"runs\": {}}}{}\n",
+            r.workload, r.imp, r.threads, r.metric, r.median(), r.unit, v[0], v[v.len() - 1], v.len(),
+            if i + 1 < rows.len() { "," } else { "" }
+        );
+    }
+    s += "]\n";
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).expect("create JSON directory");
+    }
+    std::fs::write(path, s).expect("write JSON");
+}
+
+/// One panel per (workload, metric, readers), one bar per implementation,
+/// each panel scaled to its own maximum.
+fn write_svg(rows: &[Row], path: &Path) {
+    let mut groups: BTreeMap<(usize, String, usize), Vec<&Row>> = BTreeMap::new();
+    for r in rows {
+        let w = WORKLOADS.iter().position(|w| *w == r.workload).unwrap();
+        groups
+            .entry((w, r.metric.clone(), r.threads))
+            .or_default()
+            .push(r);
+    }
+    let (pw, ph, bar_h) = (460.0, 150.0, 18.0);
+    let cols = 2;
+    let n = groups.len();
+    let (width, height) = (pw * cols as f64 + 20.0, ph * n.div_ceil(cols) as f64 + 40.0);
+    let mut s = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" font-family=\"sans-serif\" font-size=\"11\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n<text x=\"10\" y=\"22\" font-size=\"15\">krcu side-by-side (medians; bars scaled per panel)</text>\n"
+    );
+    let colour = |imp: &str| match imp {
+        "krcu-memb" => "#1f77b4",
+        "krcu-qsbr" => "#6baed6",
+        "liburcu-memb" => "#d62728",
+        "liburcu-qsbr" => "#ff9896",
+        "crossbeam-epoch" => "#2ca02c",
+        _ => "#7f7f7f",
+    };
+    for (k, ((w, metric, t), mut rs)) in groups.into_iter().enumerate() {
+        rs.sort_by_key(|r| IMPLS.iter().position(|i| *i == r.imp));
+        let (x0, y0) = (10.0 + (k % cols) as f64 * pw, 40.0 + (k / cols) as f64 * ph);
+        let max = rs.iter().map(|r| r.median()).fold(0.0, f64::max).max(1e-12);
+        s +=
+            &format!(
+            "<text x=\"{x0}\" y=\"{}\" font-weight=\"bold\">{} / {} / {} reader(s) ({})</text>\n",
+            y0 + 12.0, WORKLOADS[w], metric, t, rs[0].unit
+        );
+        for (j, r) in rs.iter().enumerate() {
+            let y = y0 + 20.0 + j as f64 * (bar_h + 4.0);
+            let len = (pw - 200.0) * r.median() / max;
+            s += &format!(
+                "<text x=\"{x0}\" y=\"{}\">{}</text><rect x=\"{}\" y=\"{y}\" width=\"{len:.1}\" height=\"{bar_h}\" fill=\"{}\"/><text x=\"{}\" y=\"{}\">{}</text>\n",
+                y + 13.0, r.imp, x0 + 100.0, colour(r.imp), x0 + 104.0 + len, y + 13.0, fmt(r.median())
+            );
+        }
+    }
+    s += "</svg>\n";
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).expect("create SVG directory");
+    }
+    std::fs::write(path, s).expect("write SVG");
+}
