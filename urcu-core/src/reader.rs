@@ -290,3 +290,97 @@ fn unbalanced_unlock() -> ! {
          every read_unlock must close a read_lock taken on the same thread"
     )
 }
+
+#[cfg(all(test, loom))]
+mod loom_model {
+    //! The grace-period handshake in fence mode. The object is "old" (1)
+    //! until the writer unpublishes it (2); the writer frees the old object
+    //! after its grace period. A reader that can still see the old object
+    //! must never see it freed.
+    use super::*;
+    use crate::primitive::AtomicBool;
+    use loom::sync::Arc;
+    use loom::thread;
+    use std::sync::atomic::Ordering::{Acquire, Release};
+
+    struct Shared {
+        gp: GpCounter,
+        rec: ReaderRecord,
+        ptr: AtomicU64,
+        freed: AtomicBool,
+    }
+
+    fn shared() -> Arc<Shared> {
+        let s = Shared {
+            gp: GpCounter::new(),
+            rec: ReaderRecord::new(),
+            ptr: AtomicU64::new(1),
+            freed: AtomicBool::new(false),
+        };
+        Arc::new(s)
+    }
+
+    /// The writer's grace period, as `Domain::run_gp` performs it, with the
+    /// futex sleep modelled as waiting for the reader's wake.
+    fn writer(s: &Shared, state: fn(u64, u64) -> ReaderState) {
+        s.ptr.store(2, Release); // unpublish
+        fence(SeqCst); // master fence
+        let gp = s.gp.ctr.load(Relaxed) + CTR_STEP;
+        s.gp.ctr.store(gp, Relaxed);
+        let old = || state(s.rec.ctr.load(Relaxed), gp) == ReaderState::Old;
+        if old() {
+            s.gp.futex.store(GP_WAITING, Relaxed);
+            fence(SeqCst);
+            while old() {
+                // "futex_wait": returns once the reader cleared the flag.
+                while s.gp.futex.load(Relaxed) == GP_WAITING {
+                    thread::yield_now();
+                }
+                if old() {
+                    s.gp.futex.store(GP_WAITING, Relaxed);
+                    fence(SeqCst);
+                }
+            }
+            s.gp.futex.store(0, Relaxed);
+        }
+        fence(SeqCst); // master fence
+        s.freed.store(true, Relaxed); // free the old object
+    }
+
+    #[test]
+    fn loom_memb_reader_never_sees_a_freed_object() {
+        loom::model(|| {
+            let s = shared();
+            let r = s.clone();
+            let reader = thread::spawn(move || {
+                memb_lock(&r.rec, &r.gp);
+                memb_lock(&r.rec, &r.gp); // nested
+                if r.ptr.load(Acquire) == 1 {
+                    assert!(!r.freed.load(Relaxed), "old object freed under a reader");
+                }
+                memb_unlock(&r.rec, &r.gp);
+                memb_unlock(&r.rec, &r.gp);
+            });
+            writer(&s, memb_state);
+            reader.join().unwrap();
+        });
+    }
+
+    #[test]
+    fn loom_qsbr_reader_never_sees_a_freed_object() {
+        loom::model(|| {
+            let s = shared();
+            let r = s.clone();
+            qsbr_online(&s.rec, &s.gp);
+            let reader = thread::spawn(move || {
+                if r.ptr.load(Acquire) == 1 {
+                    assert!(!r.freed.load(Relaxed), "old object freed under a reader");
+                }
+                qsbr_quiescent(&r.rec, &r.gp);
+                qsbr_offline(&r.rec, &r.gp);
+            });
+            writer(&s, qsbr_state);
+            reader.join().unwrap();
+        });
+    }
+}
