@@ -45,7 +45,7 @@ fn signal_handler_read_sections_and_call_rcu_during_synchronize() {
     // calls and atomics; the timer is deleted before the test returns.
     let timer = unsafe {
         let mut sa: libc::sigaction = std::mem::zeroed();
-        sa.sa_sigaction = on_signal as usize;
+        sa.sa_sigaction = on_signal as *const () as usize;
         sa.sa_flags = libc::SA_RESTART;
         libc::sigemptyset(&mut sa.sa_mask);
         assert_eq!(

@@ -8,7 +8,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering::*};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use urcu_core::{qsbr, Flavor, GpCookie, Memb, Qsbr, RcuCell, RcuHead};
 
 const SLOTS: usize = 16;
