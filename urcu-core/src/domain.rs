@@ -182,7 +182,7 @@ impl Domain {
                     // fences: a reader that sees READER_FENCES false (through
                     // the registry mutex it takes next) is covered.
                     USE_MEMBARRIER.store(true, Relaxed);
-                    reader::READER_FENCES.store(false, Relaxed);
+                    self.gp.reader_fences.store(false, Relaxed);
                 }
                 tracing::debug!(membarrier = !forced, "krcu memb domain started");
             }

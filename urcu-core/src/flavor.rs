@@ -2,6 +2,7 @@
 
 use crate::domain::Stats;
 use crate::head::{RcuCallback, RcuHead};
+use crate::reader::ReaderRecord;
 use crate::seq::GpCookie;
 use std::fmt::Debug;
 use std::marker::PhantomData;
@@ -74,7 +75,10 @@ pub trait Flavor: sealed::Sealed + Copy + Default + Debug + Send + Sync + 'stati
     fn stats() -> Stats;
 
     #[doc(hidden)]
-    fn guard_drop();
+    /// # Safety
+    ///
+    /// `rec` is the pointer the flavor's `read_lock` put in the guard.
+    unsafe fn guard_drop(rec: *const ReaderRecord);
 }
 
 /// A read-side critical section of flavor `F`; it ends when the guard drops.
@@ -84,17 +88,22 @@ pub trait Flavor: sealed::Sealed + Copy + Default + Debug + Send + Sync + 'stati
 #[must_use = "the read-side critical section ends when the guard is dropped"]
 #[derive(Debug)]
 pub struct Guard<F: Flavor> {
-    _marker: PhantomData<(F, *const ())>,
+    /// memb: this thread's record, so leaving needs no thread-local lookup;
+    /// qsbr: unused (null).
+    rec: *const ReaderRecord,
+    _marker: PhantomData<F>,
 }
 
 impl<F: Flavor> Guard<F> {
     /// # Safety
     ///
     /// The caller has just entered a read-side critical section of `F` on
-    /// this thread, which this guard's drop will leave.
+    /// this thread, which this guard's drop will leave; `rec` is what the
+    /// flavor's `guard_drop` expects.
     #[inline(always)]
-    pub(crate) unsafe fn entered() -> Self {
+    pub(crate) unsafe fn entered(rec: *const ReaderRecord) -> Self {
         Guard {
+            rec,
             _marker: PhantomData,
         }
     }
@@ -103,7 +112,8 @@ impl<F: Flavor> Guard<F> {
 impl<F: Flavor> Drop for Guard<F> {
     #[inline(always)]
     fn drop(&mut self) {
-        F::guard_drop();
+        // SAFETY: `rec` is what `entered` was given by the flavor.
+        unsafe { F::guard_drop(self.rec) };
     }
 }
 

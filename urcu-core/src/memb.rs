@@ -76,7 +76,7 @@ pub(crate) fn unregister_current() {
     // A thread that exits inside a read section (a forgotten guard, a
     // pthread_exit) is out of it now: never leave a record that a grace
     // period would wait on forever.
-    reader::slave_fence();
+    std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
     rec.ctr.store(0, std::sync::atomic::Ordering::Relaxed);
     DOMAIN.unregister(rec);
 }
@@ -84,9 +84,10 @@ pub(crate) fn unregister_current() {
 /// Enters a read-side critical section; it ends when the guard drops.
 #[inline(always)]
 pub fn read_lock() -> Guard<Memb> {
-    raw_read_lock();
-    // SAFETY: we just entered the section the guard will leave.
-    unsafe { Guard::entered() }
+    let rec = record();
+    reader::memb_lock(rec, &DOMAIN.gp);
+    // SAFETY: we just entered the section the guard will leave, on `rec`.
+    unsafe { Guard::entered(rec) }
 }
 
 /// Enters a read-side critical section without a guard (for FFI and for
@@ -250,7 +251,9 @@ impl Flavor for Memb {
         stats()
     }
     #[inline(always)]
-    fn guard_drop() {
-        raw_read_unlock()
+    unsafe fn guard_drop(rec: *const ReaderRecord) {
+        // SAFETY: `rec` is this thread's leaked record, put in the guard by
+        // `read_lock`; the guard is !Send, so this is still its thread.
+        reader::memb_unlock(unsafe { &*rec }, &DOMAIN.gp);
     }
 }

@@ -101,7 +101,7 @@ pub fn read_lock() -> Guard<Qsbr> {
     QSBR_NESTING.with(|n| n.set(n.get() + 1));
     // SAFETY: the thread is online and the nesting count is raised; the
     // guard's drop lowers it.
-    unsafe { Guard::entered() }
+    unsafe { Guard::entered(std::ptr::null()) }
 }
 
 #[cold]
@@ -344,7 +344,7 @@ impl Flavor for Qsbr {
         stats()
     }
     #[inline(always)]
-    fn guard_drop() {
+    unsafe fn guard_drop(_rec: *const ReaderRecord) {
         guard_unlock()
     }
 }

@@ -70,6 +70,13 @@ pub(crate) struct GpCounter {
     pub(crate) ctr: AtomicU64,
     /// [`GP_WAITING`] while a writer sleeps in the futex.
     pub(crate) futex: AtomicU32,
+    /// memb: whether readers must use real fences because membarrier is not
+    /// in force. Starts true: until the domain has registered with
+    /// membarrier, compiler-only fences would not be backed by the writer.
+    /// Cleared once, at domain start, after registration succeeded; a reader
+    /// sees the clear through the registry mutex it took before its first
+    /// read section. On this line so the read side touches one line.
+    pub(crate) reader_fences: AtomicBool,
 }
 
 impl GpCounter {
@@ -78,6 +85,7 @@ impl GpCounter {
         GpCounter {
             ctr: AtomicU64::new(CTR_STEP | COUNT),
             futex: AtomicU32::new(0),
+            reader_fences: AtomicBool::new(true),
         }
     }
 
@@ -86,6 +94,7 @@ impl GpCounter {
         GpCounter {
             ctr: AtomicU64::new(CTR_STEP | COUNT),
             futex: AtomicU32::new(0),
+            reader_fences: AtomicBool::new(true),
         }
     }
 }
@@ -107,29 +116,24 @@ impl ReaderRecord {
     }
 }
 
-/// Whether readers must use real fences because membarrier is not in force.
-///
-/// Starts true: until a domain has registered with membarrier, compiler-only
-/// fences would not be backed by the writer. Cleared once, at domain start,
-/// after registration succeeded; a reader sees the clear through the
-/// registration mutex it took before its first read section.
-#[cfg(not(loom))]
-pub(crate) static READER_FENCES: AtomicBool = AtomicBool::new(true);
-
 /// The reader-side fence: a compiler fence backed by the writer's
-/// `membarrier()`, or a real fence in fence mode.
+/// `membarrier()`, or a real fence in fence mode (`real`, read once per
+/// lock or unlock from [`GpCounter::reader_fences`]).
 #[inline(always)]
-pub(crate) fn slave_fence() {
+pub(crate) fn slave_fence(real: bool) {
     #[cfg(not(loom))]
     {
-        if READER_FENCES.load(Relaxed) {
+        if real {
             fence(SeqCst);
         } else {
             std::sync::atomic::compiler_fence(SeqCst);
         }
     }
     #[cfg(loom)]
-    fence(SeqCst);
+    {
+        let _ = real;
+        fence(SeqCst);
+    }
 }
 
 /// memb `read_lock` on `rec`.
@@ -144,7 +148,7 @@ pub(crate) fn memb_lock(rec: &ReaderRecord, gp: &GpCounter) {
         rec.ctr.store(gp.ctr.load(Relaxed), Relaxed);
         // Orders the ctr store before the critical section's loads; pairs
         // with the writer's master fence before it reads ctr.
-        slave_fence();
+        slave_fence(gp.reader_fences.load(Relaxed));
     } else {
         if tmp & NEST_MASK == NEST_MASK {
             nesting_overflow();
@@ -158,13 +162,14 @@ pub(crate) fn memb_lock(rec: &ReaderRecord, gp: &GpCounter) {
 pub(crate) fn memb_unlock(rec: &ReaderRecord, gp: &GpCounter) {
     let tmp = rec.ctr.load(Relaxed);
     if tmp & NEST_MASK == COUNT {
+        let real = gp.reader_fences.load(Relaxed);
         // Orders the critical section before the store that ends it; pairs
         // with the writer's master fence after it saw the reader quiescent.
-        slave_fence();
+        slave_fence(real);
         rec.ctr.store(tmp - COUNT, Relaxed);
         // Orders the ctr store before reading the writer's sleep flag; pairs
         // with the master fence between the writer's flag store and re-check.
-        slave_fence();
+        slave_fence(real);
         wake_writer(gp);
     } else if tmp & NEST_MASK == 0 {
         unbalanced_unlock();
