@@ -54,6 +54,8 @@ fn applies(workload: &str, imp: &str) -> bool {
 
 struct Readers {
     stop: Arc<AtomicBool>,
+    /// Readers that have registered and are about to loop.
+    running: Arc<std::sync::atomic::AtomicUsize>,
     handles: Vec<std::thread::JoinHandle<f64>>,
 }
 
@@ -62,19 +64,33 @@ impl Readers {
     /// nanoseconds per read.
     fn start<B>(n: usize, body: B) -> Readers
     where
-        B: Fn(&AtomicBool) -> (u64, Duration) + Send + Sync + Clone + 'static,
+        B: Fn(&AtomicBool, &std::sync::atomic::AtomicUsize) -> (u64, Duration)
+            + Send
+            + Sync
+            + Clone
+            + 'static,
     {
         let stop = Arc::new(AtomicBool::new(false));
+        let running = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let handles = (0..n)
             .map(|_| {
-                let (stop, body) = (stop.clone(), body.clone());
+                let (stop, body, running) = (stop.clone(), body.clone(), running.clone());
                 std::thread::spawn(move || {
-                    let (iters, elapsed) = body(&stop);
+                    let (iters, elapsed) = body(&stop, &running);
                     elapsed.as_nanos() as f64 / iters.max(1) as f64
                 })
             })
             .collect();
-        Readers { stop, handles }
+        let readers = Readers {
+            stop,
+            running,
+            handles,
+        };
+        // Measure only once every reader is registered and looping.
+        while readers.running.load(Ordering::Acquire) < n {
+            std::thread::yield_now();
+        }
+        readers
     }
 
     fn finish(self) -> f64 {
@@ -91,7 +107,13 @@ impl Readers {
 /// A reader loop over `read` (one read section, returning the value read),
 /// with `quiescent` called every QS_EVERY reads.
 #[inline(always)]
-fn read_loop(stop: &AtomicBool, read: impl Fn() -> u64, quiescent: impl Fn()) -> (u64, Duration) {
+fn read_loop(
+    stop: &AtomicBool,
+    running: &std::sync::atomic::AtomicUsize,
+    read: impl Fn() -> u64,
+    quiescent: impl Fn(),
+) -> (u64, Duration) {
+    running.fetch_add(1, Ordering::Release);
     let start = Instant::now();
     let mut iters = 0u64;
     let mut sum = 0u64;
@@ -139,10 +161,11 @@ fn sync_latencies(mut sync: impl FnMut()) {
 fn child_krcu<F: Flavor>(workload: &str, threads: usize, defer_count: u64) {
     let cell: Arc<RcuCell<[u64; 6], F>> = Arc::new(RcuCell::new([1; 6]));
     let c = cell.clone();
-    let readers = Readers::start(threads, move |stop| {
+    let readers = Readers::start(threads, move |stop, running| {
         let _reg = F::register_thread();
         let r = read_loop(
             stop,
+            running,
             || {
                 let g = F::read_lock();
                 c.load(&g).map_or(0, |v| v[0])
@@ -208,9 +231,10 @@ fn child_crossbeam(workload: &str, threads: usize, defer_count: u64) {
     use crossbeam_epoch::{self as epoch, Atomic, Owned};
     let shared: Arc<Atomic<[u64; 6]>> = Arc::new(Atomic::new([1; 6]));
     let s = shared.clone();
-    let readers = Readers::start(threads, move |stop| {
+    let readers = Readers::start(threads, move |stop, running| {
         read_loop(
             stop,
+            running,
             || {
                 let g = epoch::pin();
                 // SAFETY: the pointer is never null and is freed only
@@ -266,9 +290,10 @@ fn child_plain(threads: usize) {
     let v = Box::into_raw(Box::new([1u64; 6]));
     let shared = Arc::new(AtomicPtr::new(v));
     let s = shared.clone();
-    let readers = Readers::start(threads, move |stop| {
+    let readers = Readers::start(threads, move |stop, running| {
         read_loop(
             stop,
+            running,
             // SAFETY: the pointee lives until the end of the process.
             || unsafe { (*s.load(Ordering::Acquire))[0] },
             || {},

@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #define _LGPL_SOURCE /* inline read side, as liburcu users get it */
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@ struct obj {
 
 static struct obj *shared;
 static volatile int stop;
+static int running; /* readers registered and looping */
 static const char *workload;
 
 static double now_s(void)
@@ -45,6 +47,7 @@ static void *reader(void *arg)
     struct reader_result *res = arg;
     long sum = 0, iters = 0;
     F(register_thread)();
+    __atomic_fetch_add(&running, 1, __ATOMIC_RELEASE);
     double t0 = now_s();
     while (!__atomic_load_n(&stop, __ATOMIC_RELAXED)) {
         for (int i = 0; i < 1024; i++) {
@@ -111,6 +114,9 @@ int main(int argc, char **argv)
 #endif
     for (int i = 0; i < threads; i++)
         pthread_create(&tids[i], NULL, reader, &res[i]);
+    /* Measure only once every reader is registered and looping. */
+    while (__atomic_load_n(&running, __ATOMIC_ACQUIRE) < threads)
+        sched_yield();
 
     if (!strcmp(workload, "read")) {
         struct timespec d = {0, 300 * 1000 * 1000};

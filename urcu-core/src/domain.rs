@@ -23,7 +23,8 @@
 //!    briefly, then sleeping on the counter's futex (readers wake it), with
 //!    stall reports past the stall timeout;
 //! 5. master fence: the readers' critical sections are complete before what
-//!    follows;
+//!    follows (on x86-64 with membarrier, TSO already guarantees this and
+//!    only the compiler needs fencing; see [`Domain::fence_after_scan`]);
 //! 6. advance the sequence to idle (`Release`: a poller that sees it sees 5).
 //!
 //! # Locks
@@ -87,6 +88,10 @@ pub(crate) struct Pending {
 /// Scratch space of the grace-period runner, reused across grace periods.
 #[derive(Debug)]
 pub(crate) struct GpScratch {
+    /// Every registered record, as of registry generation `generation`.
+    registered: Vec<&'static ReaderRecord>,
+    generation: u64,
+    /// The records the running grace period still waits for.
     readers: Vec<&'static ReaderRecord>,
 }
 
@@ -100,8 +105,13 @@ pub(crate) struct Domain {
     /// The furthest cookie asked for by `start_poll`; the helper serves it.
     needed: AtomicU64,
     /// Registered threads. Held for registration, unregistration, and the
-    /// writer's snapshot; never while waiting.
+    /// writer's snapshot when the registry changed; never while waiting.
     pub(crate) registry: Mutex<Registry>,
+    /// Bumped by every registration and unregistration, so that a grace
+    /// period takes the registry lock only when the registry changed:
+    /// back-to-back grace periods taking it every time starve registering
+    /// threads of std's unfair mutex.
+    registry_generation: AtomicU64,
     /// Serializes grace periods; held for the whole of one.
     gp_lock: Mutex<GpScratch>,
     /// `call_rcu`'s queue.
@@ -151,7 +161,10 @@ impl Domain {
             seq: CachePadded::new(AtomicU64::new(0)),
             needed: AtomicU64::new(0),
             registry: Mutex::new(Registry::new()),
+            registry_generation: AtomicU64::new(1),
             gp_lock: Mutex::new(GpScratch {
+                registered: Vec::new(),
+                generation: 0,
                 readers: Vec::new(),
             }),
             callbacks: CachePadded::new(CallbackQueue::new()),
@@ -206,6 +219,33 @@ impl Domain {
         }
     }
 
+    /// Step 5: orders every scanned reader's critical section before what
+    /// follows the grace period (the frees).
+    ///
+    /// On x86-64 a memb writer needs no second `membarrier()` here, which
+    /// halves the cost of a grace period. The scan has read each waited-for
+    /// reader's quiescent `ctr`, which the reader stored after its critical
+    /// section with only a compiler fence in between. x86-TSO never reorders
+    /// a load with a later store, nor two stores, so the section's loads
+    /// were performed, and its stores committed, before that `ctr` store
+    /// committed. The writer's later stores (the frees, or the Release end
+    /// of the sequence that the callback thread Acquires before freeing)
+    /// commit after its load of `ctr` was performed, for the same reason, and
+    /// TSO is multi-copy atomic. So no section can read a freed object.
+    /// The Acquire fence keeps the compiler from hoisting later accesses
+    /// above the scan's loads. The first master fence (step 2) stays: the
+    /// store-buffering pattern it orders is what TSO does allow.
+    /// Elsewhere, and in fence mode, this is the full master fence.
+    #[inline]
+    fn fence_after_scan(&self) {
+        #[cfg(target_arch = "x86_64")]
+        if self.kind == FlavorKind::Memb && USE_MEMBARRIER.load(Relaxed) {
+            fence(Acquire);
+            return;
+        }
+        self.master_fence();
+    }
+
     fn reader_state(&self, ctr: u64, gp: u64) -> ReaderState {
         match self.kind {
             FlavorKind::Memb => reader::memb_state(ctr, gp),
@@ -218,12 +258,25 @@ impl Domain {
     /// Adds the calling thread; the flavor makes the record live.
     pub(crate) fn register_current(&'static self) -> &'static ReaderRecord {
         self.ensure_init();
-        lock(&self.registry).add_current()
+        let rec = lock(&self.registry).add_current();
+        // SeqCst bump, then SeqCst load of the counter: the registrant's
+        // half of a store-buffering handshake with `run_gp` (SeqCst advance
+        // of the counter, then SeqCst load of the generation). Either the
+        // grace period sees the new generation and rescans the registry, or
+        // this load sees the advanced counter, and so does every later load
+        // by this thread (coherence): the reader's snapshots are current and
+        // need no waiting.
+        self.registry_generation.fetch_add(1, SeqCst);
+        let _ = self.gp.ctr.load(SeqCst);
+        rec
     }
 
     /// Removes a record its owner has made quiescent.
     pub(crate) fn unregister(&self, rec: &'static ReaderRecord) {
         lock(&self.registry).remove(rec);
+        // Relaxed: a grace period that misses the bump still holds the
+        // record, which is quiescent and pooled (never freed).
+        self.registry_generation.fetch_add(1, Relaxed);
         // A writer may be asleep waiting on this record.
         fence(SeqCst);
         reader::wake_writer(&self.gp);
@@ -284,21 +337,29 @@ impl Domain {
         let s = self.seq.load(Relaxed);
         self.seq.store(seq::start(s), Relaxed);
         self.master_fence();
-        // Relaxed: gp.ctr is written only here, under gp_lock; readers that
-        // load the new value are ordered by the fence above (see `reader`).
+        // gp.ctr is written only here, under gp_lock; readers that load the
+        // new value are ordered by the fence above (see `reader`). SeqCst
+        // store: the writer's half of the handshake in `register_current`.
         let gp = self.gp.ctr.load(Relaxed) + CTR_STEP;
-        self.gp.ctr.store(gp, Relaxed);
+        self.gp.ctr.store(gp, SeqCst);
+        let generation = self.registry_generation.load(SeqCst);
+        if generation != scratch.generation {
+            let registry = lock(&self.registry);
+            scratch.registered.clear();
+            scratch
+                .registered
+                .extend(registry.slots.iter().map(|s| s.rec));
+            // Read under the lock: every change counted so far is in the copy.
+            scratch.generation = self.registry_generation.load(Relaxed);
+        }
         scratch.readers.clear();
-        scratch
-            .readers
-            .extend(lock(&self.registry).slots.iter().map(|s| s.rec));
-        self.wait_for_readers(scratch, gp);
-        self.master_fence();
+        scratch.readers.extend_from_slice(&scratch.registered);
+        self.wait_for_readers(&mut scratch.readers, gp);
+        self.fence_after_scan();
         self.seq.store(seq::end(seq::start(s)), Release);
     }
 
-    fn wait_for_readers(&self, scratch: &mut GpScratch, gp: u64) {
-        let readers = &mut scratch.readers;
+    fn wait_for_readers(&self, readers: &mut Vec<&'static ReaderRecord>, gp: u64) {
         let started = Instant::now();
         let timeout = stall_timeout();
         let mut next_report = started + timeout;
@@ -312,12 +373,12 @@ impl Domain {
                 return;
             }
             if attempts < ACTIVE_ATTEMPTS {
+                // Spin, never yield: a yield hands the CPU to a runnable
+                // reader and leaves this writer waiting a whole time slice
+                // for it back (4 ms per grace period when readers outnumber
+                // CPUs). Sleeping on the futex is the way to give way.
                 attempts += 1;
-                if attempts % 16 == 0 {
-                    std::thread::yield_now();
-                } else {
-                    std::hint::spin_loop();
-                }
+                std::hint::spin_loop();
                 continue;
             }
             self.gp.futex.store(GP_WAITING, Relaxed);
@@ -522,8 +583,7 @@ impl Domain {
             let batch = lock(&self.ready).pop_front();
             match batch {
                 Some(batch) => {
-                    let n = invoke(&batch);
-                    self.cb_invoked.fetch_add(n, Relaxed);
+                    invoke(&batch, &self.cb_invoked);
                     drop(invoking);
                 }
                 None => {
@@ -578,6 +638,7 @@ impl ForkGuards {
     pub(crate) fn reset_in_child(&mut self, keep: *const ReaderRecord) {
         let d = self.domain;
         self.registry.prune_after_fork(keep);
+        d.registry_generation.fetch_add(1, Relaxed);
         d.started.store(false, Relaxed);
         d.gp_sleep.store(AWAKE, Relaxed);
         d.reclaim_sleep.store(AWAKE, Relaxed);
@@ -611,9 +672,10 @@ unsafe extern "C" fn barrier_done(head: *mut RcuHead) {
     }
 }
 
-/// Invokes every callback of `batch`, in order. Returns how many were user
-/// callbacks.
-fn invoke(batch: &Batch) -> u64 {
+/// Invokes every callback of `batch`, in order, adding the user callbacks to
+/// `invoked`: before each barrier marker, so that a barrier's caller sees
+/// every callback that ran before it counted, and at the end.
+fn invoke(batch: &Batch, invoked: &AtomicU64) {
     let mut n = 0;
     let mut node = batch.first;
     loop {
@@ -622,7 +684,10 @@ fn invoke(batch: &Batch) -> u64 {
         let next = unsafe { batch.next(node) };
         // SAFETY: `func` was set by `enqueue` before the node was published.
         let func = unsafe { (*node).func }.expect("queued head has a callback");
-        if !is_barrier(func) {
+        if is_barrier(func) {
+            // Relaxed: the marker's Release store orders it for the waiter.
+            invoked.fetch_add(std::mem::take(&mut n), Relaxed);
+        } else {
             n += 1;
         }
         // SAFETY: the grace period this batch waited for has ended, so the
@@ -630,9 +695,10 @@ fn invoke(batch: &Batch) -> u64 {
         unsafe { func(node) };
         match next {
             Some(nx) => node = nx,
-            None => return n,
+            None => break,
         }
     }
+    invoked.fetch_add(n, Relaxed);
 }
 
 /// The stall timeout: `KRCU_STALL_TIMEOUT_MS`, default 10 s.

@@ -136,6 +136,7 @@ pub fn raw_read_unlock() {
     guard_unlock();
 }
 
+#[cfg(debug_assertions)]
 #[inline(always)]
 fn guard_unlock() {
     QSBR_NESTING.with(|n| {
@@ -345,6 +346,7 @@ impl Flavor for Qsbr {
     }
     #[inline(always)]
     unsafe fn guard_drop(_rec: *const ReaderRecord) {
-        guard_unlock()
+        // Every guard raised the count once, so it is at least 1 here.
+        QSBR_NESTING.with(|n| n.set(n.get() - 1));
     }
 }

@@ -30,7 +30,9 @@
 //!   load ctr`: either the writer sees the reader active or the reader misses
 //!   `p`.
 //! * reader `accesses; fence; store ctr(0)` against writer `load ctr(0);
-//!   fence; free`: the accesses happen before the free.
+//!   fence; free`: the accesses happen before the free. (On x86-64 with
+//!   membarrier the writer's fence here is a compiler fence: TSO orders it;
+//!   see `Domain::fence_after_scan`.)
 //! * reader `load ctr(new); fence` against writer `fence; store ctr(new)`:
 //!   a reader holding the new snapshot sees everything unpublished before the
 //!   grace period started.
