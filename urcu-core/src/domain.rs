@@ -56,6 +56,19 @@ const ACTIVE_ATTEMPTS: u32 = 100;
 /// Default stall timeout; `KRCU_STALL_TIMEOUT_MS` overrides it.
 const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Yields per check at most: `call_rcu` slows a flood but never blocks, even
+/// when a stalled reader holds every grace period.
+const BACKLOG_MAX_YIELDS: u32 = 64;
+/// Callbacks queued and not yet invoked above which `call_rcu` gives its CPU
+/// to the helper threads. About 10 MiB of 64-byte objects: enough to batch
+/// well, small enough that a flood of call_rcu from threads that keep every
+/// CPU busy does not grow memory without bound while the helpers wait for a
+/// time slice.
+const BACKLOG_HIGH_WATER: u64 = 1 << 17;
+/// How often (in calls) `call_rcu` looks at the backlog: the check reads a
+/// counter the callback thread writes.
+const BACKLOG_CHECK_EVERY: u64 = 256;
+
 /// Helper sleep flags.
 const AWAKE: u32 = 0;
 const SLEEPING: u32 = 1;
@@ -429,22 +442,62 @@ impl Domain {
     // ---- callbacks ----------------------------------------------------
 
     /// Queues a callback. Wait-free; async-signal-safe. Starts nothing.
+    /// Returns how many user callbacks were queued before this one.
     ///
     /// # Safety
     ///
     /// As for `call_rcu`: `head` stays valid and untouched until `func` runs.
     #[inline]
-    pub(crate) unsafe fn enqueue(&self, head: *mut RcuHead, func: RcuCallback) {
+    pub(crate) unsafe fn enqueue(&self, head: *mut RcuHead, func: RcuCallback) -> u64 {
         // SAFETY: the caller owns `head` until the callback runs.
         unsafe {
             (*head).func = Some(func);
             self.callbacks.enqueue(head);
         }
-        if !is_barrier(func) {
-            // Relaxed: a statistic.
-            self.cb_queued.fetch_add(1, Relaxed);
-        }
+        // Relaxed: a statistic, and the backlog estimate below.
+        let queued = if is_barrier(func) {
+            0
+        } else {
+            self.cb_queued.fetch_add(1, Relaxed)
+        };
         self.wake_helper();
+        queued
+    }
+
+    /// `call_rcu`'s enqueue: [`enqueue`](Self::enqueue), then, every
+    /// [`BACKLOG_CHECK_EVERY`] calls, gives way to the helpers while the
+    /// backlog is above [`BACKLOG_HIGH_WATER`].
+    ///
+    /// # Safety
+    ///
+    /// As for [`enqueue`](Self::enqueue).
+    #[inline]
+    pub(crate) unsafe fn enqueue_throttled(&self, head: *mut RcuHead, func: RcuCallback) {
+        // SAFETY: forwarded contract.
+        let queued = unsafe { self.enqueue(head, func) };
+        if queued % BACKLOG_CHECK_EVERY == 0 {
+            self.throttle(queued);
+        }
+    }
+
+    /// Yields while the backlog is above the high-water mark, at most
+    /// [`BACKLOG_MAX_YIELDS`] times: with every CPU busy (readers, this
+    /// producer), the helpers otherwise wait a whole time slice for a CPU
+    /// while the backlog grows. Measured with one reader on 2 CPUs, 10M
+    /// call_rcu: peak RSS 13-70 MiB without it, 12.6-14.4 MiB with it, and
+    /// calls/s the same within the noise.
+    #[cold]
+    fn throttle(&self, queued: u64) {
+        for _ in 0..BACKLOG_MAX_YIELDS {
+            // Relaxed: an estimate; a stale value costs one yield or one
+            // check.
+            let backlog = queued.saturating_sub(self.cb_invoked.load(Relaxed));
+            if backlog <= BACKLOG_HIGH_WATER {
+                return;
+            }
+            self.wake_helper();
+            std::thread::yield_now();
+        }
     }
 
     #[inline]

@@ -43,7 +43,10 @@ pub trait Flavor: sealed::Sealed + Copy + Default + Debug + Send + Sync + 'stati
     fn synchronize();
 
     /// Queues `func(head)` to run after a grace period, on krcu's callback
-    /// thread. Wait-free; allocates nothing.
+    /// thread. Takes no lock, allocates nothing, never blocks; while more
+    /// than about 128K callbacks wait to run it may yield the CPU to krcu's
+    /// helper threads (a few times at most), so that a flood cannot outrun
+    /// them without bound. The `_nolock` variants never yield.
     ///
     /// # Safety
     ///

@@ -147,11 +147,12 @@ pub fn synchronize() {
 pub unsafe fn call_rcu(head: *mut RcuHead, func: RcuCallback) {
     DOMAIN.ensure_started();
     // SAFETY: forwarded contract.
-    unsafe { DOMAIN.enqueue(head, func) };
+    unsafe { DOMAIN.enqueue_throttled(head, func) };
 }
 
 /// [`call_rcu`] for any context, a signal handler that interrupted anything
-/// included: it never locks, allocates or waits, and never starts threads.
+/// included: it never locks, allocates, waits or yields, and never starts
+/// threads; a wait-free enqueue and, if the helper sleeps, a futex wake.
 /// Until the domain has started (any registration, `call_rcu`, `synchronize`
 /// or `barrier` starts it), callbacks wait in the queue.
 ///

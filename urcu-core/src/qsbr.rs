@@ -243,7 +243,7 @@ pub fn synchronize() {
 pub unsafe fn call_rcu(head: *mut RcuHead, func: RcuCallback) {
     DOMAIN.ensure_started();
     // SAFETY: forwarded contract.
-    unsafe { DOMAIN.enqueue(head, func) };
+    unsafe { DOMAIN.enqueue_throttled(head, func) };
 }
 
 /// See [`crate::memb::call_rcu_nolock`].
