@@ -126,7 +126,7 @@ pub(crate) fn slave_fence(real: bool) {
     #[cfg(not(loom))]
     {
         if real {
-            fence(SeqCst);
+            full_fence();
         } else {
             std::sync::atomic::compiler_fence(SeqCst);
         }
@@ -138,46 +138,71 @@ pub(crate) fn slave_fence(real: bool) {
     }
 }
 
+/// The fence-mode reader fence, out of line: membarrier mode is the common
+/// case, and LLVM otherwise lays the fence out as the fall-through path of
+/// every read_lock and read_unlock.
+#[cfg(not(loom))]
+#[cold]
+#[inline(never)]
+fn full_fence() {
+    fence(SeqCst);
+}
+
 /// memb `read_lock` on `rec`.
 #[inline(always)]
 pub(crate) fn memb_lock(rec: &ReaderRecord, gp: &GpCounter) {
     // Relaxed: only this thread (and its signal handlers, which restore it)
     // writes `ctr`.
     let tmp = rec.ctr.load(Relaxed);
-    if tmp & NEST_MASK == 0 {
-        // Relaxed load: ordered by the fence below against the critical
-        // section (third pairing in the module docs).
-        rec.ctr.store(gp.ctr.load(Relaxed), Relaxed);
-        // Orders the ctr store before the critical section's loads; pairs
-        // with the writer's master fence before it reads ctr.
-        slave_fence(gp.reader_fences.load(Relaxed));
-    } else {
-        if tmp & NEST_MASK == NEST_MASK {
-            nesting_overflow();
-        }
-        rec.ctr.store(tmp + COUNT, Relaxed);
+    if tmp & NEST_MASK != 0 {
+        return memb_lock_nested(rec, tmp);
     }
+    // Relaxed load: ordered by the fence below against the critical section
+    // (third pairing in the module docs).
+    rec.ctr.store(gp.ctr.load(Relaxed), Relaxed);
+    // Orders the ctr store before the critical section's loads; pairs with
+    // the writer's master fence before it reads ctr.
+    slave_fence(gp.reader_fences.load(Relaxed));
+}
+
+/// A nested `read_lock`: out of line, so that the outermost one, the common
+/// case, is straight-line code.
+#[cold]
+#[inline(never)]
+fn memb_lock_nested(rec: &ReaderRecord, tmp: u64) {
+    if tmp & NEST_MASK == NEST_MASK {
+        nesting_overflow();
+    }
+    rec.ctr.store(tmp + COUNT, Relaxed);
 }
 
 /// memb `read_unlock` on `rec`.
 #[inline(always)]
 pub(crate) fn memb_unlock(rec: &ReaderRecord, gp: &GpCounter) {
     let tmp = rec.ctr.load(Relaxed);
-    if tmp & NEST_MASK == COUNT {
-        let real = gp.reader_fences.load(Relaxed);
-        // Orders the critical section before the store that ends it; pairs
-        // with the writer's master fence after it saw the reader quiescent.
-        slave_fence(real);
-        rec.ctr.store(tmp - COUNT, Relaxed);
-        // Orders the ctr store before reading the writer's sleep flag; pairs
-        // with the master fence between the writer's flag store and re-check.
-        slave_fence(real);
-        wake_writer(gp);
-    } else if tmp & NEST_MASK == 0 {
-        unbalanced_unlock();
-    } else {
-        rec.ctr.store(tmp - COUNT, Relaxed);
+    if tmp & NEST_MASK != COUNT {
+        return memb_unlock_nested(rec, tmp);
     }
+    let real = gp.reader_fences.load(Relaxed);
+    // Orders the critical section before the store that ends it; pairs with
+    // the writer's master fence after it saw the reader quiescent.
+    slave_fence(real);
+    rec.ctr.store(tmp - COUNT, Relaxed);
+    // Orders the ctr store before reading the writer's sleep flag; pairs
+    // with the master fence between the writer's flag store and re-check.
+    slave_fence(real);
+    wake_writer(gp);
+}
+
+/// A nested `read_unlock` (or an unbalanced one): out of line, as for
+/// `memb_lock_nested`.
+#[cold]
+#[inline(never)]
+fn memb_unlock_nested(rec: &ReaderRecord, tmp: u64) {
+    if tmp & NEST_MASK == 0 {
+        unbalanced_unlock();
+    }
+    rec.ctr.store(tmp - COUNT, Relaxed);
 }
 
 /// The memb nesting depth in `rec`.
