@@ -25,11 +25,14 @@
 
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
+// Under loom only the protocol modules are compiled, without their users.
+#![cfg_attr(loom, allow(dead_code))]
 
 mod head;
 mod primitive;
 mod queue;
 mod reader;
+mod seq;
 
 #[cfg(not(loom))]
 mod callback;
@@ -49,8 +52,6 @@ pub mod memb;
 pub mod qsbr;
 #[cfg(not(loom))]
 mod registry;
-#[cfg(not(loom))]
-mod seq;
 #[cfg(not(loom))]
 mod sys;
 

@@ -398,6 +398,67 @@ mod loom_model {
         });
     }
 
+    /// The grace-period state machine with polled cookies: an updater
+    /// unpublishes, takes a cookie (`get_state`: fence, then snapshot of the
+    /// sequence), and frees once `poll_state` (Acquire) says the cookie's
+    /// grace period completed, while the writer runs two grace periods with
+    /// the sequence moves of `Domain::run_gp`. The writer stops after two; an
+    /// updater whose cookie they do not satisfy (one taken during the second
+    /// needs a third) frees nothing.
+    #[test]
+    fn loom_polled_cookie_frees_only_after_a_full_grace_period() {
+        use crate::seq;
+        let mut model = loom::model::Builder::new();
+        // Two yield-spinning waits (the poll, the reader scan) over three
+        // threads take more than the default 1000 branches.
+        model.max_branches = 100_000;
+        model.preemption_bound = Some(2);
+        model.check(|| {
+            let s = shared();
+            let sequence = Arc::new(AtomicU64::new(0));
+            let r = s.clone();
+            let reader = thread::spawn(move || {
+                memb_lock(&r.rec, &r.gp);
+                if r.ptr.load(Acquire) == 1 {
+                    assert!(!r.freed.load(Relaxed), "old object freed under a reader");
+                }
+                memb_unlock(&r.rec, &r.gp);
+            });
+            let done = Arc::new(AtomicBool::new(false));
+            let (u, useq, udone) = (s.clone(), sequence.clone(), done.clone());
+            let updater = thread::spawn(move || {
+                u.ptr.store(2, Release); // unpublish
+                fence(SeqCst); // get_state
+                let cookie = seq::snap(useq.load(Relaxed));
+                loop {
+                    if seq::done(useq.load(Acquire), cookie) {
+                        u.freed.store(true, Relaxed);
+                        break;
+                    }
+                    if udone.load(Relaxed) {
+                        break; // the writer has stopped
+                    }
+                    thread::yield_now();
+                }
+            });
+            for _ in 0..2 {
+                let cur = sequence.load(Relaxed);
+                sequence.store(seq::start(cur), Relaxed);
+                fence(SeqCst); // master fence
+                let gp = s.gp.ctr.load(Relaxed) + CTR_STEP;
+                s.gp.ctr.store(gp, Relaxed);
+                while memb_state(s.rec.ctr.load(Relaxed), gp) == ReaderState::Old {
+                    thread::yield_now();
+                }
+                fence(SeqCst); // master fence
+                sequence.store(seq::end(seq::start(cur)), Release);
+            }
+            done.store(true, Relaxed);
+            reader.join().unwrap();
+            updater.join().unwrap();
+        });
+    }
+
     #[test]
     fn loom_qsbr_reader_never_sees_a_freed_object() {
         loom::model(|| {
