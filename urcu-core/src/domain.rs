@@ -79,7 +79,9 @@ pub(crate) enum FlavorKind {
     Qsbr,
 }
 
-/// Whether memb writers use membarrier (set once, at memb's domain start).
+/// Whether memb writers use membarrier. Set once, inside memb's
+/// `ensure_init`, which every grace period and every registration passes
+/// through first (the `Once` orders it), so Relaxed loads see it.
 static USE_MEMBARRIER: AtomicBool = AtomicBool::new(false);
 
 /// Stall timeout in milliseconds, shared by both flavors; 0 = not yet read.
@@ -347,6 +349,8 @@ impl Domain {
 
     /// One grace period. The caller holds `gp_lock`.
     fn run_gp(&self, scratch: &mut GpScratch) {
+        // Relaxed: the sequence is written only under gp_lock; the start is
+        // ordered before the scan by the master fence (see `get_state`).
         let s = self.seq.load(Relaxed);
         self.seq.store(seq::start(s), Relaxed);
         self.master_fence();
@@ -406,6 +410,7 @@ impl Domain {
             let now = Instant::now();
             if now >= next_report {
                 if !reported {
+                    // Relaxed: a statistic.
                     self.stalls.fetch_add(1, Relaxed);
                     reported = true;
                 }
@@ -528,6 +533,7 @@ impl Domain {
     }
 
     pub(crate) fn stats(&self) -> Stats {
+        // Relaxed: statistics; each counter is exact, read one at a time.
         let queued = self.cb_queued.load(Relaxed);
         let invoked = self.cb_invoked.load(Relaxed);
         Stats {
@@ -572,6 +578,9 @@ impl Domain {
                     }
                 }
                 self.hand_on_done(&mut pending);
+                // Relaxed sequence loads: only deciding whether to run a
+                // grace period (re-checked under gp_lock); `needed` is SeqCst
+                // as in `helper_should_sleep`.
                 let wanted = pending
                     .batches
                     .front()

@@ -88,6 +88,11 @@ pub trait Flavor: sealed::Sealed + Copy + Default + Debug + Send + Sync + 'stati
 ///
 /// `!Send`: a read section belongs to its thread. References loaded under a
 /// guard (e.g. [`RcuCell::load`](crate::RcuCell::load)) borrow it.
+///
+/// ```compile_fail
+/// fn send<T: Send>(_: T) {}
+/// send(urcu_core::memb::read_lock()); // a guard cannot leave its thread
+/// ```
 #[must_use = "the read-side critical section ends when the guard is dropped"]
 #[derive(Debug)]
 pub struct Guard<F: Flavor> {
