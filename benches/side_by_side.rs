@@ -144,6 +144,24 @@ fn out(metric: &str, value: f64, unit: &str) {
     println!("{metric} {value} {unit}");
 }
 
+/// Runs `update(i)` for UPDATE_TIME and prints the rate.
+#[inline(always)]
+fn timed_updates(mut update: impl FnMut(u64)) {
+    let mut n = 0u64;
+    let t0 = Instant::now();
+    while t0.elapsed() < UPDATE_TIME {
+        for i in 0..1024 {
+            update(n + i);
+        }
+        n += 1024;
+    }
+    out(
+        "updates_per_sec",
+        n as f64 / t0.elapsed().as_secs_f64(),
+        "1/s",
+    );
+}
+
 fn sync_latencies(mut sync: impl FnMut()) {
     let mut lat = Vec::with_capacity(1 << 16);
     let end = Instant::now() + SYNC_TIME;
@@ -200,24 +218,10 @@ fn child_krcu<F: Flavor>(workload: &str, threads: usize, defer_count: u64) {
             );
             out("barrier_ms", t1.elapsed().as_secs_f64() * 1e3, "ms");
         }
-        "update" => {
-            let mut n = 0u64;
-            let t0 = Instant::now();
-            while t0.elapsed() < UPDATE_TIME {
-                for i in 0..1024 {
-                    // RcuCell allocates one 64-byte node (head + 48-byte
-                    // value) per update and frees the old one after a grace
-                    // period: the same work as liburcu's xchg + call_rcu.
-                    cell.store([n + i; 6]);
-                }
-                n += 1024;
-            }
-            out(
-                "updates_per_sec",
-                n as f64 / t0.elapsed().as_secs_f64(),
-                "1/s",
-            );
-        }
+        // RcuCell allocates one 64-byte node (head + 48-byte value) per
+        // update and frees the old one after a grace period: the same work
+        // as liburcu's xchg + call_rcu.
+        "update" => timed_updates(|i| cell.store([i; 6])),
         _ => unreachable!(),
     }
     let ns = readers.finish();
@@ -260,24 +264,12 @@ fn child_crossbeam(workload: &str, threads: usize, defer_count: u64) {
                 "1/s",
             );
         }
-        "update" => {
-            let mut n = 0u64;
-            let t0 = Instant::now();
-            while t0.elapsed() < UPDATE_TIME {
-                for i in 0..1024 {
-                    let g = epoch::pin();
-                    let old = shared.swap(Owned::new([n + i; 6]), Ordering::AcqRel, &g);
-                    // SAFETY: `old` is unlinked; readers that saw it are pinned.
-                    unsafe { g.defer_destroy(old) };
-                }
-                n += 1024;
-            }
-            out(
-                "updates_per_sec",
-                n as f64 / t0.elapsed().as_secs_f64(),
-                "1/s",
-            );
-        }
+        "update" => timed_updates(|i| {
+            let g = epoch::pin();
+            let old = shared.swap(Owned::new([i; 6]), Ordering::AcqRel, &g);
+            // SAFETY: `old` is unlinked; readers that saw it are pinned.
+            unsafe { g.defer_destroy(old) };
+        }),
         _ => unreachable!(),
     }
     let ns = readers.finish();

@@ -41,6 +41,7 @@ mod cell;
 #[cfg(not(loom))]
 mod domain;
 #[cfg(not(loom))]
+#[macro_use]
 mod flavor;
 #[cfg(not(loom))]
 mod fork;

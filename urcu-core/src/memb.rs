@@ -138,55 +138,11 @@ pub fn synchronize() {
     DOMAIN.wait_for(DOMAIN.get_state());
 }
 
-/// Queues `func(head)` after a grace period. See [`Flavor::call_rcu`].
-///
-/// # Safety
-///
-/// As for [`Flavor::call_rcu`].
-#[inline]
-pub unsafe fn call_rcu(head: *mut RcuHead, func: RcuCallback) {
-    DOMAIN.ensure_started();
-    // SAFETY: forwarded contract.
-    unsafe { DOMAIN.enqueue_throttled(head, func) };
-}
-
-/// [`call_rcu`] for any context, a signal handler that interrupted anything
-/// included: it never locks, allocates, waits or yields, and never starts
-/// threads; a wait-free enqueue and, if the helper sleeps, a futex wake.
-/// Until the domain has started (any registration, `call_rcu`, `synchronize`
-/// or `barrier` starts it), callbacks wait in the queue.
-///
-/// # Safety
-///
-/// As for [`Flavor::call_rcu`].
-#[inline]
-pub unsafe fn call_rcu_nolock(head: *mut RcuHead, func: RcuCallback) {
-    // SAFETY: forwarded contract.
-    unsafe { DOMAIN.enqueue(head, func) };
-}
-
 /// Waits until every callback queued before the call has run.
 pub fn barrier() {
     forbid_in_read_section("barrier()");
     crate::forbid_in_callback("barrier()");
     DOMAIN.barrier();
-}
-
-/// See [`Flavor::get_state`].
-pub fn get_state() -> GpCookie {
-    DOMAIN.get_state()
-}
-
-/// See [`Flavor::poll_state`].
-pub fn poll_state(cookie: GpCookie) -> bool {
-    DOMAIN.poll_state(cookie)
-}
-
-/// See [`Flavor::start_poll`].
-pub fn start_poll() -> GpCookie {
-    let c = DOMAIN.get_state();
-    DOMAIN.request(c);
-    c
 }
 
 /// See [`Flavor::cond_synchronize`].
@@ -198,63 +154,16 @@ pub fn cond_synchronize(cookie: GpCookie) {
     }
 }
 
-/// Runs `f` after a grace period, on the callback thread.
-pub fn defer(f: impl FnOnce() + Send + 'static) {
-    crate::callback::defer::<Memb>(f)
-}
+flavor_common!(Memb, "memb");
 
-/// Drops `value` after a grace period, on the callback thread.
-pub fn defer_drop<T: Send + 'static>(value: Box<T>) {
-    crate::callback::defer_drop::<Memb, T>(value)
-}
-
-/// memb's counters.
-pub fn stats() -> Stats {
-    DOMAIN.stats()
-}
-
-impl Flavor for Memb {
-    const NAME: &'static str = "memb";
-
-    #[inline(always)]
-    fn read_lock() -> Guard<Self> {
-        read_lock()
-    }
-    fn in_read_section() -> bool {
-        in_read_section()
-    }
-    fn register_thread() -> Registration<Self> {
-        register_thread()
-    }
-    fn synchronize() {
-        synchronize()
-    }
-    unsafe fn call_rcu(head: *mut RcuHead, func: RcuCallback) {
-        // SAFETY: forwarded contract.
-        unsafe { call_rcu(head, func) }
-    }
-    fn barrier() {
-        barrier()
-    }
-    fn get_state() -> GpCookie {
-        get_state()
-    }
-    fn poll_state(cookie: GpCookie) -> bool {
-        poll_state(cookie)
-    }
-    fn start_poll() -> GpCookie {
-        start_poll()
-    }
-    fn cond_synchronize(cookie: GpCookie) {
-        cond_synchronize(cookie)
-    }
-    fn stats() -> Stats {
-        stats()
-    }
-    #[inline(always)]
-    unsafe fn guard_drop(rec: *const ReaderRecord) {
-        // SAFETY: `rec` is this thread's leaked record, put in the guard by
-        // `read_lock`; the guard is !Send, so this is still its thread.
-        reader::memb_unlock(unsafe { &*rec }, &DOMAIN.gp);
-    }
+/// Leaves the read section a guard entered.
+///
+/// # Safety
+///
+/// `rec` is what this flavor's `read_lock` put in the guard.
+#[inline(always)]
+unsafe fn guard_drop(rec: *const ReaderRecord) {
+    // SAFETY: `rec` is this thread's leaked record, put in the guard by
+    // `read_lock`; the guard is !Send, so this is still its thread.
+    reader::memb_unlock(unsafe { &*rec }, &DOMAIN.gp);
 }

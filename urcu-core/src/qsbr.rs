@@ -234,52 +234,12 @@ pub fn synchronize() {
     offline(|| DOMAIN.wait_for(cookie));
 }
 
-/// See [`Flavor::call_rcu`].
-///
-/// # Safety
-///
-/// As for [`Flavor::call_rcu`].
-#[inline]
-pub unsafe fn call_rcu(head: *mut RcuHead, func: RcuCallback) {
-    DOMAIN.ensure_started();
-    // SAFETY: forwarded contract.
-    unsafe { DOMAIN.enqueue_throttled(head, func) };
-}
-
-/// See [`crate::memb::call_rcu_nolock`].
-///
-/// # Safety
-///
-/// As for [`Flavor::call_rcu`].
-#[inline]
-pub unsafe fn call_rcu_nolock(head: *mut RcuHead, func: RcuCallback) {
-    // SAFETY: forwarded contract.
-    unsafe { DOMAIN.enqueue(head, func) };
-}
-
 /// Waits until every callback queued before the call has run. An online
 /// thread goes offline for the wait.
 pub fn barrier() {
     forbid_in_read_section("barrier()");
     crate::forbid_in_callback("barrier()");
     offline(|| DOMAIN.barrier());
-}
-
-/// See [`Flavor::get_state`].
-pub fn get_state() -> GpCookie {
-    DOMAIN.get_state()
-}
-
-/// See [`Flavor::poll_state`].
-pub fn poll_state(cookie: GpCookie) -> bool {
-    DOMAIN.poll_state(cookie)
-}
-
-/// See [`Flavor::start_poll`].
-pub fn start_poll() -> GpCookie {
-    let c = DOMAIN.get_state();
-    DOMAIN.request(c);
-    c
 }
 
 /// See [`Flavor::cond_synchronize`].
@@ -291,62 +251,16 @@ pub fn cond_synchronize(cookie: GpCookie) {
     }
 }
 
-/// Runs `f` after a grace period, on the callback thread.
-pub fn defer(f: impl FnOnce() + Send + 'static) {
-    crate::callback::defer::<Qsbr>(f)
-}
+flavor_common!(Qsbr, "qsbr");
 
-/// Drops `value` after a grace period, on the callback thread.
-pub fn defer_drop<T: Send + 'static>(value: Box<T>) {
-    crate::callback::defer_drop::<Qsbr, T>(value)
-}
-
-/// qsbr's counters.
-pub fn stats() -> Stats {
-    DOMAIN.stats()
-}
-
-impl Flavor for Qsbr {
-    const NAME: &'static str = "qsbr";
-
-    #[inline(always)]
-    fn read_lock() -> Guard<Self> {
-        read_lock()
-    }
-    fn in_read_section() -> bool {
-        in_read_section()
-    }
-    fn register_thread() -> Registration<Self> {
-        register_thread()
-    }
-    fn synchronize() {
-        synchronize()
-    }
-    unsafe fn call_rcu(head: *mut RcuHead, func: RcuCallback) {
-        // SAFETY: forwarded contract.
-        unsafe { call_rcu(head, func) }
-    }
-    fn barrier() {
-        barrier()
-    }
-    fn get_state() -> GpCookie {
-        get_state()
-    }
-    fn poll_state(cookie: GpCookie) -> bool {
-        poll_state(cookie)
-    }
-    fn start_poll() -> GpCookie {
-        start_poll()
-    }
-    fn cond_synchronize(cookie: GpCookie) {
-        cond_synchronize(cookie)
-    }
-    fn stats() -> Stats {
-        stats()
-    }
-    #[inline(always)]
-    unsafe fn guard_drop(_rec: *const ReaderRecord) {
-        // Every guard raised the count once, so it is at least 1 here.
-        QSBR_NESTING.with(|n| n.set(n.get() - 1));
-    }
+/// Leaves the read section a guard entered.
+///
+/// # Safety
+///
+/// `rec` is what this flavor's `read_lock` put in the guard.
+#[inline(always)]
+unsafe fn guard_drop(rec: *const ReaderRecord) {
+    let _ = rec; // qsbr guards carry no record
+                 // Every guard raised the count once, so it is at least 1 here.
+    QSBR_NESTING.with(|n| n.set(n.get() - 1));
 }
