@@ -493,6 +493,11 @@ impl Domain {
     /// calls/s the same within the noise.
     #[cold]
     fn throttle(&self, queued: u64) {
+        if crate::registry::in_helper() {
+            // A callback queueing callbacks: this thread is the one that
+            // drains the backlog; yielding would only slow it.
+            return;
+        }
         for _ in 0..BACKLOG_MAX_YIELDS {
             // Relaxed: an estimate; a stale value costs one yield or one
             // check.

@@ -244,3 +244,25 @@ fn stats_count_callbacks_and_grace_periods() {
     assert!(after.callbacks_invoked > before.callbacks_invoked);
     assert!(after.gp_completed > before.gp_completed);
 }
+
+/// Callbacks that queue callbacks: each level needs one more barrier, and a
+/// flood queued from the callback thread itself still drains.
+#[test]
+fn callbacks_queueing_callbacks_drain_level_by_level() {
+    static LEVEL2: AtomicUsize = AtomicUsize::new(0);
+    unsafe extern "C" fn level2(head: *mut RcuHead) {
+        // SAFETY: boxed below, queued once.
+        drop(unsafe { Box::from_raw(head) });
+        LEVEL2.fetch_add(1, Ordering::SeqCst);
+    }
+    memb::defer(|| {
+        // 300K from the callback thread: above the backlog high-water mark.
+        for _ in 0..300_000 {
+            // SAFETY: leaked until level2 reclaims it.
+            unsafe { memb::call_rcu(Box::into_raw(Box::new(RcuHead::new())), level2) };
+        }
+    });
+    memb::barrier(); // the first level has run
+    memb::barrier(); // and what it queued
+    assert_eq!(LEVEL2.load(Ordering::SeqCst), 300_000);
+}
