@@ -593,65 +593,128 @@ fn median_of(rows: &[Row], workload: &str, imp: &str, threads: usize, metric: &s
         .map(Row::median)
 }
 
+/// A tracked goal: krcu's median over another implementation's, or (with
+/// `other` = None) krcu's median itself, against a bound.
+struct Goal {
+    workload: &'static str,
+    metric: &'static str,
+    krcu: &'static str,
+    other: Option<&'static str>,
+    at_most: bool,
+    bound: f64,
+}
+
+const GOALS: &[Goal] = &[
+    Goal {
+        workload: "read",
+        metric: "ns_per_read",
+        krcu: "krcu-memb",
+        other: Some("liburcu-memb"),
+        at_most: true,
+        bound: 1.0,
+    },
+    Goal {
+        workload: "read",
+        metric: "ns_per_read",
+        krcu: "krcu-qsbr",
+        other: Some("plain"),
+        at_most: true,
+        bound: 1.05,
+    },
+    Goal {
+        workload: "sync",
+        metric: "sync_median_us",
+        krcu: "krcu-memb",
+        other: Some("liburcu-memb"),
+        at_most: true,
+        bound: 0.8,
+    },
+    Goal {
+        workload: "sync",
+        metric: "sync_median_us",
+        krcu: "krcu-qsbr",
+        other: Some("liburcu-qsbr"),
+        at_most: true,
+        bound: 1.0,
+    },
+    Goal {
+        workload: "defer",
+        metric: "calls_per_sec",
+        krcu: "krcu-memb",
+        other: Some("liburcu-memb"),
+        at_most: false,
+        bound: 2.0,
+    },
+    Goal {
+        workload: "defer",
+        metric: "peak_rss_mib",
+        krcu: "krcu-memb",
+        other: Some("liburcu-memb"),
+        at_most: true,
+        bound: 0.5,
+    },
+    Goal {
+        workload: "defer",
+        metric: "barrier_ms",
+        krcu: "krcu-memb",
+        other: None,
+        at_most: true,
+        bound: 10.0,
+    },
+    Goal {
+        workload: "update",
+        metric: "updates_per_sec",
+        krcu: "krcu-memb",
+        other: Some("liburcu-memb"),
+        at_most: false,
+        bound: 2.5,
+    },
+    Goal {
+        workload: "update",
+        metric: "updates_per_sec",
+        krcu: "krcu-memb",
+        other: Some("crossbeam-epoch"),
+        at_most: false,
+        bound: 1.0,
+    },
+];
+
 /// The goals, as ratios of medians in this run.
 fn print_goals(rows: &[Row]) {
     println!("\ngoals (ratios of medians in this run):");
     for t in [1, 2] {
-        let ratio = |w: &str, a: &str, b: &str, m: &str| {
-            Some(median_of(rows, w, a, t, m)? / median_of(rows, w, b, t, m)?)
-        };
-        let goal = |name: &str, r: Option<f64>, ok: fn(f64) -> bool| match r {
-            Some(r) => println!(
-                "  [{}] {t} reader(s): {name}: {r:.3}",
-                if ok(r) { "met" } else { "MISSED" }
-            ),
-            None => println!("  [n/a] {t} reader(s): {name}: not measured"),
-        };
-        goal(
-            "read krcu-memb / liburcu-memb <= 1.0",
-            ratio("read", "krcu-memb", "liburcu-memb", "ns_per_read"),
-            |r| r <= 1.0,
-        );
-        goal(
-            "read krcu-qsbr / plain <= 1.05",
-            ratio("read", "krcu-qsbr", "plain", "ns_per_read"),
-            |r| r <= 1.05,
-        );
-        goal(
-            "sync krcu-memb / liburcu-memb median <= 0.8",
-            ratio("sync", "krcu-memb", "liburcu-memb", "sync_median_us"),
-            |r| r <= 0.8,
-        );
-        goal(
-            "sync krcu-qsbr / liburcu-qsbr median <= 1.0",
-            ratio("sync", "krcu-qsbr", "liburcu-qsbr", "sync_median_us"),
-            |r| r <= 1.0,
-        );
-        goal(
-            "defer krcu-memb / liburcu-memb calls/s >= 2",
-            ratio("defer", "krcu-memb", "liburcu-memb", "calls_per_sec"),
-            |r| r >= 2.0,
-        );
-        goal(
-            "defer krcu-memb / liburcu-memb peak RSS <= 0.5",
-            ratio("defer", "krcu-memb", "liburcu-memb", "peak_rss_mib"),
-            |r| r <= 0.5,
-        );
-        goal(
-            "defer krcu-memb barrier_ms <= 10",
-            median_of(rows, "defer", "krcu-memb", t, "barrier_ms"),
-            |r| r <= 10.0,
-        );
-        goal(
-            "update krcu-memb / liburcu-memb >= 2.5",
-            ratio("update", "krcu-memb", "liburcu-memb", "updates_per_sec"),
-            |r| r >= 2.5,
-        );
-        goal(
-            "update krcu-memb / crossbeam-epoch >= 1",
-            ratio("update", "krcu-memb", "crossbeam-epoch", "updates_per_sec"),
-            |r| r >= 1.0,
-        );
+        for g in GOALS {
+            let krcu = median_of(rows, g.workload, g.krcu, t, g.metric);
+            let value = match g.other {
+                Some(o) => krcu
+                    .zip(median_of(rows, g.workload, o, t, g.metric))
+                    .map(|(a, b)| a / b),
+                None => krcu,
+            };
+            let name = format!(
+                "{} {} {}{} {} {}",
+                g.workload,
+                g.metric,
+                g.krcu,
+                g.other.map(|o| format!(" / {o}")).unwrap_or_default(),
+                if g.at_most { "<=" } else { ">=" },
+                g.bound
+            );
+            match value {
+                Some(v) => {
+                    let met = if g.at_most {
+                        v <= g.bound
+                    } else {
+                        v >= g.bound
+                    };
+                    println!(
+                        "  [{}] {t} reader(s): {name}: {v:.3}",
+                        if met { "met" } else { "MISSED" }
+                    );
+                }
+                None => println!("  [n/a] {t} reader(s): {name}: not measured"),
+            }
+        }
     }
     let read1 = median_of(rows, "read", "krcu-memb", 1, "ns_per_read");
     let read2 = median_of(rows, "read", "krcu-memb", 2, "ns_per_read");

@@ -553,13 +553,22 @@ impl Domain {
 
     // ---- helper threads -----------------------------------------------
 
+    /// Starts the helper threads unless they run: one Acquire load on
+    /// `call_rcu`'s path, the start itself out of line.
+    #[inline]
     pub(crate) fn ensure_started(&'static self) {
-        // Acquire pairs with the Release store below.
-        if self.started.load(Acquire) {
-            return;
+        // Acquire pairs with the Release store in `start_helpers`.
+        if !self.started.load(Acquire) {
+            self.start_helpers();
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn start_helpers(&'static self) {
         self.ensure_init();
         let _g = lock(&self.start_lock);
+        // Relaxed: under start_lock, which orders it against the store below.
         if self.started.load(Relaxed) {
             return;
         }

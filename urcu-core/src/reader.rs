@@ -352,6 +352,14 @@ mod loom_model {
         Arc::new(s)
     }
 
+    /// A reader's access to the object: if it can still see the old one,
+    /// that one must not have been freed.
+    fn read_object(s: &Shared) {
+        if s.ptr.load(Acquire) == 1 {
+            assert!(!s.freed.load(Relaxed), "old object freed under a reader");
+        }
+    }
+
     /// The writer's grace period, as `Domain::run_gp` performs it, with the
     /// futex sleep modelled as waiting for the reader's wake.
     fn writer(s: &Shared, state: fn(u64, u64) -> ReaderState) {
@@ -387,9 +395,7 @@ mod loom_model {
             let reader = thread::spawn(move || {
                 memb_lock(&r.rec, &r.gp);
                 memb_lock(&r.rec, &r.gp); // nested
-                if r.ptr.load(Acquire) == 1 {
-                    assert!(!r.freed.load(Relaxed), "old object freed under a reader");
-                }
+                read_object(&r);
                 memb_unlock(&r.rec, &r.gp);
                 memb_unlock(&r.rec, &r.gp);
             });
@@ -419,9 +425,7 @@ mod loom_model {
             let r = s.clone();
             let reader = thread::spawn(move || {
                 memb_lock(&r.rec, &r.gp);
-                if r.ptr.load(Acquire) == 1 {
-                    assert!(!r.freed.load(Relaxed), "old object freed under a reader");
-                }
+                read_object(&r);
                 memb_unlock(&r.rec, &r.gp);
             });
             let done = Arc::new(AtomicBool::new(false));
@@ -466,9 +470,7 @@ mod loom_model {
             let r = s.clone();
             qsbr_online(&s.rec, &s.gp);
             let reader = thread::spawn(move || {
-                if r.ptr.load(Acquire) == 1 {
-                    assert!(!r.freed.load(Relaxed), "old object freed under a reader");
-                }
+                read_object(&r);
                 qsbr_quiescent(&r.rec, &r.gp);
                 qsbr_offline(&r.rec, &r.gp);
             });
