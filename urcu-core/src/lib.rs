@@ -56,6 +56,14 @@ mod registry;
 #[cfg(not(loom))]
 mod sys;
 
+/// Futex wait and wake on an `AtomicU32`, the sleep krcu's helper threads
+/// use: both are single async-signal-safe system calls, so a signal handler
+/// may wake a sleeper. Shared with `urcu-slab`'s helper.
+#[cfg(not(loom))]
+pub mod futex {
+    pub use crate::sys::futex::{wait, wake};
+}
+
 pub use head::{RcuCallback, RcuHead};
 
 #[cfg(not(loom))]

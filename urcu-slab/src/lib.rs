@@ -1,7 +1,126 @@
-//! krcu's slab layer: slab caches, kmalloc size classes and `kfree_rcu`
-//! batching, built on `urcu-core`'s public API.
+//! krcu's slab layer: slab caches, kmalloc size classes, per-thread sheaves,
+//! and the kernel's `kfree_rcu` machinery, on `urcu-core`'s public API.
 //!
-//! The slab layer is developed in its own milestone; this crate currently
-//! re-exports the core types it will build on.
+//! # Memory
+//!
+//! Objects live in 64 KiB-aligned slabs obtained with `mmap`; a large
+//! kmalloc object (over 8 KiB) gets a mapping of its own. An address map
+//! records which 64 KiB chunks are krcu's, so from any pointer into a krcu
+//! allocation the slab layer finds its header, cache, size and start, and a
+//! pointer krcu did not allocate is recognised without touching it (a
+//! panic names it). That lookup is what lets kfree_rcu take an 8-byte
+//! [`RcuPtr`] link, or no link at all.
+//!
+//! # Caches and sheaves
+//!
+//! [`KmemCache`] (and the typed [`Cache<T>`]) serve fixed-size objects;
+//! [`kmalloc`] serves sizes through size-class caches. With a
+//! `sheaf_capacity`, each thread keeps magazines of free objects ("sheaves")
+//! per cache, used with no lock and no atomic instruction; a per-cache barn
+//! of full and empty sheaves sits between them and the slabs.
+//!
+//! # kfree_rcu
+//!
+//! [`kfree_rcu!`], [`kvfree_call_rcu`], [`kvfree_call_rcu_ptr`] and the
+//! headless [`kvfree_rcu`] free an object after a grace period of both
+//! flavors. Objects go into per-thread `rcu_free` sheaves (for caches with
+//! sheaves) or per-thread batches of pointer arrays and head-linked lists;
+//! a helper thread ("krcu-kfree") frees whole sheaves and batches once
+//! their grace-period cookies have completed. [`kvfree_rcu_barrier`] and
+//! [`kvfree_rcu_barrier_on_cache`] wait for everything queued before them,
+//! on every thread. See the `kfree_rcu` module source for the paths, and
+//! `thread.rs` for how another thread takes a thread's kfree_rcu state.
 
-pub use urcu_core::{GpCookie, RcuHead};
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs)]
+#![cfg_attr(loom, allow(dead_code))]
+
+mod pending;
+mod primitive;
+
+#[cfg(not(loom))]
+mod cache;
+#[cfg(not(loom))]
+mod error;
+#[cfg(not(loom))]
+mod kfree_rcu;
+#[cfg(not(loom))]
+mod kmalloc;
+#[cfg(not(loom))]
+mod pages;
+#[cfg(not(loom))]
+mod reclaim;
+#[cfg(not(loom))]
+mod sheaf;
+#[cfg(not(loom))]
+mod slab;
+#[cfg(not(loom))]
+mod stats;
+#[cfg(not(loom))]
+mod thread;
+#[cfg(not(loom))]
+mod typed;
+
+#[cfg(not(loom))]
+pub use {
+    cache::{CacheArgs, CacheStats, KmemCache, ObjectFn, POISON_FREE},
+    error::{AllocError, CacheError, DestroyError},
+    kfree_rcu::{
+        kfree_rcu_link, kvfree_call_rcu, kvfree_call_rcu_ptr, kvfree_rcu, kvfree_rcu_barrier,
+        kvfree_rcu_barrier_on_cache, set_debug_checks, RcuLink, RcuPtr, KFREE_RCU_MAX_OFFSET,
+    },
+    kmalloc::{kfree, kmalloc, ksize, KMALLOC_MAX_CACHE_SIZE},
+    reclaim::{set_monitor_period, DEFAULT_MONITOR},
+    stats::{stats, SlabStats},
+    typed::{Cache, SlabBox},
+    urcu_core::{GpCookie, RcuHead},
+};
+
+/// Returns free memory to the system: every cache's barn goes back to its
+/// slabs, and every empty slab is released (the userspace shrinker).
+#[cfg(not(loom))]
+pub fn trim() {
+    for cache in cache::all_caches() {
+        cache.trim();
+    }
+}
+
+/// Test hooks. Not part of the stable API.
+#[doc(hidden)]
+#[cfg(not(loom))]
+pub mod testing {
+    /// Lets the next `n` slab mappings succeed and fails the ones after
+    /// (`u64::MAX`: never fail). Process-wide.
+    pub fn fail_mappings_after(n: u64) {
+        crate::pages::fail_mappings_after(n);
+    }
+}
+
+/// Reports a misuse: names the rule broken and what to do instead.
+#[cfg(not(loom))]
+#[cold]
+#[track_caller]
+pub(crate) fn misuse(rule: &str, instead: &str) -> ! {
+    panic!("krcu: {rule}; {instead}")
+}
+
+/// Reports corruption krcu detected in its own memory (a write after free).
+#[cfg(not(loom))]
+#[cold]
+#[track_caller]
+pub(crate) fn report_corruption(what: &str) -> ! {
+    panic!("krcu: memory corruption: {what}")
+}
+
+/// The krcu object containing `ptr`, or a panic naming the pointer.
+#[cfg(not(loom))]
+#[track_caller]
+pub(crate) fn object_of(ptr: *const u8, what: &str) -> slab::Object {
+    match slab::find(ptr) {
+        Ok(o) => o,
+        Err(why) => misuse(
+            &format!("{what}({ptr:p}): the pointer {}", why.describe()),
+            "pass only pointers returned by krcu's kmalloc or a krcu cache's alloc",
+        ),
+    }
+}

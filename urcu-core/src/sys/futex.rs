@@ -10,7 +10,7 @@ use std::time::Duration;
 ///
 /// Returns on a wake, a timeout, a signal, or at once when the word no longer
 /// holds `expected`; callers re-check their condition in a loop.
-pub(crate) fn wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) {
+pub fn wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) {
     let ts = timeout.map(|d| libc::timespec {
         tv_sec: d.as_secs().min(i64::MAX as u64) as libc::time_t,
         tv_nsec: d.subsec_nanos() as libc::c_long,
@@ -33,7 +33,7 @@ pub(crate) fn wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) {
 }
 
 /// Wakes up to `n` threads sleeping in [`wait`] on `word`.
-pub(crate) fn wake(word: &AtomicU32, n: i32) {
+pub fn wake(word: &AtomicU32, n: i32) {
     // SAFETY: `word` is a live, aligned u32; FUTEX_WAKE only reads its address.
     unsafe {
         libc::syscall(

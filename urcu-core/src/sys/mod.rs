@@ -1,6 +1,6 @@
 //! Linux system calls the core needs and `libc` does not wrap.
 
-pub(crate) mod futex;
+pub mod futex;
 pub(crate) mod membarrier;
 
 /// The kernel thread id of the calling thread.

@@ -1,0 +1,836 @@
+//! Slab caches: `KmemCache`, its geometry, node lists, and the allocation
+//! paths through sheaves, barn and slabs.
+
+use crate::error::{AllocError, CacheError, DestroyError};
+use crate::pages::SLAB_SIZE;
+use crate::sheaf::{Barn, Sheaf};
+use crate::slab::{self, Slab, SlabList};
+use crate::thread::{self, bump, MAX_CACHES};
+use parking_lot::Mutex;
+use std::ffi::c_void;
+use std::fmt;
+use std::ptr::{self, NonNull};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+/// A constructor or destructor run on an object: `void (*)(void *obj)`.
+pub type ObjectFn = unsafe extern "C" fn(obj: *mut c_void);
+
+/// The byte freed objects are filled with when poisoning is on.
+pub const POISON_FREE: u8 = 0x6b;
+
+/// Empty slabs a cache keeps for reuse; more go back to the system.
+const MAX_EMPTY_SLABS: usize = 2;
+
+/// Options of [`KmemCache::new`]; `CacheArgs::default()` gives the defaults.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CacheArgs {
+    /// Object alignment, a power of two up to 4096; 0 means 8 bytes.
+    pub align: usize,
+    /// Objects per sheaf; 0 means no sheaves (every allocation and free
+    /// takes the cache's node lock, and kfree_rcu batches every object).
+    pub sheaf_capacity: u32,
+    /// Run once on every object when its slab is created; objects keep
+    /// their constructed state across free and allocation.
+    pub ctor: Option<ObjectFn>,
+    /// Run on each object freed by kfree_rcu (any path), after the grace
+    /// period and before the object is reused.
+    pub rcu_dtor: Option<ObjectFn>,
+    /// Objects may be reused at once after a free, but their memory stays a
+    /// valid object of this cache until a grace period has passed: readers
+    /// must re-validate what they find (SLAB_TYPESAFE_BY_RCU).
+    pub typesafe_by_rcu: bool,
+    /// Fill freed objects with [`POISON_FREE`] and check the poison when
+    /// they are allocated again. Always on in debug builds. Ignored for
+    /// caches with a `ctor` or typesafe-by-RCU (poison would destroy what
+    /// the constructor built or what readers may still read).
+    pub poison: bool,
+}
+
+/// A cache's shared state. Never moved; freed when the cache is destroyed
+/// with no objects left.
+pub(crate) struct CacheInner {
+    pub(crate) name: String,
+    /// Index into every thread's slot table and into `CACHES`.
+    pub(crate) id: usize,
+    pub(crate) size: usize,
+    pub(crate) stride: usize,
+    /// Offset of the first object in a slab.
+    pub(crate) first: usize,
+    pub(crate) objs_per_slab: usize,
+    /// Offset, within an object's stride, of the freelist link.
+    pub(crate) freeptr: usize,
+    pub(crate) sheaf_capacity: usize,
+    pub(crate) ctor: Option<ObjectFn>,
+    pub(crate) rcu_dtor: Option<ObjectFn>,
+    pub(crate) typesafe: bool,
+    pub(crate) poison: bool,
+    /// Slab lists; under it only slab headers are touched (leaf lock).
+    node: Mutex<Node>,
+    pub(crate) barn: Barn,
+    /// A kfree_rcu found no empty sheaf for its `rcu_free` sheaf: the
+    /// helper puts some in the barn (the caller's path never allocates).
+    pub(crate) want_empty: AtomicBool,
+    pub(crate) slabs_created: AtomicU64,
+    pub(crate) slabs_released: AtomicU64,
+}
+
+struct Node {
+    partial: *mut Slab,
+    empty: *mut Slab,
+    nr_slabs: usize,
+    nr_empty: usize,
+}
+
+// SAFETY: the slab pointers are only followed under the node lock.
+unsafe impl Send for Node {}
+
+/// Caches by id (null: a free id). The registry lock nests inside nothing.
+static CACHES: Mutex<Vec<CachePtr>> = Mutex::new(Vec::new());
+
+#[derive(Clone, Copy)]
+struct CachePtr(*const CacheInner);
+// SAFETY: caches are Sync; the pointer is only dereferenced while the cache
+// is registered.
+unsafe impl Send for CachePtr {}
+
+/// The cache with id `id`, if it exists.
+pub(crate) fn by_id(id: usize) -> Option<&'static CacheInner> {
+    let p = CACHES.lock().get(id).map_or(ptr::null(), |p| p.0);
+    // SAFETY: a registered cache is freed only after it is unregistered, and
+    // only when no thread uses it (destroy's contract).
+    (!p.is_null()).then(|| unsafe { &*p })
+}
+
+/// Every live cache.
+pub(crate) fn all_caches() -> Vec<&'static CacheInner> {
+    let caches = CACHES.lock();
+    // SAFETY: as in by_id.
+    caches
+        .iter()
+        .filter(|p| !p.0.is_null())
+        .map(|p| unsafe { &*p.0 })
+        .collect()
+}
+
+impl CacheInner {
+    fn create(
+        name: &str,
+        size: usize,
+        args: &CacheArgs,
+    ) -> Result<&'static CacheInner, CacheError> {
+        let align = if args.align == 0 { 8 } else { args.align };
+        if !align.is_power_of_two() || align > 4096 {
+            return Err(CacheError::BadAlign(args.align));
+        }
+        if size == 0 {
+            return Err(CacheError::ZeroSize);
+        }
+        let align = align.max(8);
+        let word = size.next_multiple_of(8);
+        // The freelist link may not overwrite what readers of a
+        // typesafe-by-RCU cache, or a constructed object, rely on: it goes
+        // after the object.
+        let link_outside = args.typesafe_by_rcu || args.ctor.is_some();
+        let (freeptr, stride) = if link_outside {
+            (word, (word + 8).next_multiple_of(align))
+        } else {
+            (0, word.next_multiple_of(align))
+        };
+        let mut n = SLAB_SIZE / stride;
+        let first = loop {
+            if n == 0 {
+                return Err(CacheError::TooLarge(size));
+            }
+            let first = slab::header_len(n).next_multiple_of(align);
+            if first + n * stride <= SLAB_SIZE {
+                break first;
+            }
+            n -= 1;
+        };
+        // Poison would destroy what a constructor built, or what readers of
+        // a typesafe-by-RCU cache may still read.
+        let poison =
+            (args.poison || cfg!(debug_assertions)) && args.ctor.is_none() && !args.typesafe_by_rcu;
+        let mut caches = CACHES.lock();
+        let id = match caches.iter().position(|p| p.0.is_null()) {
+            Some(id) => id,
+            None if caches.len() < MAX_CACHES => {
+                caches.push(CachePtr(ptr::null()));
+                caches.len() - 1
+            }
+            None => return Err(CacheError::TooMany),
+        };
+        let inner: &'static CacheInner = Box::leak(Box::new(CacheInner {
+            name: name.to_owned(),
+            id,
+            size,
+            stride,
+            first,
+            objs_per_slab: n,
+            freeptr,
+            sheaf_capacity: args.sheaf_capacity as usize,
+            ctor: args.ctor,
+            rcu_dtor: args.rcu_dtor,
+            typesafe: args.typesafe_by_rcu,
+            poison,
+            node: Mutex::new(Node {
+                partial: ptr::null_mut(),
+                empty: ptr::null_mut(),
+                nr_slabs: 0,
+                nr_empty: 0,
+            }),
+            barn: Barn::new(),
+            want_empty: AtomicBool::new(false),
+            slabs_created: AtomicU64::new(0),
+            slabs_released: AtomicU64::new(0),
+        }));
+        caches[id] = CachePtr(inner);
+        Ok(inner)
+    }
+
+    // ---- slabs (node lock) ----
+
+    /// A new slab with its objects poisoned or constructed; made outside
+    /// the node lock, since the constructor is user code.
+    fn grow(&self) -> *mut Slab {
+        let slab = slab::new_slab(self);
+        if slab.is_null() {
+            return slab;
+        }
+        // Relaxed: statistics.
+        self.slabs_created.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: a fresh slab, ours alone until linked into the node.
+        let s = unsafe { &mut *slab };
+        for i in 0..self.objs_per_slab {
+            let obj = (slab as *mut u8).wrapping_add(self.first + i * self.stride);
+            if self.poison {
+                // SAFETY: the object lies inside the fresh slab.
+                unsafe { ptr::write_bytes(obj, POISON_FREE, self.size) };
+            }
+            if let Some(ctor) = self.ctor {
+                // SAFETY: a fresh object of the cache's size, as ctor expects.
+                unsafe { ctor(obj.cast()) };
+            }
+        }
+        s.list = SlabList::Empty;
+        slab
+    }
+
+    /// Fills `out` with objects from the slabs; returns how many (fewer only
+    /// when memory cannot be had).
+    pub(crate) fn take_from_slabs(&self, out: &mut [*mut u8]) -> usize {
+        let mut got = 0;
+        while got < out.len() {
+            {
+                let mut node = self.node.lock();
+                while got < out.len() {
+                    let slab = if !node.partial.is_null() {
+                        node.partial
+                    } else if !node.empty.is_null() {
+                        node.empty
+                    } else {
+                        break;
+                    };
+                    // SAFETY: slabs on the node lists are this cache's, and
+                    // the node lock is held.
+                    let s = unsafe { &mut *slab };
+                    while got < out.len() && s.inuse < s.nr_objs {
+                        // SAFETY: node lock held, a free object exists.
+                        out[got] = unsafe { s.take(self.freeptr) };
+                        got += 1;
+                    }
+                    let to = if s.inuse == s.nr_objs {
+                        SlabList::Full
+                    } else {
+                        SlabList::Partial
+                    };
+                    node.move_to(slab, to);
+                }
+            }
+            if got == out.len() {
+                break;
+            }
+            let fresh = self.grow();
+            if fresh.is_null() {
+                break;
+            }
+            self.node.lock().add(fresh, SlabList::Empty);
+        }
+        got
+    }
+
+    /// Returns objects to their slabs; releases slabs beyond the bound of
+    /// empty ones kept.
+    pub(crate) fn put_to_slabs(&self, objs: &[*mut u8]) {
+        let mut release = Vec::new();
+        {
+            let mut node = self.node.lock();
+            for &obj in objs {
+                let o = slab::find(obj).expect("object of a krcu slab");
+                // SAFETY: the object's slab is this cache's; node lock held.
+                let s = unsafe { &mut *o.slab };
+                debug_assert!(ptr::eq(s.cache, self));
+                // SAFETY: node lock held, `obj` is a taken object of `s`.
+                unsafe { s.put(o.start, self.freeptr) };
+                let to = if s.inuse == 0 {
+                    SlabList::Empty
+                } else {
+                    SlabList::Partial
+                };
+                node.move_to(o.slab, to);
+            }
+            while node.nr_empty > MAX_EMPTY_SLABS {
+                release.push(node.pop_empty());
+            }
+        }
+        for slab in release {
+            self.release_slab(slab);
+        }
+    }
+
+    /// Gives an empty slab back to the system: at once, or after a grace
+    /// period for a typesafe-by-RCU cache (readers may still read it).
+    fn release_slab(&self, slab: *mut Slab) {
+        // Relaxed: statistics.
+        self.slabs_released.fetch_add(1, Ordering::Relaxed);
+        if self.typesafe {
+            crate::reclaim::submit_slab(slab);
+        } else {
+            // SAFETY: an empty slab off the node lists: no object is in use
+            // and no reader may read freed objects of a non-typesafe cache.
+            unsafe { slab::release(slab) };
+        }
+    }
+
+    /// Releases every empty slab (node lists only).
+    fn release_empty_slabs(&self) {
+        let mut release = Vec::new();
+        {
+            let mut node = self.node.lock();
+            while node.nr_empty > 0 {
+                release.push(node.pop_empty());
+            }
+        }
+        for slab in release {
+            self.release_slab(slab);
+        }
+    }
+
+    // ---- objects ----
+
+    /// Checks that a free object's poison is intact before handing it out.
+    fn check_poison(&self, obj: *mut u8) {
+        let skip = if self.freeptr == 0 { 8 } else { 0 };
+        // SAFETY: `obj` is a free object of `size` bytes, ours now.
+        let bytes =
+            unsafe { std::slice::from_raw_parts(obj.add(skip), self.size.saturating_sub(skip)) };
+        if let Some(at) = bytes.iter().position(|&b| b != POISON_FREE) {
+            crate::report_corruption(&format!(
+                "cache `{}`: freed object {obj:p} was written at offset {} after it was freed (use after free)",
+                self.name,
+                at + skip
+            ));
+        }
+    }
+
+    /// Poisons an object being freed.
+    #[inline]
+    pub(crate) fn poison_object(&self, obj: *mut u8) {
+        if self.poison {
+            // SAFETY: the object is being freed; its `size` bytes are ours.
+            unsafe { ptr::write_bytes(obj, POISON_FREE, self.size) };
+        }
+    }
+
+    /// Allocates an object on this thread's sheaves (or from the slabs).
+    #[inline]
+    pub(crate) fn alloc(&self) -> *mut u8 {
+        let obj = thread::with_alloc_state(|ts| {
+            let slot = ts.slot(self.id);
+            let main = slot.main.get();
+            // SAFETY: the owner's sheaf (or the orphan's, under its lock).
+            if let Some(obj) = (!main.is_null())
+                .then(|| unsafe { (*main).pop() })
+                .flatten()
+            {
+                bump(&slot.allocs, 1);
+                return obj;
+            }
+            let obj = self.alloc_slow(slot);
+            if !obj.is_null() {
+                bump(&slot.allocs, 1);
+            }
+            obj
+        });
+        if self.poison && !obj.is_null() {
+            self.check_poison(obj);
+        }
+        obj
+    }
+
+    #[cold]
+    fn alloc_slow(&self, slot: &thread::CacheSlot) -> *mut u8 {
+        if self.sheaf_capacity == 0 {
+            let mut one = [ptr::null_mut()];
+            self.take_from_slabs(&mut one);
+            return one[0];
+        }
+        let mut main = slot.main.get();
+        if main.is_null() {
+            main = self
+                .barn
+                .take_full()
+                .unwrap_or_else(|| Sheaf::new_empty(self));
+            slot.main.set(main);
+        }
+        // SAFETY (all sheaf derefs below): owner's sheaves.
+        if unsafe { (*main).size } == 0 {
+            let spare = slot.spare.get();
+            if !spare.is_null() && unsafe { (*spare).size } > 0 {
+                slot.spare.set(main);
+                slot.main.set(spare);
+                main = spare;
+            } else {
+                match self.barn.exchange_empty(main) {
+                    Ok(full) => {
+                        slot.main.set(full);
+                        main = full;
+                    }
+                    Err(empty) => {
+                        let s = unsafe { &mut *empty };
+                        let cap = s.objects.len();
+                        s.size = self.take_from_slabs(&mut s.objects[..cap]);
+                    }
+                }
+            }
+        }
+        unsafe { (*main).pop() }.unwrap_or(ptr::null_mut())
+    }
+
+    /// Frees an object to this thread's sheaves (or to its slab).
+    #[inline]
+    pub(crate) fn free(&self, obj: *mut u8) {
+        self.poison_object(obj);
+        thread::with_alloc_state(|ts| {
+            let slot = ts.slot(self.id);
+            bump(&slot.frees, 1);
+            let main = slot.main.get();
+            // SAFETY: the owner's sheaf (or the orphan's, under its lock).
+            if !main.is_null() && unsafe { !(*main).is_full() } {
+                unsafe { (*main).push(obj) };
+                return;
+            }
+            self.free_slow(slot, obj);
+        });
+    }
+
+    #[cold]
+    fn free_slow(&self, slot: &thread::CacheSlot, obj: *mut u8) {
+        if self.sheaf_capacity == 0 {
+            self.put_to_slabs(&[obj]);
+            return;
+        }
+        let mut main = slot.main.get();
+        // SAFETY (all sheaf derefs below): owner's sheaves.
+        if main.is_null() {
+            main = self
+                .barn
+                .take_empty()
+                .unwrap_or_else(|| Sheaf::new_empty(self));
+            slot.main.set(main);
+        } else {
+            let spare = slot.spare.get();
+            if spare.is_null() || unsafe { (*spare).size } == 0 {
+                let fresh = if spare.is_null() {
+                    self.barn
+                        .take_empty()
+                        .unwrap_or_else(|| Sheaf::new_empty(self))
+                } else {
+                    spare
+                };
+                slot.spare.set(main);
+                slot.main.set(fresh);
+                main = fresh;
+            } else {
+                match self.barn.put_full(main) {
+                    Ok(()) => {
+                        main = self
+                            .barn
+                            .take_empty()
+                            .unwrap_or_else(|| Sheaf::new_empty(self));
+                        slot.main.set(main);
+                    }
+                    Err(full) => {
+                        // The barn is full: half the sheaf goes to the slabs.
+                        let s = unsafe { &mut *full };
+                        let keep = s.size / 2;
+                        self.put_to_slabs(&s.objects[keep..s.size]);
+                        s.size = keep;
+                    }
+                }
+            }
+        }
+        unsafe { (*main).push(obj) };
+    }
+
+    /// Takes back a sheaf a thread no longer owns: a full one goes to the
+    /// barn, or its objects to the slabs; an empty one to the barn.
+    pub(crate) fn return_sheaf(&self, sheaf: *mut Sheaf) {
+        // SAFETY: the caller gave the sheaf up.
+        let s = unsafe { &mut *sheaf };
+        if s.size == 0 {
+            self.barn.put_empty(sheaf);
+            return;
+        }
+        if s.is_full() {
+            if let Err(back) = self.barn.put_full(sheaf) {
+                debug_assert!(ptr::eq(back, sheaf));
+            } else {
+                return;
+            }
+        }
+        self.put_to_slabs(s.objects());
+        s.size = 0;
+        self.barn.put_empty(sheaf);
+    }
+
+    /// Puts a few empty sheaves in the barn for kfree_rcu's `rcu_free`
+    /// sheaves (the helper does this; the kfree_rcu path never allocates).
+    pub(crate) fn stock_empty_sheaves(&self) {
+        if self.want_empty.swap(false, Ordering::Relaxed) {
+            while self.barn.empty_count() < crate::sheaf::BARN_MAX_EMPTY / 2 {
+                self.barn.put_empty(Sheaf::new_empty(self));
+            }
+        }
+    }
+
+    /// Live objects: allocated and not yet freed (kfree_rcu'd objects count
+    /// until their grace period has passed and they are freed).
+    pub(crate) fn live(&self) -> u64 {
+        let (mut a, mut f) = (0u64, 0u64);
+        for ts in thread::all_states() {
+            if let Some(slot) = ts.slot_if_used(self.id) {
+                a = a.wrapping_add(slot.allocs.load(Ordering::Relaxed));
+                f = f.wrapping_add(slot.frees.load(Ordering::Relaxed));
+            }
+        }
+        a.wrapping_sub(f)
+    }
+
+    /// Flushes the barn to the slabs and releases every empty slab.
+    pub(crate) fn trim(&self) {
+        for sheaf in self.barn.take_all() {
+            // SAFETY: taken from the barn, ours now.
+            let s = unsafe { &mut *sheaf };
+            self.put_to_slabs(s.objects());
+            s.size = 0;
+            // SAFETY: emptied, unreferenced.
+            unsafe { Sheaf::free(sheaf) };
+        }
+        self.release_empty_slabs();
+    }
+
+    pub(crate) fn stats(&self) -> CacheStats {
+        let mut st = CacheStats {
+            object_size: self.size as u64,
+            ..CacheStats::default()
+        };
+        for ts in thread::all_states() {
+            if let Some(slot) = ts.slot_if_used(self.id) {
+                let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+                st.allocs += get(&slot.allocs);
+                st.frees += get(&slot.frees);
+                st.kfree_rcu_sheaf += get(&slot.rcu_sheaf);
+                st.sheaf_failures += get(&slot.rcu_sheaf_fail);
+                st.sheaf_submissions += get(&slot.sheaf_submissions);
+                st.kfree_rcu_batched += get(&slot.rcu_batched);
+            }
+        }
+        st.live = st.allocs.wrapping_sub(st.frees);
+        {
+            let node = self.node.lock();
+            st.slabs = node.nr_slabs as u64;
+            st.empty_slabs = node.nr_empty as u64;
+        }
+        st.barn_hits = self.barn.hits.load(Ordering::Relaxed);
+        st.barn_misses = self.barn.misses.load(Ordering::Relaxed);
+        st.barn_full_sheaves = self.barn.full_count() as u64;
+        st.barn_empty_sheaves = self.barn.empty_count() as u64;
+        st.slabs_created = self.slabs_created.load(Ordering::Relaxed);
+        st.slabs_released = self.slabs_released.load(Ordering::Relaxed);
+        st
+    }
+}
+
+impl Node {
+    fn list_head(&mut self, list: SlabList) -> Option<&mut *mut Slab> {
+        match list {
+            SlabList::Full => None,
+            SlabList::Partial => Some(&mut self.partial),
+            SlabList::Empty => Some(&mut self.empty),
+        }
+    }
+
+    /// Links a new slab (not yet on a list) into `list`.
+    fn add(&mut self, slab: *mut Slab, list: SlabList) {
+        self.nr_slabs += 1;
+        // SAFETY: a fresh slab of this cache; node lock held (&mut self).
+        unsafe { (*slab).list = SlabList::Full };
+        self.move_to(slab, list);
+    }
+
+    /// Moves a slab of this node to `to` (no-op if it is there).
+    fn move_to(&mut self, slab: *mut Slab, to: SlabList) {
+        // SAFETY (all derefs): slabs of this node, node lock held.
+        let s = unsafe { &mut *slab };
+        if s.list == to {
+            return;
+        }
+        if s.list == SlabList::Empty {
+            self.nr_empty -= 1;
+        }
+        if let Some(head) = self.list_head(s.list) {
+            if s.prev.is_null() {
+                *head = s.next;
+            } else {
+                unsafe { (*s.prev).next = s.next };
+            }
+            if !s.next.is_null() {
+                unsafe { (*s.next).prev = s.prev };
+            }
+        }
+        s.prev = ptr::null_mut();
+        s.next = ptr::null_mut();
+        s.list = to;
+        if to == SlabList::Empty {
+            self.nr_empty += 1;
+        }
+        if let Some(head) = self.list_head(to) {
+            s.next = *head;
+            if !s.next.is_null() {
+                unsafe { (*s.next).prev = slab };
+            }
+            *head = slab;
+        }
+    }
+
+    /// Unlinks and returns an empty slab (`nr_empty > 0`).
+    fn pop_empty(&mut self) -> *mut Slab {
+        let slab = self.empty;
+        self.move_to(slab, SlabList::Full);
+        self.nr_slabs -= 1;
+        slab
+    }
+}
+
+/// A slab cache of fixed-size objects.
+///
+/// ```
+/// use urcu_slab::{CacheArgs, KmemCache};
+///
+/// let cache = KmemCache::new("example", 48, CacheArgs { sheaf_capacity: 32, ..Default::default() })
+///     .expect("cache");
+/// let obj = cache.alloc().expect("memory");
+/// // SAFETY: `obj` came from this cache and is not used after.
+/// unsafe { cache.free(obj) };
+/// cache.destroy().expect("no live objects");
+/// ```
+pub struct KmemCache {
+    inner: NonNull<CacheInner>,
+}
+
+// SAFETY: CacheInner's shared state is behind locks and atomics; per-thread
+// state lives in the thread's slots.
+unsafe impl Send for KmemCache {}
+unsafe impl Sync for KmemCache {}
+
+impl KmemCache {
+    /// Creates a cache of `size`-byte objects.
+    pub fn new(name: &str, size: usize, args: CacheArgs) -> Result<KmemCache, CacheError> {
+        let inner = CacheInner::create(name, size, &args)?;
+        Ok(KmemCache {
+            inner: NonNull::from(inner),
+        })
+    }
+
+    pub(crate) fn inner(&self) -> &CacheInner {
+        // SAFETY: the inner state lives until destroy succeeds, which
+        // consumes `self`.
+        unsafe { self.inner.as_ref() }
+    }
+
+    /// The cache's name.
+    pub fn name(&self) -> &str {
+        &self.inner().name
+    }
+
+    /// The object size given at creation.
+    pub fn object_size(&self) -> usize {
+        self.inner().size
+    }
+
+    /// Allocates an object (its contents are undefined: poison, constructed
+    /// state, or an earlier object's bytes).
+    pub fn alloc(&self) -> Result<NonNull<u8>, AllocError> {
+        NonNull::new(self.inner().alloc()).ok_or(AllocError)
+    }
+
+    /// Frees an object of this cache.
+    ///
+    /// # Safety
+    ///
+    /// `obj` was allocated from this cache, is not freed yet, and is not
+    /// used after this call (readers of a typesafe-by-RCU cache excepted).
+    ///
+    /// # Panics
+    ///
+    /// When `obj` is not an object of this cache (krcu checks the slab it
+    /// lies in).
+    pub unsafe fn free(&self, obj: NonNull<u8>) {
+        let o = crate::object_of(obj.as_ptr(), "KmemCache::free");
+        if !o.cache().is_some_and(|c| ptr::eq(c, self.inner())) {
+            crate::misuse(
+                &format!(
+                    "KmemCache::free({:p}) on cache `{}`: the object belongs to another cache",
+                    obj.as_ptr(),
+                    self.name()
+                ),
+                "free an object with the cache it came from, or use kfree",
+            );
+        }
+        self.inner().free(o.start);
+    }
+
+    /// Returns free memory held by this cache to the system: the barn's
+    /// sheaves go back to their slabs and every empty slab is released.
+    pub fn trim(&self) {
+        self.inner().trim();
+    }
+
+    /// This cache's counters.
+    pub fn stats(&self) -> CacheStats {
+        self.inner().stats()
+    }
+
+    /// Destroys the cache: waits for in-flight kfree_rcu of its objects
+    /// ([`kvfree_rcu_barrier_on_cache`](crate::kvfree_rcu_barrier_on_cache)),
+    /// then releases its memory. Fails, handing the cache back, when objects
+    /// are still live.
+    pub fn destroy(self) -> Result<(), DestroyError> {
+        let this = std::mem::ManuallyDrop::new(self);
+        match this.try_destroy() {
+            Ok(()) => Ok(()),
+            Err(live) => Err(DestroyError {
+                cache: KmemCache { inner: this.inner },
+                live,
+            }),
+        }
+    }
+
+    fn try_destroy(&self) -> Result<(), u64> {
+        crate::kfree_rcu::kvfree_rcu_barrier_on_cache(self);
+        let inner = self.inner();
+        let live = inner.live();
+        if live != 0 {
+            return Err(live);
+        }
+        thread::forget_cache(inner);
+        inner.trim();
+        if inner.typesafe {
+            // Slabs released by trim wait for a grace period; wait for them
+            // so no slab outlives its cache.
+            crate::kfree_rcu::kvfree_rcu_barrier();
+        }
+        let leftover = inner.node.lock().nr_slabs;
+        if leftover != 0 {
+            crate::report_corruption(&format!(
+                "cache `{}`: {leftover} slabs still hold objects after every object was freed",
+                inner.name
+            ));
+        }
+        CACHES.lock()[inner.id] = CachePtr(ptr::null());
+        // SAFETY: unregistered, no slab refers to it, no thread slot holds
+        // its sheaves; created by Box::leak in `create`.
+        drop(unsafe { Box::from_raw(self.inner.as_ptr()) });
+        Ok(())
+    }
+
+    /// The cache behind a pointer from [`KmemCache::into_raw`].
+    ///
+    /// # Safety
+    ///
+    /// `raw` came from `into_raw` and is not used again.
+    pub unsafe fn from_raw(raw: *mut c_void) -> KmemCache {
+        KmemCache {
+            // SAFETY: the caller's contract: non-null.
+            inner: unsafe { NonNull::new_unchecked(raw.cast()) },
+        }
+    }
+
+    /// An opaque pointer for C (`struct krcu_cache *`).
+    pub fn into_raw(self) -> *mut c_void {
+        std::mem::ManuallyDrop::new(self).inner.as_ptr().cast()
+    }
+}
+
+impl Drop for KmemCache {
+    /// Destroys the cache; if objects are still live it is leaked (with a
+    /// warning) rather than freed under them.
+    fn drop(&mut self) {
+        if let Err(live) = self.try_destroy() {
+            tracing::warn!(
+                cache = %self.name(),
+                live,
+                "krcu: KmemCache dropped with live objects; its memory is leaked. Free every object (and run kvfree_rcu_barrier) before dropping it, or call destroy() to get it back"
+            );
+        }
+    }
+}
+
+impl fmt::Debug for KmemCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KmemCache")
+            .field("name", &self.name())
+            .field("object_size", &self.object_size())
+            .finish()
+    }
+}
+
+/// A cache's counters ([`KmemCache::stats`]).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CacheStats {
+    /// Object size given at creation.
+    pub object_size: u64,
+    /// Objects allocated and not yet freed (kfree_rcu'd objects count until
+    /// they are freed after their grace period).
+    pub live: u64,
+    /// Allocations and frees (frees include those after a grace period).
+    pub allocs: u64,
+    /// See `allocs`.
+    pub frees: u64,
+    /// Slabs the cache holds now, and how many of them are entirely free.
+    pub slabs: u64,
+    /// See `slabs`.
+    pub empty_slabs: u64,
+    /// Slabs mapped and released over the cache's life.
+    pub slabs_created: u64,
+    /// See `slabs_created`.
+    pub slabs_released: u64,
+    /// Objects kfree_rcu'd into `rcu_free` sheaves.
+    pub kfree_rcu_sheaf: u64,
+    /// Objects kfree_rcu'd into batches (bulk arrays or lists).
+    pub kfree_rcu_batched: u64,
+    /// Full `rcu_free` sheaves submitted for a grace period.
+    pub sheaf_submissions: u64,
+    /// kfree_rcu calls that found no empty sheaf and went to a batch.
+    pub sheaf_failures: u64,
+    /// Sheaf exchanges the barn served, and could not serve.
+    pub barn_hits: u64,
+    /// See `barn_hits`.
+    pub barn_misses: u64,
+    /// Full and empty sheaves in the barn now.
+    pub barn_full_sheaves: u64,
+    /// See `barn_full_sheaves`.
+    pub barn_empty_sheaves: u64,
+}

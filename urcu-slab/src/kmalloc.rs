@@ -1,0 +1,120 @@
+//! kmalloc: size classes over slab caches, and large objects mapped on
+//! their own.
+//!
+//! Sizes up to [`KMALLOC_MAX_CACHE_SIZE`] come from one of the kernel's
+//! size classes (8, 16, 32, 64, 96, 128, 192, 256, 512, 1K, 2K, 4K, 8K);
+//! each object is aligned to the largest power of two dividing its class
+//! size (so power-of-two sizes are naturally aligned). Larger sizes get a
+//! mapping of their own whose first page is the header: the object starts
+//! page-aligned one page in, and `kfree`, `ksize` and the kfree_rcu object
+//! lookup find the header from any pointer into it.
+
+use crate::cache::{CacheArgs, CacheInner, KmemCache};
+use crate::error::AllocError;
+use crate::slab;
+use std::ptr::NonNull;
+use std::sync::OnceLock;
+
+/// The largest size served by a size class; larger ones are mapped.
+pub const KMALLOC_MAX_CACHE_SIZE: usize = 8192;
+
+const CLASSES: [usize; 13] = [
+    8, 16, 32, 64, 96, 128, 192, 256, 512, 1024, 2048, 4096, 8192,
+];
+
+/// Sheaf capacity of a size class: more for small objects, as the kernel.
+fn sheaf_capacity(size: usize) -> u32 {
+    match size {
+        0..=256 => 64,
+        257..=1024 => 32,
+        _ => 16,
+    }
+}
+
+fn classes() -> &'static [KmemCache; 13] {
+    static CACHES: OnceLock<[KmemCache; 13]> = OnceLock::new();
+    CACHES.get_or_init(|| {
+        CLASSES.map(|size| {
+            let align = 1 << size.trailing_zeros().min(12);
+            KmemCache::new(
+                &format!("kmalloc-{size}"),
+                size,
+                CacheArgs {
+                    align,
+                    sheaf_capacity: sheaf_capacity(size),
+                    ..CacheArgs::default()
+                },
+            )
+            .expect("size-class geometry is valid")
+        })
+    })
+}
+
+/// The size class serving `size` bytes.
+#[inline]
+fn class_for(size: usize) -> &'static CacheInner {
+    let i = match size {
+        0..=8 => 0,
+        9..=16 => 1,
+        17..=32 => 2,
+        33..=64 => 3,
+        65..=96 => 4,
+        97..=128 => 5,
+        129..=192 => 6,
+        _ => 7 + (size.next_power_of_two().trailing_zeros() as usize - 8),
+    };
+    classes()[i].inner()
+}
+
+/// Allocates `size` bytes (at least 1). Contents are undefined.
+///
+/// ```
+/// let p = urcu_slab::kmalloc(100).unwrap();
+/// assert_eq!(unsafe { urcu_slab::ksize(p.as_ptr()) }, 128);
+/// unsafe { urcu_slab::kfree(p.as_ptr()) };
+/// ```
+pub fn kmalloc(size: usize) -> Result<NonNull<u8>, AllocError> {
+    let p = if size <= KMALLOC_MAX_CACHE_SIZE {
+        class_for(size).alloc()
+    } else {
+        slab::new_large(size)
+    };
+    NonNull::new(p).ok_or(AllocError)
+}
+
+/// Frees any krcu allocation: from kmalloc or from any cache. Null is a
+/// no-op.
+///
+/// # Safety
+///
+/// `ptr` is a live krcu allocation, not used after this call.
+///
+/// # Panics
+///
+/// When `ptr` is not a krcu allocation (the message names the pointer).
+pub unsafe fn kfree(ptr: *mut u8) {
+    if ptr.is_null() {
+        return;
+    }
+    let o = crate::object_of(ptr, "kfree");
+    match o.cache() {
+        Some(cache) => cache.free(o.start),
+        // SAFETY: a live large object (the caller's contract), alone in its
+        // mapping.
+        None => unsafe { slab::release(o.slab) },
+    }
+}
+
+/// The usable size of the krcu allocation containing `ptr`: its size
+/// class, its cache's object size, or a large object's page-rounded size.
+///
+/// # Safety
+///
+/// `ptr` points into a live krcu allocation.
+///
+/// # Panics
+///
+/// When `ptr` is not a krcu allocation.
+pub unsafe fn ksize(ptr: *const u8) -> usize {
+    crate::object_of(ptr, "ksize").size()
+}

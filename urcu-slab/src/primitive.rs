@@ -1,0 +1,9 @@
+//! The atomics the slab layer's lock-free hand-off is written against:
+//! loom's under `cfg(loom)`, so the models in `pending.rs` check the same
+//! code; `std`'s otherwise.
+
+#[cfg(not(loom))]
+pub(crate) use std::sync::atomic::AtomicPtr;
+
+#[cfg(loom)]
+pub(crate) use loom::sync::atomic::AtomicPtr;

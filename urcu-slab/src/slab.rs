@@ -1,0 +1,316 @@
+//! A slab: one [`SLAB_SIZE`]-aligned mapping holding objects of one cache,
+//! with its header at the start. A large kmalloc object has a mapping of its
+//! own with the same header in its first page.
+//!
+//! ```text
+//!  base (SLAB_SIZE-aligned)
+//!  | Slab header | pending bitmap | pad | obj 0 | obj 1 | ... | obj n-1 |
+//!                                       ^ base + first, stride apart
+//! ```
+//!
+//! From any interior pointer, [`find`] gets the mapping from the address map
+//! ([`pages::header_of`]), checks the header's magic, and computes the
+//! object's index and start. Free objects are threaded through a freelist
+//! whose link sits at the cache's `freeptr` offset; objects past
+//! `never_used` have never been handed out and are free without being on
+//! the list, so a new slab is not touched page by page.
+//!
+//! The pending bitmap holds one bit per object: set while the object waits
+//! for a grace period in a kfree_rcu batch or sheaf (when double-free checks
+//! are on), so a second kfree_rcu of it is caught.
+
+use crate::cache::CacheInner;
+use crate::pages::{self, SLAB_SIZE};
+use crate::pending::PendingHead;
+use std::ptr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use urcu_core::GpCookie;
+
+const SLAB_MAGIC: u64 = 0x6b72_6375_736c_6162; // "krcuslab"
+const LARGE_MAGIC: u64 = 0x6b72_6375_6c61_7267; // "krcularg"
+
+/// Which node list a slab is on (under the cache's node lock).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum SlabList {
+    /// Every object handed out: on no list.
+    Full,
+    /// Some objects free.
+    Partial,
+    /// Every object free.
+    Empty,
+}
+
+/// The header at the start of every krcu mapping.
+#[repr(C)]
+pub(crate) struct Slab {
+    /// Links a typesafe-by-RCU slab waiting for a grace period before it is
+    /// unmapped.
+    pub(crate) pending: PendingHead,
+    pub(crate) cookies: [GpCookie; 2],
+    magic: u64,
+    /// The owning cache; null for a large kmalloc object.
+    pub(crate) cache: *const CacheInner,
+    /// Length of the whole mapping.
+    pub(crate) map_len: usize,
+    /// Large objects: the usable size. Slabs: the cache's object size.
+    pub(crate) obj_size: usize,
+    pub(crate) stride: u32,
+    pub(crate) first: u32,
+    pub(crate) nr_objs: u32,
+    // The fields below are protected by the cache's node lock.
+    pub(crate) inuse: u32,
+    pub(crate) never_used: u32,
+    pub(crate) freelist: *mut u8,
+    pub(crate) list: SlabList,
+    pub(crate) prev: *mut Slab,
+    pub(crate) next: *mut Slab,
+}
+
+/// The size of a slab header with a pending bitmap for `nr_objs` objects.
+pub(crate) const fn header_len(nr_objs: usize) -> usize {
+    std::mem::size_of::<Slab>() + nr_objs.div_ceil(64) * 8
+}
+
+/// Why a pointer is not a krcu object.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Foreign {
+    /// No krcu mapping contains it.
+    NotMapped,
+    /// It points into a slab's header, not at an object.
+    Header,
+    /// The mapping's header does not carry krcu's magic: memory corruption.
+    Corrupt,
+}
+
+impl Foreign {
+    pub(crate) fn describe(self) -> &'static str {
+        match self {
+            Foreign::NotMapped => {
+                "was not allocated by krcu (no krcu slab or large mapping contains it)"
+            }
+            Foreign::Header => "points into a krcu slab's header, not at an object",
+            Foreign::Corrupt => "lies in a krcu mapping whose header is corrupt",
+        }
+    }
+}
+
+/// A krcu object found from a pointer into it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Object {
+    pub(crate) slab: *mut Slab,
+    pub(crate) start: *mut u8,
+    pub(crate) index: u32,
+}
+
+impl Object {
+    /// The slab's header.
+    #[inline]
+    pub(crate) fn slab(&self) -> &Slab {
+        // SAFETY: `find` returned a published mapping's header, and the
+        // caller owns an object in it, so the mapping is not unmapped
+        // while it is used.
+        unsafe { &*self.slab }
+    }
+
+    /// The cache, or `None` for a large object.
+    #[inline]
+    pub(crate) fn cache(&self) -> Option<&CacheInner> {
+        let c = self.slab().cache;
+        // SAFETY: a cache outlives its slabs.
+        (!c.is_null()).then(|| unsafe { &*c })
+    }
+
+    /// Usable size of the object.
+    #[inline]
+    pub(crate) fn size(&self) -> usize {
+        self.slab().obj_size
+    }
+
+    fn pending_word(&self) -> (&AtomicU64, u64) {
+        let bitmap = (self.slab as usize + std::mem::size_of::<Slab>()) as *const AtomicU64;
+        // SAFETY: the bitmap follows the header and has a bit per object
+        // (header_len); it is initialised (zero) with the mapping.
+        let word = unsafe { &*bitmap.add(self.index as usize / 64) };
+        (word, 1 << (self.index % 64))
+    }
+
+    /// Marks the object as waiting for a grace period; false when it already
+    /// was (a double kfree_rcu).
+    pub(crate) fn mark_pending(&self) -> bool {
+        let (word, bit) = self.pending_word();
+        // Relaxed: the bit only detects a repeat of the same object; the
+        // object's hand-off to the reclaimer is ordered by the batch queue.
+        word.fetch_or(bit, Ordering::Relaxed) & bit == 0
+    }
+
+    /// Clears the pending mark when the object is freed after its grace
+    /// period.
+    pub(crate) fn clear_pending(&self) {
+        let (word, bit) = self.pending_word();
+        word.fetch_and(!bit, Ordering::Relaxed);
+    }
+}
+
+/// Finds the krcu object containing `p`.
+#[inline]
+pub(crate) fn find(p: *const u8) -> Result<Object, Foreign> {
+    let base = pages::header_of(p).ok_or(Foreign::NotMapped)?;
+    let slab = base.cast::<Slab>();
+    // SAFETY: the address map holds only published mappings, whose header
+    // was written before publication (Release/Acquire in the map).
+    let s = unsafe { &*slab };
+    let off = p as usize - base as usize;
+    if s.magic == (LARGE_MAGIC ^ base as u64) {
+        if off < s.first as usize {
+            return Err(Foreign::Header);
+        }
+        return Ok(Object {
+            slab,
+            start: base.wrapping_add(s.first as usize),
+            index: 0,
+        });
+    }
+    if s.magic != (SLAB_MAGIC ^ base as u64) {
+        return Err(Foreign::Corrupt);
+    }
+    if off < s.first as usize {
+        return Err(Foreign::Header);
+    }
+    let index = ((off - s.first as usize) / s.stride as usize) as u32;
+    if index >= s.nr_objs {
+        return Err(Foreign::Header);
+    }
+    Ok(Object {
+        slab,
+        start: base.wrapping_add(s.first as usize + index as usize * s.stride as usize),
+        index,
+    })
+}
+
+/// Maps and publishes a new slab for `cache`; null when memory cannot be had.
+pub(crate) fn new_slab(cache: &CacheInner) -> *mut Slab {
+    let base = pages::map_aligned(SLAB_SIZE);
+    if base.is_null() {
+        return ptr::null_mut();
+    }
+    let slab = base.cast::<Slab>();
+    let mut h = Slab::header(base, SLAB_MAGIC, SLAB_SIZE, cache.size);
+    h.cache = cache;
+    h.stride = cache.stride as u32;
+    h.first = cache.first as u32;
+    h.nr_objs = cache.objs_per_slab as u32;
+    // SAFETY: a fresh, zeroed, SLAB_SIZE mapping, large enough for the header
+    // and bitmap (the cache's geometry was computed from header_len).
+    unsafe { slab.write(h) };
+    if !pages::publish(base, SLAB_SIZE) {
+        // SAFETY: never published, nothing else knows it.
+        unsafe { pages::unmap(base, SLAB_SIZE) };
+        return ptr::null_mut();
+    }
+    slab
+}
+
+/// Maps a large object of `size` bytes: its header in the first page, the
+/// object page-aligned after it. Returns the object, or null.
+pub(crate) fn new_large(size: usize) -> *mut u8 {
+    let page = pages::page_size();
+    let Some(usable) = size.max(1).checked_next_multiple_of(page) else {
+        return ptr::null_mut();
+    };
+    let Some(len) = usable.checked_add(page) else {
+        return ptr::null_mut();
+    };
+    let base = pages::map_aligned(len);
+    if base.is_null() {
+        return ptr::null_mut();
+    }
+    let slab = base.cast::<Slab>();
+    debug_assert!(header_len(1) <= page);
+    let mut h = Slab::header(base, LARGE_MAGIC, len, usable);
+    h.first = page as u32;
+    h.nr_objs = 1;
+    h.inuse = 1;
+    h.never_used = 1;
+    h.list = SlabList::Full;
+    // SAFETY: a fresh mapping of at least one page, enough for the header.
+    unsafe { slab.write(h) };
+    if !pages::publish(base, len) {
+        // SAFETY: never published.
+        unsafe { pages::unmap(base, len) };
+        return ptr::null_mut();
+    }
+    base.wrapping_add(page)
+}
+
+/// Unpublishes and unmaps a slab or large mapping.
+///
+/// # Safety
+///
+/// No object of it is in use or referenced by krcu any more, and no reader
+/// can still be reading it (typesafe-by-RCU slabs: a grace period passed).
+pub(crate) unsafe fn release(slab: *mut Slab) {
+    // SAFETY: the caller's contract; the header is valid until the unmap.
+    let len = unsafe { (*slab).map_len };
+    pages::unpublish(slab.cast(), len);
+    // SAFETY: as above.
+    unsafe { pages::unmap(slab.cast(), len) };
+}
+
+impl Slab {
+    /// A header for the mapping at `base`; the caller fills in the geometry.
+    fn header(base: *mut u8, magic: u64, map_len: usize, obj_size: usize) -> Slab {
+        Slab {
+            pending: PendingHead::new(crate::pending::Kind::Slab),
+            cookies: [GpCookie { seq: 0 }; 2],
+            magic: magic ^ base as u64,
+            cache: ptr::null(),
+            map_len,
+            obj_size,
+            stride: 0,
+            first: 0,
+            nr_objs: 0,
+            inuse: 0,
+            never_used: 0,
+            freelist: ptr::null_mut(),
+            list: SlabList::Empty,
+            prev: ptr::null_mut(),
+            next: ptr::null_mut(),
+        }
+    }
+
+    /// Takes a free object. Node lock held; the slab has one.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds the owning cache's node lock and `inuse < nr_objs`.
+    pub(crate) unsafe fn take(&mut self, freeptr: usize) -> *mut u8 {
+        debug_assert!(self.inuse < self.nr_objs);
+        self.inuse += 1;
+        let base = self as *mut Slab as *mut u8;
+        if !self.freelist.is_null() {
+            let obj = self.freelist;
+            // SAFETY: freelist objects are free objects of this slab; their
+            // link word at `freeptr` was written by `put`.
+            self.freelist = unsafe { obj.add(freeptr).cast::<*mut u8>().read() };
+            return obj;
+        }
+        let i = self.never_used;
+        self.never_used += 1;
+        base.wrapping_add(self.first as usize + i as usize * self.stride as usize)
+    }
+
+    /// Returns a free object to the slab. Node lock held.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds the node lock; `obj` is an object of this slab that
+    /// was taken and is no longer used.
+    pub(crate) unsafe fn put(&mut self, obj: *mut u8, freeptr: usize) {
+        debug_assert!(self.inuse > 0);
+        // SAFETY: `obj` is a free object of this slab, and the link word at
+        // `freeptr` lies inside its stride.
+        unsafe { obj.add(freeptr).cast::<*mut u8>().write(self.freelist) };
+        self.freelist = obj;
+        self.inuse -= 1;
+    }
+}

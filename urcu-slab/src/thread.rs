@@ -1,0 +1,381 @@
+//! Per-thread slab state, and how other threads may take it.
+//!
+//! Each thread has a [`ThreadSlab`]: per cache, its `main`, `spare` and
+//! `rcu_free` sheaves and counters; and its open kfree_rcu batch. The
+//! allocation paths (`main`, `spare`) belong to the owner alone and need no
+//! synchronisation at all. The kfree_rcu state (`rcu_free` sheaves and the
+//! open batch) must also be taken by other threads: the helper takes an idle
+//! thread's aged batch, and a barrier takes every thread's batch and sheaves.
+//! The kernel does that by running work on the target CPU; krcu uses RCU
+//! itself, so that the owner's path costs a memb read section and one load:
+//!
+//! * the owner enters a memb read section, loads `steal`, and if it is zero
+//!   works on its state lock-free; otherwise it leaves the section and
+//!   takes the thread's lock;
+//! * a flusher increments `steal`, waits for a memb grace period, then takes
+//!   the lock and works on the state; then it decrements `steal`.
+//!
+//! After the grace period no owner section that saw `steal == 0` is still
+//! running (a section that began before the increment was visible has
+//! ended; one that began after it sees it), so the state is the lock's. The
+//! flusher never waits for a grace period while holding the lock, so an
+//! owner inside its own read section that blocks on the lock cannot
+//! deadlock with it. The decrement is Release and the owner's load Acquire,
+//! so the owner sees what the flusher changed.
+//!
+//! A thread's state outlives the thread: at exit the thread hands its
+//! batches and sheaves off, and the state goes to a pool for the next
+//! thread (states are never freed, so a flusher never reads freed memory).
+//! Code that runs after this thread's state is gone (other thread-local
+//! destructors) uses one shared "orphan" state, always through its lock.
+
+use crate::cache::CacheInner;
+use crate::kfree_rcu::{BatchDesc, RcuLocal};
+use crate::sheaf::Sheaf;
+use parking_lot::{Mutex, ReentrantMutex};
+use std::cell::{Cell, UnsafeCell};
+use std::ptr;
+use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
+use std::sync::OnceLock;
+use urcu_core::memb;
+
+/// Cache slots per chunk of a thread's slot table.
+const CHUNK: usize = 64;
+/// Chunks per table: at most `CHUNK * NCHUNKS` caches exist at once.
+const NCHUNKS: usize = 64;
+/// The most caches (including kmalloc's) that can exist at once.
+pub(crate) const MAX_CACHES: usize = CHUNK * NCHUNKS;
+
+/// A thread's state for one cache.
+pub(crate) struct CacheSlot {
+    /// Owner only: the allocation sheaves (null until first needed).
+    pub(crate) main: Cell<*mut Sheaf>,
+    pub(crate) spare: Cell<*mut Sheaf>,
+    /// Under the steal protocol: the sheaf collecting kfree_rcu'd objects.
+    pub(crate) rcu_free: Cell<*mut Sheaf>,
+    /// Counters written by the owner only (a load and a store, no atomic
+    /// read-modify-write), read by anyone.
+    pub(crate) allocs: AtomicU64,
+    pub(crate) frees: AtomicU64,
+    pub(crate) rcu_sheaf: AtomicU64,
+    pub(crate) rcu_sheaf_fail: AtomicU64,
+    pub(crate) sheaf_submissions: AtomicU64,
+    pub(crate) rcu_batched: AtomicU64,
+}
+
+impl CacheSlot {
+    fn new() -> Self {
+        CacheSlot {
+            main: Cell::new(ptr::null_mut()),
+            spare: Cell::new(ptr::null_mut()),
+            rcu_free: Cell::new(ptr::null_mut()),
+            allocs: AtomicU64::new(0),
+            frees: AtomicU64::new(0),
+            rcu_sheaf: AtomicU64::new(0),
+            rcu_sheaf_fail: AtomicU64::new(0),
+            sheaf_submissions: AtomicU64::new(0),
+            rcu_batched: AtomicU64::new(0),
+        }
+    }
+
+    /// Zeroes the counters when the cache id is retired.
+    pub(crate) fn reset_counters(&self) {
+        for c in [
+            &self.allocs,
+            &self.frees,
+            &self.rcu_sheaf,
+            &self.rcu_sheaf_fail,
+            &self.sheaf_submissions,
+            &self.rcu_batched,
+        ] {
+            c.store(0, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Bumps a counter that only one thread writes at a time (the owner, or a
+/// holder of the thread's lock): a load and a store, no locked instruction.
+#[inline(always)]
+pub(crate) fn bump(c: &AtomicU64, n: u64) {
+    // Relaxed: a statistic; its single writer makes load+store exact.
+    c.store(c.load(Ordering::Relaxed).wrapping_add(n), Ordering::Relaxed);
+}
+
+/// Per-thread counters of kfree_rcu submissions (single writer, see [`bump`]).
+#[derive(Default)]
+pub(crate) struct ThreadCounters {
+    pub(crate) rcu_objects: AtomicU64,
+    pub(crate) rcu_bytes: AtomicU64,
+}
+
+/// One thread's slab state.
+pub(crate) struct ThreadSlab {
+    /// Flushers that want the kfree_rcu state; nonzero sends the owner to
+    /// `lock`. See the module documentation.
+    steal: AtomicU32,
+    /// Protects the kfree_rcu state while `steal` is nonzero, and all of the
+    /// orphan state. Reentrant: a kfree_rcu path may allocate a bulk block
+    /// while holding it. Innermost lock except for barns and node locks.
+    lock: ReentrantMutex<()>,
+    orphan: bool,
+    chunks: [AtomicPtr<[CacheSlot; CHUNK]>; NCHUNKS],
+    /// The open kfree_rcu batch (steal protocol).
+    pub(crate) rcu: UnsafeCell<RcuLocal>,
+    /// The batch descriptors this thread hands to the helper; see kfree_rcu.
+    pub(crate) descs: [BatchDesc; 2],
+    /// The monitor tick (plus one) at which the open batch got its first
+    /// object; zero when the batch is empty. Owner writes, helper reads.
+    pub(crate) batch_since: AtomicU64,
+    pub(crate) counters: ThreadCounters,
+}
+
+// SAFETY: the Cells and UnsafeCell are touched only by the owner thread, or
+// under `lock` by the steal protocol (module documentation); the orphan
+// state is only touched under `lock`.
+unsafe impl Sync for ThreadSlab {}
+unsafe impl Send for ThreadSlab {}
+
+impl ThreadSlab {
+    fn new(orphan: bool) -> Self {
+        ThreadSlab {
+            steal: AtomicU32::new(u32::from(orphan)),
+            lock: ReentrantMutex::new(()),
+            orphan,
+            chunks: [const { AtomicPtr::new(ptr::null_mut()) }; NCHUNKS],
+            rcu: UnsafeCell::new(RcuLocal::new()),
+            descs: [BatchDesc::new(false), BatchDesc::new(false)],
+            batch_since: AtomicU64::new(0),
+            counters: ThreadCounters::default(),
+        }
+    }
+
+    /// This thread's slot for cache `id`, created on first use. Owner only
+    /// (or under the lock for the orphan).
+    #[inline]
+    pub(crate) fn slot(&self, id: usize) -> &CacheSlot {
+        // Acquire: pairs with the Release store that installed the chunk
+        // (the owner's own, or, for a pooled state, its previous owner's).
+        let chunk = self.chunks[id / CHUNK].load(Ordering::Acquire);
+        if chunk.is_null() {
+            return self.new_chunk(id);
+        }
+        // SAFETY: installed chunks are never freed.
+        unsafe { &(*chunk)[id % CHUNK] }
+    }
+
+    #[cold]
+    fn new_chunk(&self, id: usize) -> &CacheSlot {
+        let chunk: Box<[CacheSlot; CHUNK]> = Box::new(std::array::from_fn(|_| CacheSlot::new()));
+        let chunk = Box::into_raw(chunk);
+        // Release: a flusher that finds the chunk sees initialised slots.
+        // Only the owner installs chunks, so a store suffices.
+        self.chunks[id / CHUNK].store(chunk, Ordering::Release);
+        // SAFETY: just installed, never freed.
+        unsafe { &(*chunk)[id % CHUNK] }
+    }
+
+    /// The slot for cache `id` if this thread ever used that cache.
+    pub(crate) fn slot_if_used(&self, id: usize) -> Option<&CacheSlot> {
+        let chunk = self.chunks[id / CHUNK].load(Ordering::Acquire);
+        // SAFETY: installed chunks are never freed.
+        (!chunk.is_null()).then(|| unsafe { &(*chunk)[id % CHUNK] })
+    }
+
+    /// Every slot this thread has, with its cache id.
+    pub(crate) fn slots(&self) -> impl Iterator<Item = (usize, &CacheSlot)> {
+        (0..NCHUNKS).flat_map(move |c| {
+            let chunk = self.chunks[c].load(Ordering::Acquire);
+            // SAFETY: installed chunks are never freed.
+            let slots: &[CacheSlot] = if chunk.is_null() {
+                &[]
+            } else {
+                unsafe { &*chunk }
+            };
+            slots
+                .iter()
+                .enumerate()
+                .map(move |(i, s)| (c * CHUNK + i, s))
+        })
+    }
+
+    /// Whether this is the shared state of threads whose own is gone.
+    #[inline]
+    pub(crate) fn is_orphan(&self) -> bool {
+        self.orphan
+    }
+
+    /// Takes the thread's lock (flushers, the orphan's users).
+    pub(crate) fn lock(&self) -> parking_lot::ReentrantMutexGuard<'_, ()> {
+        self.lock.lock()
+    }
+}
+
+/// Every state ever created, live or pooled (never freed).
+static ALL: Mutex<Vec<&'static ThreadSlab>> = Mutex::new(Vec::new());
+/// States of exited threads, drained, ready for reuse.
+static POOL: Mutex<Vec<&'static ThreadSlab>> = Mutex::new(Vec::new());
+
+/// A snapshot of every state, for flushers and statistics.
+pub(crate) fn all_states() -> Vec<&'static ThreadSlab> {
+    ALL.lock().clone()
+}
+
+fn orphan() -> &'static ThreadSlab {
+    static ORPHAN: OnceLock<&'static ThreadSlab> = OnceLock::new();
+    ORPHAN.get_or_init(|| {
+        let ts: &'static ThreadSlab = Box::leak(Box::new(ThreadSlab::new(true)));
+        ALL.lock().push(ts);
+        ts
+    })
+}
+
+/// `CURRENT` after this thread's state was handed back at exit.
+const GONE: *const ThreadSlab = ptr::dangling();
+
+thread_local! {
+    static CURRENT: Cell<*const ThreadSlab> = const { Cell::new(ptr::null()) };
+    static EXIT: ExitHook = const { ExitHook };
+}
+
+struct ExitHook;
+
+impl Drop for ExitHook {
+    fn drop(&mut self) {
+        let ts = CURRENT.with(|c| c.replace(GONE));
+        if ts as usize > GONE as usize {
+            // SAFETY: states are leaked, never freed.
+            retire(unsafe { &*ts });
+        }
+    }
+}
+
+/// This thread's state: its own, or the orphan when its own is gone.
+#[inline(always)]
+pub(crate) fn current() -> &'static ThreadSlab {
+    let ts = CURRENT.with(Cell::get);
+    if ts as usize > GONE as usize {
+        // SAFETY: states are leaked, never freed.
+        return unsafe { &*ts };
+    }
+    current_slow(ts)
+}
+
+#[cold]
+fn current_slow(ts: *const ThreadSlab) -> &'static ThreadSlab {
+    if ts == GONE {
+        return orphan();
+    }
+    // Register with memb before our exit hook exists: thread-local
+    // destructors run in reverse order of registration, so ours runs while
+    // this thread can still enter memb read sections.
+    drop(memb::read_lock());
+    if EXIT.try_with(|_| ()).is_err() {
+        return orphan();
+    }
+    let ts = match POOL.lock().pop() {
+        Some(ts) => {
+            // The pooled state was retired with steal raised; give it back.
+            ts.steal.fetch_sub(1, Ordering::Release);
+            ts
+        }
+        None => {
+            let ts: &'static ThreadSlab = Box::leak(Box::new(ThreadSlab::new(false)));
+            ALL.lock().push(ts);
+            ts
+        }
+    };
+    CURRENT.with(|c| c.set(ts));
+    ts
+}
+
+/// Hands an exiting thread's state off: its kfree_rcu batch and sheaves to
+/// the helper, its allocation sheaves to the barns; then pools it.
+fn retire(ts: &'static ThreadSlab) {
+    // From now on anyone touching the state (a flusher) takes the lock.
+    ts.steal.fetch_add(1, Ordering::Relaxed);
+    {
+        let _g = ts.lock();
+        crate::kfree_rcu::flush_thread(ts, None, true);
+        for (id, slot) in ts.slots() {
+            let Some(cache) = crate::cache::by_id(id) else {
+                continue;
+            };
+            for s in [&slot.main, &slot.spare] {
+                let sheaf = s.replace(ptr::null_mut());
+                if !sheaf.is_null() {
+                    cache.return_sheaf(sheaf);
+                }
+            }
+        }
+    }
+    POOL.lock().push(ts);
+}
+
+/// Runs `f` on this thread's kfree_rcu state under the steal protocol (see
+/// the module documentation).
+#[inline]
+pub(crate) fn with_rcu_state<R>(f: impl FnOnce(&'static ThreadSlab) -> R) -> R {
+    let ts = current();
+    {
+        let _section = memb::read_lock();
+        // Acquire: pairs with a flusher's Release decrement, so its changes
+        // to the state are visible. A flusher's increment that this load
+        // misses is ordered by the flusher's grace period, which waits for
+        // this section.
+        if ts.steal.load(Ordering::Acquire) == 0 {
+            return f(ts);
+        }
+    }
+    let _g = ts.lock();
+    f(ts)
+}
+
+/// Takes the kfree_rcu state of every thread in `threads`: raises their
+/// steal counts, waits for a memb grace period, then runs `f` on each under
+/// its lock. Must not be called inside a memb read section.
+pub(crate) fn steal_round(threads: &[&'static ThreadSlab], mut f: impl FnMut(&'static ThreadSlab)) {
+    for ts in threads {
+        // Relaxed: synchronize() below starts with a full fence; owner
+        // sections that begin after the grace period see the increment.
+        ts.steal.fetch_add(1, Ordering::Relaxed);
+    }
+    memb::synchronize();
+    for ts in threads {
+        let _g = ts.lock();
+        f(ts);
+    }
+    for ts in threads {
+        // Release: pairs with the owner's Acquire load in with_rcu_state.
+        ts.steal.fetch_sub(1, Ordering::Release);
+    }
+}
+
+/// Runs an allocation-path operation on this thread's state: directly, or
+/// under the lock for the orphan.
+#[inline(always)]
+pub(crate) fn with_alloc_state<R>(f: impl FnOnce(&'static ThreadSlab) -> R) -> R {
+    let ts = current();
+    if !ts.is_orphan() {
+        return f(ts);
+    }
+    let _g = ts.lock();
+    f(ts)
+}
+
+/// Clears every thread's sheaves and counters of a cache being destroyed.
+/// The caller guarantees no thread uses the cache any more.
+pub(crate) fn forget_cache(cache: &CacheInner) {
+    for ts in all_states() {
+        let _g = ts.lock();
+        let Some(slot) = ts.slot_if_used(cache.id) else {
+            continue;
+        };
+        for s in [&slot.main, &slot.spare, &slot.rcu_free] {
+            let sheaf = s.replace(ptr::null_mut());
+            if !sheaf.is_null() {
+                cache.return_sheaf(sheaf);
+            }
+        }
+        slot.reset_counters();
+    }
+}
