@@ -20,13 +20,17 @@ use std::time::{Duration, Instant};
 
 use krcu::rcu::{memb, qsbr, Flavor, Memb, Qsbr, RcuCell, RcuHead};
 
-const WORKLOADS: [&str; 4] = ["read", "sync", "defer", "update"];
-const IMPLS: [&str; 6] = [
+const WORKLOADS: [&str; 6] = ["read", "sync", "defer", "update", "kfree", "alloc"];
+const IMPLS: [&str; 10] = [
     "krcu-memb",
     "krcu-qsbr",
+    "krcu-kmalloc",
+    "krcu-cache",
+    "krcu-headless",
     "liburcu-memb",
     "liburcu-qsbr",
     "crossbeam-epoch",
+    "glibc-malloc",
     "plain",
 ];
 const READ_TIME: Duration = Duration::from_millis(300);
@@ -42,11 +46,41 @@ struct Obj {
     data: [u64; 6],
 }
 
+/// Objects allocated and freed per round of the alloc workload.
+const ALLOC_BATCH: usize = 100;
+/// Rounds of the alloc workload.
+const ALLOC_ROUNDS: usize = 100_000;
+
+/// The 64-byte object of the kfree workload: an 8-byte link and data.
+#[repr(C)]
+struct KObj {
+    rcu: krcu::slab::RcuPtr,
+    data: [u64; 7],
+}
+
 fn applies(workload: &str, imp: &str) -> bool {
-    match imp {
-        "plain" => workload == "read",
-        "crossbeam-epoch" => workload != "sync",
-        _ => true,
+    match workload {
+        "kfree" => matches!(
+            imp,
+            "krcu-kmalloc" | "krcu-cache" | "krcu-headless" | "liburcu-memb" | "crossbeam-epoch"
+        ),
+        "alloc" => matches!(imp, "krcu-kmalloc" | "krcu-cache" | "glibc-malloc"),
+        _ => match imp {
+            "plain" => workload == "read",
+            "crossbeam-epoch" => workload != "sync",
+            "krcu-kmalloc" | "krcu-cache" | "krcu-headless" | "glibc-malloc" => false,
+            _ => true,
+        },
+    }
+}
+
+/// Reader threads per cell: kfree runs with one memb reader, alloc with
+/// none, the rest with one and two.
+fn reader_counts(workload: &str) -> &'static [usize] {
+    match workload {
+        "kfree" => &[1],
+        "alloc" => &[0],
+        _ => &[1, 2],
     }
 }
 
@@ -278,6 +312,145 @@ fn child_crossbeam(workload: &str, threads: usize, defer_count: u64) {
     }
 }
 
+/// One memb reader on an RcuCell, as in the other workloads.
+fn memb_readers(threads: usize) -> Readers {
+    let cell: Arc<RcuCell<[u64; 6], Memb>> = Arc::new(RcuCell::new([1; 6]));
+    Readers::start(threads, move |stop, running| {
+        let _reg = memb::register_thread();
+        read_loop(
+            stop,
+            running,
+            || {
+                let g = memb::read_lock();
+                cell.load(&g).map_or(0, |v| v[0])
+            },
+            || {},
+        )
+    })
+}
+
+/// kfree: `count` × (allocate a 64-byte object; kfree_rcu it), then the
+/// barrier, with memb readers running.
+fn child_kfree(imp: &str, threads: usize, count: u64) {
+    use krcu::slab::{self as slab, kfree_rcu, CacheArgs, KmemCache};
+    let cache = KmemCache::new(
+        "bench-kobj",
+        std::mem::size_of::<KObj>(),
+        CacheArgs {
+            sheaf_capacity: 64,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let readers = memb_readers(threads);
+    let t0 = Instant::now();
+    for i in 0..count {
+        let p = match imp {
+            "krcu-cache" => cache.alloc(),
+            _ => slab::kmalloc(std::mem::size_of::<KObj>()),
+        }
+        .expect("memory")
+        .as_ptr()
+        .cast::<KObj>();
+        // SAFETY: a fresh 64-byte krcu object, queued once and not used
+        // after.
+        unsafe {
+            (*p).data[0] = i;
+            if imp == "krcu-headless" {
+                slab::kvfree_rcu(p.cast());
+            } else {
+                kfree_rcu!(p, KObj, rcu);
+            }
+        }
+    }
+    let t1 = Instant::now();
+    let pending_at_end = slab::stats().objects_pending;
+    slab::kvfree_rcu_barrier();
+    out(
+        "calls_per_sec",
+        count as f64 / (t1 - t0).as_secs_f64(),
+        "1/s",
+    );
+    out("barrier_ms", t1.elapsed().as_secs_f64() * 1e3, "ms");
+    let link = if imp == "krcu-headless" {
+        0
+    } else {
+        std::mem::size_of::<slab::RcuPtr>()
+    };
+    out("link_bytes_in_object", link as f64, "B");
+    out("pending_at_loop_end", pending_at_end as f64, "objects");
+    if imp == "krcu-cache" {
+        let st = cache.stats();
+        out("sheaf_submissions", st.sheaf_submissions as f64, "sheaves");
+        out("sheaf_failures", st.sheaf_failures as f64, "calls");
+        out("barn_hits", st.barn_hits as f64, "exchanges");
+        out("barn_misses", st.barn_misses as f64, "exchanges");
+        out("slabs_created", st.slabs_created as f64, "slabs");
+        out("barn_overflows", st.barn_overflows as f64, "sheaves");
+        out("barn_full_at_end", st.barn_full_sheaves as f64, "sheaves");
+        out("throttled", slab::stats().throttled as f64, "yields");
+    }
+    readers.finish();
+}
+
+/// alloc: ALLOC_ROUNDS × (allocate ALLOC_BATCH 64-byte objects, free them),
+/// no RCU; prints ns per allocation + free.
+fn child_alloc(imp: &str) {
+    use krcu::slab::{self as slab, CacheArgs, KmemCache};
+    let cache = KmemCache::new(
+        "bench-alloc",
+        64,
+        CacheArgs {
+            sheaf_capacity: 64,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let mut objs = [std::ptr::null_mut::<u8>(); ALLOC_BATCH];
+    #[derive(Clone, Copy)]
+    enum Alloc {
+        Cache,
+        Kmalloc,
+        Malloc,
+    }
+    let which = match imp {
+        "krcu-cache" => Alloc::Cache,
+        "krcu-kmalloc" => Alloc::Kmalloc,
+        _ => Alloc::Malloc,
+    };
+    let mut round = |n: usize| {
+        for _ in 0..n {
+            for o in objs.iter_mut() {
+                *o = match which {
+                    Alloc::Cache => cache.alloc().unwrap().as_ptr(),
+                    Alloc::Kmalloc => slab::kmalloc(64).unwrap().as_ptr(),
+                    // SAFETY: plain malloc.
+                    Alloc::Malloc => unsafe { libc::malloc(64).cast() },
+                };
+                // SAFETY: a fresh 64-byte object.
+                unsafe { o.write(1) };
+            }
+            for &o in objs.iter().rev() {
+                // SAFETY: each object was allocated above by the same
+                // allocator and is freed once.
+                unsafe {
+                    match which {
+                        Alloc::Cache => cache.free(std::ptr::NonNull::new_unchecked(o)),
+                        Alloc::Kmalloc => slab::kfree(o),
+                        Alloc::Malloc => libc::free(o.cast()),
+                    }
+                }
+            }
+            black_box(&objs);
+        }
+    };
+    round(ALLOC_ROUNDS / 10);
+    let t0 = Instant::now();
+    round(ALLOC_ROUNDS);
+    let ns = t0.elapsed().as_secs_f64() * 1e9 / (ALLOC_ROUNDS * ALLOC_BATCH) as f64;
+    out("ns_per_alloc_free", ns, "ns");
+}
+
 fn child_plain(threads: usize) {
     let v = Box::into_raw(Box::new([1u64; 6]));
     let shared = Arc::new(AtomicPtr::new(v));
@@ -302,7 +475,12 @@ fn child(args: &[String]) {
     match imp {
         "krcu-memb" => child_krcu::<Memb>(workload, threads, defer_count),
         "krcu-qsbr" => child_krcu::<Qsbr>(workload, threads, defer_count),
+        "crossbeam-epoch" if workload == "kfree" => child_crossbeam("defer", threads, defer_count),
         "crossbeam-epoch" => child_crossbeam(workload, threads, defer_count),
+        "krcu-kmalloc" | "krcu-cache" | "krcu-headless" if workload == "kfree" => {
+            child_kfree(imp, threads, defer_count)
+        }
+        "krcu-kmalloc" | "krcu-cache" | "glibc-malloc" => child_alloc(imp),
         "plain" => child_plain(threads),
         _ => panic!("unknown implementation {imp}"),
     }
@@ -467,7 +645,11 @@ fn main() {
     let cells: Vec<(&str, &str, usize)> = WORKLOADS
         .iter()
         .filter(|w| opts.only.as_deref().is_none_or(|o| o == **w))
-        .flat_map(|w| IMPLS.iter().flat_map(move |i| [1, 2].map(|t| (*w, *i, t))))
+        .flat_map(|w| {
+            IMPLS
+                .iter()
+                .flat_map(move |i| reader_counts(w).iter().map(move |&t| (*w, *i, t)))
+        })
         .filter(|(w, i, _)| applies(w, i))
         .filter(|(_, i, _)| !i.starts_with("liburcu") || liburcu.is_ok())
         .collect();
@@ -520,7 +702,7 @@ fn main() {
             for (m, v, u) in &metrics {
                 record(m, *v, u);
             }
-            if matches!(workload, "defer" | "update") {
+            if matches!(workload, "defer" | "update" | "kfree") {
                 record("peak_rss_mib", rss, "MiB");
             }
         }
@@ -606,6 +788,54 @@ struct Goal {
 
 const GOALS: &[Goal] = &[
     Goal {
+        workload: "kfree",
+        metric: "calls_per_sec",
+        krcu: "krcu-kmalloc",
+        other: Some("liburcu-memb"),
+        at_most: false,
+        bound: 5.0,
+    },
+    Goal {
+        workload: "kfree",
+        metric: "calls_per_sec",
+        krcu: "krcu-cache",
+        other: Some("liburcu-memb"),
+        at_most: false,
+        bound: 5.0,
+    },
+    Goal {
+        workload: "kfree",
+        metric: "peak_rss_mib",
+        krcu: "krcu-kmalloc",
+        other: Some("liburcu-memb"),
+        at_most: true,
+        bound: 0.25,
+    },
+    Goal {
+        workload: "kfree",
+        metric: "barrier_ms",
+        krcu: "krcu-kmalloc",
+        other: Some("liburcu-memb"),
+        at_most: true,
+        bound: 0.1,
+    },
+    Goal {
+        workload: "alloc",
+        metric: "ns_per_alloc_free",
+        krcu: "krcu-cache",
+        other: Some("glibc-malloc"),
+        at_most: true,
+        bound: 1.0,
+    },
+    Goal {
+        workload: "alloc",
+        metric: "ns_per_alloc_free",
+        krcu: "krcu-kmalloc",
+        other: Some("glibc-malloc"),
+        at_most: true,
+        bound: 1.0,
+    },
+    Goal {
         workload: "read",
         metric: "ns_per_read",
         krcu: "krcu-memb",
@@ -682,8 +912,11 @@ const GOALS: &[Goal] = &[
 /// The goals, as ratios of medians in this run.
 fn print_goals(rows: &[Row]) {
     println!("\ngoals (ratios of medians in this run):");
-    for t in [1, 2] {
-        for g in GOALS {
+    for t in [0, 1, 2] {
+        for g in GOALS
+            .iter()
+            .filter(|g| reader_counts(g.workload).contains(&t))
+        {
             let krcu = median_of(rows, g.workload, g.krcu, t, g.metric);
             let value = match g.other {
                 Some(o) => krcu

@@ -1,7 +1,7 @@
 /* liburcu side of the side-by-side benchmark: the same workloads as
  * benches/side_by_side.rs, printed as "metric value unit" lines.
  * Built twice (-DFLAVOR_QSBR for qsbr).
- * Usage: liburcu_driver read|sync|defer|update THREADS [DEFER_COUNT] */
+ * Usage: liburcu_driver read|sync|defer|kfree|update THREADS [DEFER_COUNT] */
 #define _GNU_SOURCE
 #define _LGPL_SOURCE /* inline read side, as liburcu users get it */
 #include <pthread.h>
@@ -95,7 +95,7 @@ static int cmp_double(const void *a, const void *b)
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: %s read|sync|defer|update THREADS [DEFER_COUNT]\n", argv[0]);
+        fprintf(stderr, "usage: %s read|sync|defer|kfree|update THREADS [DEFER_COUNT]\n", argv[0]);
         return 2;
     }
     workload = argv[1];
@@ -133,7 +133,7 @@ int main(int argc, char **argv)
         qsort(lat, n, sizeof(lat[0]), cmp_double);
         printf("sync_median_us %.3f us\n", lat[n / 2]);
         printf("sync_p99_us %.3f us\n", lat[(int)(n * 0.99)]);
-    } else if (!strcmp(workload, "defer")) {
+    } else if (!strcmp(workload, "defer") || !strcmp(workload, "kfree")) {
         double t0 = now_s();
         for (long i = 0; i < defer_count; i++) {
             struct obj *o = new_obj(i);
@@ -144,6 +144,7 @@ int main(int argc, char **argv)
         double t2 = now_s();
         printf("calls_per_sec %.0f 1/s\n", defer_count / (t1 - t0));
         printf("barrier_ms %.3f ms\n", (t2 - t1) * 1e3);
+        printf("link_bytes_in_object %zu B\n", sizeof(struct rcu_head));
     } else if (!strcmp(workload, "update")) {
         long n = 0;
         double t0 = now_s(), end = t0 + 0.5;

@@ -5,7 +5,7 @@ use crate::error::{AllocError, CacheError, DestroyError};
 use crate::pages::SLAB_SIZE;
 use crate::sheaf::{Barn, Sheaf};
 use crate::slab::{self, Slab, SlabList};
-use crate::thread::{self, bump, MAX_CACHES};
+use crate::thread::{self, MAX_CACHES};
 use parking_lot::Mutex;
 use std::ffi::c_void;
 use std::fmt;
@@ -18,8 +18,10 @@ pub type ObjectFn = unsafe extern "C" fn(obj: *mut c_void);
 /// The byte freed objects are filled with when poisoning is on.
 pub const POISON_FREE: u8 = 0x6b;
 
-/// Empty slabs a cache keeps for reuse; more go back to the system.
-const MAX_EMPTY_SLABS: usize = 2;
+/// Empty slabs (512 KiB) a cache keeps for reuse; more go back to the
+/// system. Fewer make a kfree_rcu flood unmap and remap slabs between
+/// grace periods.
+const MAX_EMPTY_SLABS: usize = 8;
 
 /// Options of [`KmemCache::new`]; `CacheArgs::default()` gives the defaults.
 #[derive(Clone, Copy, Debug, Default)]
@@ -79,6 +81,9 @@ struct Node {
     empty: *mut Slab,
     nr_slabs: usize,
     nr_empty: usize,
+    /// Objects taken from the slabs: held by users, sheaves, the barn, or
+    /// waiting for a grace period.
+    taken: usize,
 }
 
 // SAFETY: the slab pointers are only followed under the node lock.
@@ -178,8 +183,9 @@ impl CacheInner {
                 empty: ptr::null_mut(),
                 nr_slabs: 0,
                 nr_empty: 0,
+                taken: 0,
             }),
-            barn: Barn::new(),
+            barn: Barn::new(args.sheaf_capacity as usize, stride),
             want_empty: AtomicBool::new(false),
             slabs_created: AtomicU64::new(0),
             slabs_released: AtomicU64::new(0),
@@ -238,6 +244,7 @@ impl CacheInner {
                         // SAFETY: node lock held, a free object exists.
                         out[got] = unsafe { s.take(self.freeptr) };
                         got += 1;
+                        node.taken += 1;
                     }
                     let to = if s.inuse == s.nr_objs {
                         SlabList::Full
@@ -272,6 +279,7 @@ impl CacheInner {
                 debug_assert!(ptr::eq(s.cache, self));
                 // SAFETY: node lock held, `obj` is a taken object of `s`.
                 unsafe { s.put(o.start, self.freeptr) };
+                node.taken -= 1;
                 let to = if s.inuse == 0 {
                     SlabList::Empty
                 } else {
@@ -343,24 +351,37 @@ impl CacheInner {
     }
 
     /// Allocates an object on this thread's sheaves (or from the slabs).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn alloc(&self) -> *mut u8 {
+        let ts = thread::current();
+        if !ts.is_orphan() {
+            let slot = ts.slot(self.id);
+            let main = slot.main.get();
+            if !main.is_null() && !self.poison {
+                // SAFETY: the owner's sheaf.
+                if let Some(obj) = unsafe { (*main).pop() } {
+                    return obj;
+                }
+            }
+        }
+        self.alloc_cold()
+    }
+
+    /// Allocation off the fast path: an empty sheaf, the orphan state, or a
+    /// poison check.
+    #[cold]
+    #[inline(never)]
+    fn alloc_cold(&self) -> *mut u8 {
         let obj = thread::with_alloc_state(|ts| {
             let slot = ts.slot(self.id);
             let main = slot.main.get();
-            // SAFETY: the owner's sheaf (or the orphan's, under its lock).
-            if let Some(obj) = (!main.is_null())
-                .then(|| unsafe { (*main).pop() })
-                .flatten()
-            {
-                bump(&slot.allocs, 1);
-                return obj;
+            if !main.is_null() {
+                // SAFETY: the owner's sheaf (or the orphan's, under its lock).
+                if let Some(obj) = unsafe { (*main).pop() } {
+                    return obj;
+                }
             }
-            let obj = self.alloc_slow(slot);
-            if !obj.is_null() {
-                bump(&slot.allocs, 1);
-            }
-            obj
+            self.alloc_slow(slot)
         });
         if self.poison && !obj.is_null() {
             self.check_poison(obj);
@@ -384,22 +405,30 @@ impl CacheInner {
             slot.main.set(main);
         }
         // SAFETY (all sheaf derefs below): owner's sheaves.
-        if unsafe { (*main).size } == 0 {
+        if unsafe { (*main).len() } == 0 {
             let spare = slot.spare.get();
-            if !spare.is_null() && unsafe { (*spare).size } > 0 {
+            if !spare.is_null() && unsafe { (*spare).len() } > 0 {
                 slot.spare.set(main);
                 slot.main.set(spare);
                 main = spare;
             } else {
-                match self.barn.exchange_empty(main) {
-                    Ok(full) => {
+                match self.barn.take_full() {
+                    Some(full) => {
+                        let empty = main;
                         slot.main.set(full);
                         main = full;
+                        self.park_empty(slot, empty);
                     }
-                    Err(empty) => {
-                        let s = unsafe { &mut *empty };
-                        let cap = s.objects.len();
-                        s.size = self.take_from_slabs(&mut s.objects[..cap]);
+                    None => {
+                        // Refill from the slabs; if kfree_rcu here lacks an
+                        // rcu_free sheaf, give it this one and refill a new
+                        // one (this path may allocate; kfree_rcu's may not).
+                        if self.park_rcu_free(slot, main) {
+                            main = Sheaf::new_empty(self);
+                            slot.main.set(main);
+                        }
+                        let s = unsafe { &mut *main };
+                        s.fill(|out| self.take_from_slabs(out));
                     }
                 }
             }
@@ -408,12 +437,27 @@ impl CacheInner {
     }
 
     /// Frees an object to this thread's sheaves (or to its slab).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn free(&self, obj: *mut u8) {
+        let ts = thread::current();
+        if !ts.is_orphan() && !self.poison {
+            let main = ts.slot(self.id).main.get();
+            // SAFETY: the owner's sheaf.
+            if !main.is_null() && unsafe { !(*main).is_full() } {
+                unsafe { (*main).push(obj) };
+                return;
+            }
+        }
+        self.free_cold(obj);
+    }
+
+    /// Freeing off the fast path: a full sheaf, the orphan state, poison.
+    #[cold]
+    #[inline(never)]
+    fn free_cold(&self, obj: *mut u8) {
         self.poison_object(obj);
         thread::with_alloc_state(|ts| {
             let slot = ts.slot(self.id);
-            bump(&slot.frees, 1);
             let main = slot.main.get();
             // SAFETY: the owner's sheaf (or the orphan's, under its lock).
             if !main.is_null() && unsafe { !(*main).is_full() } {
@@ -433,18 +477,13 @@ impl CacheInner {
         let mut main = slot.main.get();
         // SAFETY (all sheaf derefs below): owner's sheaves.
         if main.is_null() {
-            main = self
-                .barn
-                .take_empty()
-                .unwrap_or_else(|| Sheaf::new_empty(self));
+            main = self.empty_sheaf_for_free();
             slot.main.set(main);
         } else {
             let spare = slot.spare.get();
-            if spare.is_null() || unsafe { (*spare).size } == 0 {
+            if spare.is_null() || unsafe { (*spare).len() } == 0 {
                 let fresh = if spare.is_null() {
-                    self.barn
-                        .take_empty()
-                        .unwrap_or_else(|| Sheaf::new_empty(self))
+                    self.empty_sheaf_for_free()
                 } else {
                     spare
                 };
@@ -454,18 +493,16 @@ impl CacheInner {
             } else {
                 match self.barn.put_full(main) {
                     Ok(()) => {
-                        main = self
-                            .barn
-                            .take_empty()
-                            .unwrap_or_else(|| Sheaf::new_empty(self));
+                        main = self.empty_sheaf_for_free();
                         slot.main.set(main);
                     }
                     Err(full) => {
                         // The barn is full: half the sheaf goes to the slabs.
+                        self.barn.overflows.fetch_add(1, Ordering::Relaxed);
                         let s = unsafe { &mut *full };
-                        let keep = s.size / 2;
-                        self.put_to_slabs(&s.objects[keep..s.size]);
-                        s.size = keep;
+                        let keep = s.len() / 2;
+                        self.put_to_slabs(&s.objects()[keep..]);
+                        s.set_len(keep);
                     }
                 }
             }
@@ -473,48 +510,94 @@ impl CacheInner {
         unsafe { (*main).push(obj) };
     }
 
+    /// An empty sheaf for a free path whose sheaves are full. The reclaim
+    /// helper, which frees whole kfree_rcu batches, makes new ones rather
+    /// than take the barn's: those are what kfree_rcu's `rcu_free` sheaves
+    /// are made of, and the helper would otherwise drain them.
+    fn empty_sheaf_for_free(&self) -> *mut Sheaf {
+        if crate::reclaim::on_helper() {
+            return Sheaf::new_empty(self);
+        }
+        self.barn
+            .take_empty()
+            .unwrap_or_else(|| Sheaf::new_empty(self))
+    }
+
+    /// Puts an empty sheaf the allocation path gave up where it is needed
+    /// most: this thread's `rcu_free` slot if that is vacant (so kfree_rcu
+    /// finds one without asking the barn), else the barn.
+    fn park_empty(&self, slot: &thread::CacheSlot, empty: *mut Sheaf) {
+        if !self.park_rcu_free(slot, empty) {
+            self.barn.put_empty(empty);
+        }
+    }
+
+    /// Makes `empty` this thread's `rcu_free` sheaf if it has none.
+    fn park_rcu_free(&self, slot: &thread::CacheSlot, empty: *mut Sheaf) -> bool {
+        thread::with_rcu_state(|_| {
+            // Under the steal protocol: the rcu_free slot is ours.
+            if slot.rcu_free.get().is_null() {
+                slot.rcu_free.set(empty);
+                slot.rcu_backoff.set(0);
+                true
+            } else {
+                false
+            }
+        })
+    }
+
     /// Takes back a sheaf a thread no longer owns: a full one goes to the
     /// barn, or its objects to the slabs; an empty one to the barn.
     pub(crate) fn return_sheaf(&self, sheaf: *mut Sheaf) {
         // SAFETY: the caller gave the sheaf up.
         let s = unsafe { &mut *sheaf };
-        if s.size == 0 {
+        if s.len() == 0 {
             self.barn.put_empty(sheaf);
             return;
         }
         if s.is_full() {
-            if let Err(back) = self.barn.put_full(sheaf) {
-                debug_assert!(ptr::eq(back, sheaf));
-            } else {
+            if self.barn.put_full(sheaf).is_ok() {
                 return;
             }
+            self.barn.overflows.fetch_add(1, Ordering::Relaxed);
         }
         self.put_to_slabs(s.objects());
-        s.size = 0;
+        s.set_len(0);
         self.barn.put_empty(sheaf);
     }
 
     /// Puts a few empty sheaves in the barn for kfree_rcu's `rcu_free`
     /// sheaves (the helper does this; the kfree_rcu path never allocates).
     pub(crate) fn stock_empty_sheaves(&self) {
-        if self.want_empty.swap(false, Ordering::Relaxed) {
-            while self.barn.empty_count() < crate::sheaf::BARN_MAX_EMPTY / 2 {
+        if self.want_empty.load(Ordering::Relaxed) {
+            while self.barn.empty_count() < self.barn.max_sheaves {
                 self.barn.put_empty(Sheaf::new_empty(self));
             }
+            // Cleared after stocking: until then kfree_rcu skips the barn.
+            self.want_empty.store(false, Ordering::Relaxed);
         }
     }
 
-    /// Live objects: allocated and not yet freed (kfree_rcu'd objects count
-    /// until their grace period has passed and they are freed).
+    /// Live objects: taken from the slabs and in no thread's sheaf or the
+    /// barn (kfree_rcu'd objects count until they are freed after their
+    /// grace period). Exact when no thread is using the cache; a snapshot
+    /// otherwise.
     pub(crate) fn live(&self) -> u64 {
-        let (mut a, mut f) = (0u64, 0u64);
+        let taken = self.node.lock().taken;
+        let mut free = self.barn.objects();
         for ts in thread::all_states() {
             if let Some(slot) = ts.slot_if_used(self.id) {
-                a = a.wrapping_add(slot.allocs.load(Ordering::Relaxed));
-                f = f.wrapping_add(slot.frees.load(Ordering::Relaxed));
+                for s in [&slot.main, &slot.spare] {
+                    let sheaf = s.get();
+                    if !sheaf.is_null() {
+                        // SAFETY: sheaves are freed only by their owner or
+                        // by destroy; len() is an atomic read.
+                        free += unsafe { (*sheaf).len() };
+                    }
+                }
             }
         }
-        a.wrapping_sub(f)
+        taken.saturating_sub(free) as u64
     }
 
     /// Flushes the barn to the slabs and releases every empty slab.
@@ -523,7 +606,7 @@ impl CacheInner {
             // SAFETY: taken from the barn, ours now.
             let s = unsafe { &mut *sheaf };
             self.put_to_slabs(s.objects());
-            s.size = 0;
+            s.set_len(0);
             // SAFETY: emptied, unreferenced.
             unsafe { Sheaf::free(sheaf) };
         }
@@ -538,15 +621,13 @@ impl CacheInner {
         for ts in thread::all_states() {
             if let Some(slot) = ts.slot_if_used(self.id) {
                 let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
-                st.allocs += get(&slot.allocs);
-                st.frees += get(&slot.frees);
                 st.kfree_rcu_sheaf += get(&slot.rcu_sheaf);
                 st.sheaf_failures += get(&slot.rcu_sheaf_fail);
                 st.sheaf_submissions += get(&slot.sheaf_submissions);
                 st.kfree_rcu_batched += get(&slot.rcu_batched);
             }
         }
-        st.live = st.allocs.wrapping_sub(st.frees);
+        st.live = self.live();
         {
             let node = self.node.lock();
             st.slabs = node.nr_slabs as u64;
@@ -554,6 +635,7 @@ impl CacheInner {
         }
         st.barn_hits = self.barn.hits.load(Ordering::Relaxed);
         st.barn_misses = self.barn.misses.load(Ordering::Relaxed);
+        st.barn_overflows = self.barn.overflows.load(Ordering::Relaxed);
         st.barn_full_sheaves = self.barn.full_count() as u64;
         st.barn_empty_sheaves = self.barn.empty_count() as u64;
         st.slabs_created = self.slabs_created.load(Ordering::Relaxed);
@@ -671,6 +753,7 @@ impl KmemCache {
 
     /// Allocates an object (its contents are undefined: poison, constructed
     /// state, or an earlier object's bytes).
+    #[inline]
     pub fn alloc(&self) -> Result<NonNull<u8>, AllocError> {
         NonNull::new(self.inner().alloc()).ok_or(AllocError)
     }
@@ -686,6 +769,7 @@ impl KmemCache {
     ///
     /// When `obj` is not an object of this cache (krcu checks the slab it
     /// lies in).
+    #[inline]
     pub unsafe fn free(&self, obj: NonNull<u8>) {
         let o = crate::object_of(obj.as_ptr(), "KmemCache::free");
         if !o.cache().is_some_and(|c| ptr::eq(c, self.inner())) {
@@ -805,10 +889,6 @@ pub struct CacheStats {
     /// Objects allocated and not yet freed (kfree_rcu'd objects count until
     /// they are freed after their grace period).
     pub live: u64,
-    /// Allocations and frees (frees include those after a grace period).
-    pub allocs: u64,
-    /// See `allocs`.
-    pub frees: u64,
     /// Slabs the cache holds now, and how many of them are entirely free.
     pub slabs: u64,
     /// See `slabs`.
@@ -829,6 +909,8 @@ pub struct CacheStats {
     pub barn_hits: u64,
     /// See `barn_hits`.
     pub barn_misses: u64,
+    /// Full sheaves the barn had no room for (flushed to the slabs).
+    pub barn_overflows: u64,
     /// Full and empty sheaves in the barn now.
     pub barn_full_sheaves: u64,
     /// See `barn_full_sheaves`.

@@ -161,6 +161,7 @@ pub unsafe fn kfree_rcu_link<H: RcuLink>(ptr: *mut u8, head: *mut H) {
         return;
     }
     thread::with_rcu_state(|ts| insert(ts, &o, Some(head.cast())));
+    reclaim::throttle();
 }
 
 /// `kvfree_call_rcu` with a 16-byte head: see [`kfree_rcu_link`].
@@ -210,6 +211,7 @@ pub unsafe fn kvfree_rcu(ptr: *mut u8) {
     }
     for _ in 0..2 {
         if thread::with_rcu_state(|ts| insert(ts, &o, None)) {
+            reclaim::throttle();
             return;
         }
         // No array slot: map a block (this path may allocate and sleep).
@@ -270,6 +272,7 @@ pub fn set_debug_checks(on: bool) {
 }
 
 /// Marks the object pending; false (after a warning) for a double kfree_rcu.
+#[inline]
 fn mark_pending(o: &Object) -> bool {
     if !debug_checks() || o.mark_pending() {
         return true;
@@ -352,7 +355,9 @@ impl Block {
         match BLOCK_POOL.lock().pop() {
             Some(b) => b.0,
             None => {
-                WANT_BLOCKS.store(true, Ordering::Relaxed);
+                if !WANT_BLOCKS.swap(true, Ordering::Relaxed) {
+                    reclaim::want_stock();
+                }
                 ptr::null_mut()
             }
         }
@@ -460,10 +465,11 @@ impl BatchDesc {
     }
 }
 
-/// Cookies for a grace period of both flavors that starts after this call,
-/// each requested so that it runs without anyone waiting.
+/// Cookies for a grace period of both flavors that starts after this call.
+/// They request nothing: the reclaim helper decides when to wait for them,
+/// so that a flood of hand-offs does not turn into a flood of grace periods.
 pub(crate) fn stamp() -> [GpCookie; 2] {
-    [memb::start_poll(), qsbr::start_poll()]
+    [memb::get_state(), qsbr::get_state()]
 }
 
 /// Queues an object on this thread's kfree_rcu state; false only for a
@@ -514,21 +520,35 @@ fn insert(ts: &'static ThreadSlab, o: &Object, head: Option<*mut u8>) -> bool {
     true
 }
 
+/// kfree_rcu calls that skip the barn after it had no empty sheaf.
+const SHEAF_BACKOFF: u32 = 32;
+
 /// Puts an object in this thread's `rcu_free` sheaf; false when no empty
 /// sheaf can be had without allocating.
 fn rcu_sheaf_insert(ts: &'static ThreadSlab, cache: &CacheInner, obj: *mut u8) -> bool {
     let slot = ts.slot(cache.id);
     let mut sheaf = slot.rcu_free.get();
     if sheaf.is_null() {
+        // After the barn had no empty sheaf, the next objects go straight
+        // to a batch rather than ask the barn (a lock) again for each one;
+        // allocations refill the barn with empties meanwhile.
+        let backoff = slot.rcu_backoff.get();
+        if backoff > 0 {
+            slot.rcu_backoff.set(backoff - 1);
+            bump(&slot.rcu_sheaf_fail, 1);
+            return false;
+        }
         match cache.barn.take_empty() {
             Some(s) => {
                 sheaf = s;
                 slot.rcu_free.set(s);
             }
             None => {
+                slot.rcu_backoff.set(SHEAF_BACKOFF);
                 bump(&slot.rcu_sheaf_fail, 1);
-                cache.want_empty.store(true, Ordering::Relaxed);
-                reclaim::kick();
+                if !cache.want_empty.swap(true, Ordering::Relaxed) {
+                    reclaim::want_stock();
+                }
                 return false;
             }
         }
@@ -617,7 +637,7 @@ pub(crate) fn flush_thread(ts: &'static ThreadSlab, cache: Option<&CacheInner>, 
             return;
         }
         // SAFETY: taken from the slot: ours.
-        if unsafe { (*sheaf).size } == 0 {
+        if unsafe { (*sheaf).len() } == 0 {
             if let Some(c) = crate::cache::by_id(id) {
                 c.barn.put_empty(sheaf);
             }
@@ -715,6 +735,16 @@ pub(crate) unsafe fn process_batch(desc: *mut PendingHead) {
         // Release: the owner's Acquire load sees the descriptor emptied.
         unsafe { (*desc).in_flight.store(false, Ordering::Release) };
     }
+}
+
+/// Objects in a batch in flight.
+///
+/// # Safety
+///
+/// `desc` is a batch descriptor in flight.
+pub(crate) unsafe fn batch_len(desc: *mut PendingHead) -> usize {
+    // SAFETY: the caller's contract.
+    unsafe { (*(*desc.cast::<BatchDesc>()).data.get()).nr }
 }
 
 /// The cookies of a batch in flight.

@@ -73,6 +73,7 @@ fn class_for(size: usize) -> &'static CacheInner {
 /// assert_eq!(unsafe { urcu_slab::ksize(p.as_ptr()) }, 128);
 /// unsafe { urcu_slab::kfree(p.as_ptr()) };
 /// ```
+#[inline]
 pub fn kmalloc(size: usize) -> Result<NonNull<u8>, AllocError> {
     let p = if size <= KMALLOC_MAX_CACHE_SIZE {
         class_for(size).alloc()
@@ -92,6 +93,7 @@ pub fn kmalloc(size: usize) -> Result<NonNull<u8>, AllocError> {
 /// # Panics
 ///
 /// When `ptr` is not a krcu allocation (the message names the pointer).
+#[inline]
 pub unsafe fn kfree(ptr: *mut u8) {
     if ptr.is_null() {
         return;

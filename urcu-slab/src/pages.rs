@@ -187,6 +187,16 @@ fn entry(addr: usize, create: bool) -> Option<&'static AtomicU32> {
     Some(&l2[(addr >> SLAB_SHIFT) & (L2_LEN - 1)])
 }
 
+/// The address map's entry for `addr`, if its table exists (the lookup
+/// fast path: two loads).
+#[inline(always)]
+fn existing_entry(addr: usize) -> Option<&'static AtomicU32> {
+    // Acquire: pairs with l2_for's Release exchange (a zeroed table).
+    let table = L1[addr >> L2_SHIFT].load(Ordering::Acquire);
+    // SAFETY: second-level tables are never unmapped.
+    (!table.is_null()).then(|| unsafe { &(*table)[(addr >> SLAB_SHIFT) & (L2_LEN - 1)] })
+}
+
 /// Enters the chunks of the mapping `[base, base + len)` in the address map;
 /// false when the map cannot grow (the mapping stays unpublished).
 ///
@@ -221,13 +231,13 @@ pub(crate) fn unpublish(base: *mut u8, len: usize) {
 
 /// The base of the krcu mapping that contains `p`, or `None` when krcu has
 /// no mapping there. Reads only the address map, never the memory at `p`.
-#[inline]
+#[inline(always)]
 pub(crate) fn header_of(p: *const u8) -> Option<*mut u8> {
     let addr = p as usize;
     if addr >> ADDR_BITS != 0 {
         return None;
     }
-    let e = entry(addr, false)?;
+    let e = existing_entry(addr)?;
     // Acquire: pairs with publish's Release store (the header is written).
     let back = e.load(Ordering::Acquire);
     if back == 0 {

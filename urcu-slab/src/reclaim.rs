@@ -59,6 +59,7 @@ pub(crate) static DOUBLE: AtomicU64 = AtomicU64::new(0);
 pub(crate) static BATCHES: AtomicU64 = AtomicU64::new(0);
 pub(crate) static SHEAVES_SUBMITTED: AtomicU64 = AtomicU64::new(0);
 pub(crate) static GP_WAITS: AtomicU64 = AtomicU64::new(0);
+pub(crate) static THROTTLED: AtomicU64 = AtomicU64::new(0);
 
 thread_local! {
     static ON_HELPER: Cell<bool> = const { Cell::new(false) };
@@ -123,11 +124,33 @@ fn ring() {
     }
 }
 
-/// Wakes the helper for restocking work (blocks, empty sheaves).
-pub(crate) fn kick() {
+/// Arms the monitor and wakes the helper.
+fn kick() {
     ensure_started();
     ARMED.store(true, Ordering::Relaxed);
     ring();
+}
+
+/// Some cache wants empty sheaves, or the block pool ran dry: the helper
+/// restocks at once (not at the next monitor tick), since the callers fall
+/// back to slower paths until it has.
+pub(crate) fn want_stock() {
+    ensure_started();
+    STOCK.store(true, Ordering::Relaxed);
+    ring_urgent();
+}
+
+/// Barriers waiting for their marker.
+static BARRIERS: AtomicU64 = AtomicU64::new(0);
+
+/// Restocking requested (see [`want_stock`]).
+static STOCK: AtomicBool = AtomicBool::new(false);
+
+fn restock() {
+    kfree_rcu::refill_block_pool();
+    for cache in crate::cache::all_caches() {
+        cache.stock_empty_sheaves();
+    }
 }
 
 /// Hands an item to the helper.
@@ -137,9 +160,53 @@ pub(crate) fn kick() {
 /// `item` starts a pending item of its kind, owned by the helper from now.
 pub(crate) unsafe fn submit(item: *mut PendingHead) {
     ensure_started();
+    let n = objects_in(item) as u64;
+    // Relaxed: a gauge; the item itself is published by the push.
+    let before = QUEUED.fetch_add(n, Ordering::Relaxed);
     // SAFETY: the caller's contract.
     unsafe { PENDING.push(item) };
-    ring();
+    if before < BACKLOG_OBJECTS as u64 && before + n >= BACKLOG_OBJECTS as u64 {
+        // A backlog began: wake the helper even if it is letting items
+        // gather.
+        ring_urgent();
+    } else {
+        ring();
+    }
+}
+
+/// Objects handed to the helper and not yet freed.
+static QUEUED: AtomicU64 = AtomicU64::new(0);
+
+/// Objects queued beyond which a kfree_rcu caller yields the CPU to the
+/// helper (64K objects, 4 MiB of 64-byte objects): on a machine with fewer
+/// cores than busy threads, a flood would otherwise outrun the helper and
+/// the memory waiting for grace periods would grow without bound.
+const THROTTLE_OBJECTS: u64 = 64 * 1024;
+/// Most yields per call.
+const THROTTLE_YIELDS: u32 = 64;
+
+/// Called by kfree_rcu outside any krcu read section: while the helper is
+/// far behind, give it the CPU (a few times at most; never blocks).
+#[inline]
+pub(crate) fn throttle() {
+    // Relaxed: a heuristic gauge.
+    if QUEUED.load(Ordering::Relaxed) > THROTTLE_OBJECTS {
+        throttle_slow();
+    }
+}
+
+#[cold]
+fn throttle_slow() {
+    if on_helper() || memb::in_read_section() {
+        return;
+    }
+    for _ in 0..THROTTLE_YIELDS {
+        if QUEUED.load(Ordering::Relaxed) <= THROTTLE_OBJECTS {
+            break;
+        }
+        THROTTLED.fetch_add(1, Ordering::Relaxed);
+        std::thread::yield_now();
+    }
 }
 
 /// Hands a typesafe-by-RCU cache's empty slab to the helper, to be unmapped
@@ -186,10 +253,16 @@ pub(crate) fn barrier(cache: Option<&CacheInner>) {
     // SAFETY: the marker lives on this frame until the helper sets `done`,
     // which is the last thing the helper reads or writes of it.
     unsafe { submit(&marker as *const Marker as *mut PendingHead) };
+    BARRIERS.fetch_add(1, Ordering::Relaxed);
+    URGENT.store(true, Ordering::Relaxed);
+    ring_urgent();
     // Acquire: pairs with the helper's Release store: everything it freed
     // before the marker is visible.
     while marker.done.load(Ordering::Acquire) == 0 {
         futex::wait(&marker.done, 0, None);
+    }
+    if BARRIERS.fetch_sub(1, Ordering::Relaxed) == 1 {
+        URGENT.store(false, Ordering::Relaxed);
     }
 }
 
@@ -248,11 +321,9 @@ fn process_sheaf(sheaf: *mut Sheaf) {
         }
         cache.poison_object(obj);
     }
-    let n = s.size as u64;
+    let n = s.len() as u64;
     FREED_SHEAF.fetch_add(n, Ordering::Relaxed);
     FREED_BYTES.fetch_add(n * cache.size as u64, Ordering::Relaxed);
-    // The objects are free now: count them as this (helper) thread's frees.
-    thread::with_alloc_state(|ts| thread::bump(&ts.slot(cache.id).frees, n));
     cache.return_sheaf(sheaf);
 }
 
@@ -274,10 +345,7 @@ fn monitor() {
         let _f = FLUSH.lock();
         thread::steal_round(&aged, kfree_rcu::detach_aged);
     }
-    kfree_rcu::refill_block_pool();
-    for cache in crate::cache::all_caches() {
-        cache.stock_empty_sheaves();
-    }
+    restock();
     // Disarm when no batch is open; the SeqCst fence pairs with the one in
     // ring() that a thread opening a batch runs after reading ARMED clear
     // (via kick), so either it sees ARMED clear and kicks, or we see its
@@ -293,20 +361,64 @@ fn monitor() {
     }
 }
 
+/// Objects waiting in the helper's queue that make it wait for grace
+/// periods back to back rather than let more gather (a backlog): 16K
+/// objects, 1 MiB of 64-byte objects.
+const BACKLOG_OBJECTS: usize = 16 * 1024;
+/// How long the oldest item may wait before the helper waits for its grace
+/// period even without a backlog. Letting hand-offs gather this long makes
+/// one grace period (a membarrier() and a scan) serve many of them.
+const GATHER: Duration = Duration::from_millis(1);
+
+/// A barrier waits: the helper stops gathering and runs grace periods now.
+static URGENT: AtomicBool = AtomicBool::new(false);
+
+struct Queued {
+    item: *mut PendingHead,
+    objects: usize,
+    arrived: Instant,
+}
+
+fn objects_in(item: *mut PendingHead) -> usize {
+    // SAFETY: as in cookies_of.
+    unsafe {
+        match (*item).kind {
+            Kind::Batch => kfree_rcu::batch_len(item),
+            Kind::Sheaf => (*item.cast::<Sheaf>()).len(),
+            Kind::Slab | Kind::Marker => 0,
+        }
+    }
+}
+
 fn helper() {
     ON_HELPER.with(|c| c.set(true));
-    let mut fifo: VecDeque<*mut PendingHead> = VecDeque::new();
+    let mut fifo: VecDeque<Queued> = VecDeque::new();
+    let mut queued_objects = 0usize;
     let mut next_monitor = Instant::now() + monitor_period();
     loop {
-        PENDING.take_all(|item| fifo.push_back(item));
-        while let Some(&front) = fifo.front() {
-            match cookies_of(front) {
+        let now = Instant::now();
+        PENDING.take_all(|item| {
+            let objects = objects_in(item);
+            queued_objects += objects;
+            fifo.push_back(Queued {
+                item,
+                objects,
+                arrived: now,
+            });
+        });
+        while let Some(front) = fifo.front() {
+            match cookies_of(front.item) {
                 Some(c) if !completed(c) => break,
                 _ => {
-                    fifo.pop_front();
-                    process(front);
+                    let q = fifo.pop_front().expect("front exists");
+                    queued_objects -= q.objects;
+                    process(q.item);
+                    QUEUED.fetch_sub(q.objects as u64, Ordering::Relaxed);
                 }
             }
+        }
+        if STOCK.swap(false, Ordering::Relaxed) {
+            restock();
         }
         let now = Instant::now();
         if now >= next_monitor {
@@ -315,26 +427,40 @@ fn helper() {
             }
             next_monitor = now + monitor_period();
         }
-        if let Some(&front) = fifo.front() {
-            let c = cookies_of(front).expect("markers are processed at once");
-            GP_WAITS.fetch_add(1, Ordering::Relaxed);
-            memb::cond_synchronize(c[0]);
-            qsbr::cond_synchronize(c[1]);
-            continue;
+        let mut deadline = ARMED.load(Ordering::Relaxed).then_some(next_monitor);
+        if let Some(front) = fifo.front() {
+            let due = front.arrived + GATHER;
+            if queued_objects >= BACKLOG_OBJECTS || now >= due || URGENT.load(Ordering::Relaxed) {
+                let c = cookies_of(front.item).expect("markers are processed at once");
+                GP_WAITS.fetch_add(1, Ordering::Relaxed);
+                memb::cond_synchronize(c[0]);
+                qsbr::cond_synchronize(c[1]);
+                continue;
+            }
+            deadline = Some(deadline.map_or(due, |d| d.min(due)));
         }
         let seen = DOORBELL.load(Ordering::Acquire);
-        SLEEPING.store(true, Ordering::Relaxed);
+        // While items gather, only an urgent ring (a barrier, a restock)
+        // should wake the helper: it says it sleeps only when idle, and
+        // producers ring only then.
+        let idle = fifo.is_empty();
+        SLEEPING.store(idle, Ordering::Relaxed);
         // SeqCst fence: pairs with ring()'s; either the producer sees
         // SLEEPING and rings, or we see its push here.
         fence(Ordering::SeqCst);
-        if PENDING.is_empty() {
-            let timeout = ARMED
-                .load(Ordering::Relaxed)
-                .then(|| next_monitor.saturating_duration_since(Instant::now()));
+        let work = if idle { !PENDING.is_empty() } else { false };
+        if !work && !STOCK.load(Ordering::Relaxed) && !URGENT.load(Ordering::Relaxed) {
+            let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
             futex::wait(&DOORBELL, seen, timeout);
         }
         SLEEPING.store(false, Ordering::Relaxed);
     }
+}
+
+/// Wakes the helper whatever it is doing (barriers, restocking).
+fn ring_urgent() {
+    DOORBELL.fetch_add(1, Ordering::Release);
+    futex::wake(&DOORBELL, 1);
 }
 
 /// Objects handed to kfree_rcu and not yet freed, and their bytes.

@@ -16,73 +16,136 @@
 use crate::cache::CacheInner;
 use crate::pending::{Kind, PendingHead};
 use parking_lot::Mutex;
-use std::ptr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::alloc::{self, Layout};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use urcu_core::GpCookie;
 
-/// Most full sheaves a barn keeps; a further full sheaf is flushed to the
-/// slabs, so a barn holds at most this many sheaves' worth of free objects.
-pub(crate) const BARN_MAX_FULL: usize = 16;
-/// Most empty sheaves a barn keeps; further ones are freed.
-pub(crate) const BARN_MAX_EMPTY: usize = 16;
+/// Free-object bytes a barn's full sheaves may hold: enough for the
+/// `rcu_free` sheaves that come back from one grace period under a
+/// kfree_rcu flood (the reclaim helper lets ~16K objects gather per grace
+/// period), so that they feed allocations instead of going to the slabs.
+const BARN_BYTES: usize = 4 << 20;
+/// Bounds on the number of full (and empty) sheaves a barn keeps.
+const BARN_MIN_SHEAVES: usize = 16;
+const BARN_MAX_SHEAVES: usize = 512;
 
-/// A magazine of free objects of one cache.
+/// A magazine of free objects of one cache: this header, followed in the
+/// same allocation by `capacity` object pointers (one indirection less on
+/// the allocation fast path than a separate array).
 #[repr(C)]
 pub(crate) struct Sheaf {
     /// Links a full `rcu_free` sheaf waiting for its grace period.
     pub(crate) pending: PendingHead,
     pub(crate) cookies: [GpCookie; 2],
     pub(crate) cache: *const CacheInner,
-    pub(crate) size: usize,
-    pub(crate) objects: Box<[*mut u8]>,
+    capacity: usize,
+    /// Objects held. Written only by the sheaf's owner; atomic (Relaxed,
+    /// plain moves) so that statistics may read another thread's sheaf.
+    size: AtomicUsize,
 }
 
 impl Sheaf {
-    /// An empty sheaf of `cache`'s capacity (allocates).
-    pub(crate) fn new_empty(cache: &CacheInner) -> *mut Sheaf {
-        Box::into_raw(Box::new(Sheaf {
-            pending: PendingHead::new(Kind::Sheaf),
-            cookies: [GpCookie { seq: 0 }; 2],
-            cache,
-            size: 0,
-            objects: vec![ptr::null_mut(); cache.sheaf_capacity].into_boxed_slice(),
-        }))
+    fn layout(capacity: usize) -> Layout {
+        Layout::new::<Sheaf>()
+            .extend(Layout::array::<*mut u8>(capacity).expect("sheaf size"))
+            .expect("sheaf size")
+            .0
     }
 
-    /// Frees an empty sheaf.
+    /// An empty sheaf of `cache`'s capacity (allocates).
+    pub(crate) fn new_empty(cache: &CacheInner) -> *mut Sheaf {
+        let capacity = cache.sheaf_capacity;
+        let layout = Self::layout(capacity);
+        // SAFETY: the layout has a nonzero size (the header).
+        let sheaf = unsafe { alloc::alloc(layout) }.cast::<Sheaf>();
+        if sheaf.is_null() {
+            alloc::handle_alloc_error(layout);
+        }
+        // SAFETY: a fresh allocation for the header and the array; the array
+        // needs no initialisation (only the first `size` slots are read).
+        unsafe {
+            sheaf.write(Sheaf {
+                pending: PendingHead::new(Kind::Sheaf),
+                cookies: [GpCookie { seq: 0 }; 2],
+                cache,
+                capacity,
+                size: AtomicUsize::new(0),
+            });
+        }
+        sheaf
+    }
+
+    /// Frees a sheaf (its objects, if any, must have been taken out).
     ///
     /// # Safety
     ///
     /// `sheaf` came from [`Sheaf::new_empty`], and nothing else refers to it.
     pub(crate) unsafe fn free(sheaf: *mut Sheaf) {
-        // SAFETY: the caller's contract.
-        drop(unsafe { Box::from_raw(sheaf) });
+        // SAFETY: the caller's contract; the layout is the allocation's.
+        unsafe { alloc::dealloc(sheaf.cast(), Self::layout((*sheaf).capacity)) };
+    }
+
+    #[inline(always)]
+    fn slots(&self) -> *mut *mut u8 {
+        // SAFETY: the array follows the header in the same allocation
+        // (`layout`: the header's size is a multiple of pointer alignment).
+        unsafe { (self as *const Sheaf).add(1) as *mut *mut u8 }
+    }
+
+    /// Objects held.
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        // Relaxed: only the owner writes it; others read it for statistics.
+        self.size.load(Ordering::Relaxed)
+    }
+
+    #[inline]
+    pub(crate) fn set_len(&self, n: usize) {
+        debug_assert!(n <= self.capacity);
+        self.size.store(n, Ordering::Relaxed);
     }
 
     #[inline]
     pub(crate) fn is_full(&self) -> bool {
-        self.size == self.objects.len()
+        self.len() == self.capacity
     }
 
+    /// Adds an object; the sheaf is not full.
     #[inline]
     pub(crate) fn push(&mut self, obj: *mut u8) {
-        debug_assert!(!self.is_full());
-        self.objects[self.size] = obj;
-        self.size += 1;
+        let n = self.len();
+        assert!(n < self.capacity);
+        // SAFETY: n < capacity: inside the array.
+        unsafe { self.slots().add(n).write(obj) };
+        self.set_len(n + 1);
     }
 
     #[inline]
     pub(crate) fn pop(&mut self) -> Option<*mut u8> {
-        if self.size == 0 {
-            return None;
-        }
-        self.size -= 1;
-        Some(self.objects[self.size])
+        let n = self.len().checked_sub(1)?;
+        self.set_len(n);
+        // SAFETY: slot n < size was written by push or fill.
+        Some(unsafe { self.slots().add(n).read() })
     }
 
     /// The objects it holds.
     pub(crate) fn objects(&self) -> &[*mut u8] {
-        &self.objects[..self.size]
+        // SAFETY: the first `size` slots are initialised.
+        unsafe { std::slice::from_raw_parts(self.slots(), self.len()) }
+    }
+
+    /// Fills the empty sheaf with `fill`, which writes objects into the
+    /// slice it is given and returns how many.
+    pub(crate) fn fill(&mut self, fill: impl FnOnce(&mut [*mut u8]) -> usize) {
+        debug_assert_eq!(self.len(), 0);
+        // SAFETY: the whole array is ours; null-initialise it so the slice
+        // holds valid values.
+        let all = unsafe {
+            std::ptr::write_bytes(self.slots(), 0, self.capacity);
+            std::slice::from_raw_parts_mut(self.slots(), self.capacity)
+        };
+        let n = fill(all);
+        self.set_len(n);
     }
 }
 
@@ -90,9 +153,14 @@ impl Sheaf {
 pub(crate) struct Barn {
     /// Full and empty sheaves; a leaf lock (nothing is taken under it).
     inner: Mutex<BarnInner>,
+    /// Most full sheaves kept (a further one is flushed to the slabs), and
+    /// most empty ones (a further one is freed).
+    pub(crate) max_sheaves: usize,
     /// Exchanges the barn served / could not serve.
     pub(crate) hits: AtomicU64,
     pub(crate) misses: AtomicU64,
+    /// Full sheaves it had no room for.
+    pub(crate) overflows: AtomicU64,
 }
 
 struct BarnInner {
@@ -105,15 +173,20 @@ struct BarnInner {
 unsafe impl Send for BarnInner {}
 
 impl Barn {
-    pub(crate) fn new() -> Self {
+    /// A barn for sheaves of `capacity` objects of `size` bytes.
+    pub(crate) fn new(capacity: usize, size: usize) -> Self {
+        let max_sheaves =
+            (BARN_BYTES / (capacity.max(1) * size)).clamp(BARN_MIN_SHEAVES, BARN_MAX_SHEAVES);
         Barn {
             inner: Mutex::new(BarnInner {
                 // Reserved up front: putting a sheaf never allocates.
-                full: Vec::with_capacity(BARN_MAX_FULL),
-                empty: Vec::with_capacity(BARN_MAX_EMPTY),
+                full: Vec::with_capacity(max_sheaves),
+                empty: Vec::with_capacity(max_sheaves),
             }),
+            max_sheaves,
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
+            overflows: AtomicU64::new(0),
         }
     }
 
@@ -121,29 +194,6 @@ impl Barn {
         let c = if hit { &self.hits } else { &self.misses };
         // Relaxed: statistics.
         c.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// Trades an empty sheaf for a full one, if the barn has one.
-    pub(crate) fn exchange_empty(&self, empty: *mut Sheaf) -> Result<*mut Sheaf, *mut Sheaf> {
-        let mut b = self.inner.lock();
-        match b.full.pop() {
-            Some(full) => {
-                if b.empty.len() < BARN_MAX_EMPTY {
-                    b.empty.push(empty);
-                } else {
-                    drop(b);
-                    // SAFETY: the caller gave the empty sheaf up.
-                    unsafe { Sheaf::free(empty) };
-                }
-                self.count(true);
-                Ok(full)
-            }
-            None => {
-                drop(b);
-                self.count(false);
-                Err(empty)
-            }
-        }
     }
 
     /// Takes a full sheaf, if the barn has one.
@@ -163,7 +213,7 @@ impl Barn {
     /// Stores a full sheaf; gives it back when the barn is full.
     pub(crate) fn put_full(&self, sheaf: *mut Sheaf) -> Result<(), *mut Sheaf> {
         let mut b = self.inner.lock();
-        if b.full.len() < BARN_MAX_FULL {
+        if b.full.len() < self.max_sheaves {
             b.full.push(sheaf);
             Ok(())
         } else {
@@ -174,7 +224,7 @@ impl Barn {
     /// Stores an empty sheaf, or frees it when the barn has enough.
     pub(crate) fn put_empty(&self, sheaf: *mut Sheaf) {
         let mut b = self.inner.lock();
-        if b.empty.len() < BARN_MAX_EMPTY {
+        if b.empty.len() < self.max_sheaves {
             b.empty.push(sheaf);
         } else {
             drop(b);
@@ -191,6 +241,13 @@ impl Barn {
     /// How many full sheaves the barn holds.
     pub(crate) fn full_count(&self) -> usize {
         self.inner.lock().full.len()
+    }
+
+    /// Free objects in the barn's sheaves.
+    pub(crate) fn objects(&self) -> usize {
+        let b = self.inner.lock();
+        // SAFETY: the barn owns its sheaves.
+        b.full.iter().map(|&s| unsafe { (*s).len() }).sum()
     }
 
     /// Empties the barn: every sheaf it holds, full ones first.

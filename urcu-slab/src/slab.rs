@@ -55,6 +55,9 @@ pub(crate) struct Slab {
     /// Large objects: the usable size. Slabs: the cache's object size.
     pub(crate) obj_size: usize,
     pub(crate) stride: u32,
+    /// `ceil(2^32 / stride)`: offset / stride is `(offset * recip) >> 32`,
+    /// exact for offsets and strides below 2^16 (a slab is 2^16 bytes).
+    pub(crate) recip: u32,
     pub(crate) first: u32,
     pub(crate) nr_objs: u32,
     // The fields below are protected by the cache's node lock.
@@ -176,7 +179,8 @@ pub(crate) fn find(p: *const u8) -> Result<Object, Foreign> {
     if off < s.first as usize {
         return Err(Foreign::Header);
     }
-    let index = ((off - s.first as usize) / s.stride as usize) as u32;
+    let index = (((off - s.first as usize) as u64 * s.recip as u64) >> 32) as u32;
+    debug_assert_eq!(index as usize, (off - s.first as usize) / s.stride as usize);
     if index >= s.nr_objs {
         return Err(Foreign::Header);
     }
@@ -185,6 +189,12 @@ pub(crate) fn find(p: *const u8) -> Result<Object, Foreign> {
         start: base.wrapping_add(s.first as usize + index as usize * s.stride as usize),
         index,
     })
+}
+
+/// `ceil(2^32 / stride)` for [`Slab::recip`].
+const fn reciprocal(stride: usize) -> u32 {
+    assert!(stride >= 8 && stride <= SLAB_SIZE);
+    (1u64 << 32).div_ceil(stride as u64) as u32
 }
 
 /// Maps and publishes a new slab for `cache`; null when memory cannot be had.
@@ -197,6 +207,7 @@ pub(crate) fn new_slab(cache: &CacheInner) -> *mut Slab {
     let mut h = Slab::header(base, SLAB_MAGIC, SLAB_SIZE, cache.size);
     h.cache = cache;
     h.stride = cache.stride as u32;
+    h.recip = reciprocal(cache.stride);
     h.first = cache.first as u32;
     h.nr_objs = cache.objs_per_slab as u32;
     // SAFETY: a fresh, zeroed, SLAB_SIZE mapping, large enough for the header
@@ -267,6 +278,7 @@ impl Slab {
             map_len,
             obj_size,
             stride: 0,
+            recip: 0,
             first: 0,
             nr_objs: 0,
             inuse: 0,
@@ -312,5 +324,29 @@ impl Slab {
         unsafe { obj.add(freeptr).cast::<*mut u8>().write(self.freelist) };
         self.freelist = obj;
         self.inuse -= 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reciprocal_division_is_exact_for_every_slab_offset() {
+        for stride in (8..=SLAB_SIZE / 2).step_by(8) {
+            let r = reciprocal(stride) as u64;
+            for off in (0..SLAB_SIZE).step_by(stride.max(64) / 8) {
+                assert_eq!(
+                    ((off as u64 * r) >> 32) as usize,
+                    off / stride,
+                    "stride {stride} off {off}"
+                );
+            }
+            for k in 1..SLAB_SIZE / stride {
+                let off = k * stride;
+                assert_eq!(((off as u64 * r) >> 32) as usize, k);
+                assert_eq!((((off - 1) as u64 * r) >> 32) as usize, k - 1);
+            }
+        }
     }
 }

@@ -32,6 +32,9 @@ pub struct SlabStats {
     pub gp_waits: u64,
     /// Bytes mapped for slabs and large objects now.
     pub bytes_mapped: u64,
+    /// Times a kfree_rcu caller yielded the CPU to the helper because too
+    /// many objects waited (the flood bound).
+    pub throttled: u64,
 }
 
 /// The slab layer's counters.
@@ -50,5 +53,6 @@ pub fn stats() -> SlabStats {
         sheaf_submissions: get(&reclaim::SHEAVES_SUBMITTED),
         gp_waits: get(&reclaim::GP_WAITS),
         bytes_mapped: crate::pages::mapped_bytes() as u64,
+        throttled: get(&reclaim::THROTTLED),
     }
 }

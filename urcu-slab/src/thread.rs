@@ -51,12 +51,12 @@ pub(crate) struct CacheSlot {
     /// Owner only: the allocation sheaves (null until first needed).
     pub(crate) main: Cell<*mut Sheaf>,
     pub(crate) spare: Cell<*mut Sheaf>,
-    /// Under the steal protocol: the sheaf collecting kfree_rcu'd objects.
+    /// Under the steal protocol: the sheaf collecting kfree_rcu'd objects,
+    /// and how many more kfree_rcu calls skip the barn after a miss.
     pub(crate) rcu_free: Cell<*mut Sheaf>,
-    /// Counters written by the owner only (a load and a store, no atomic
-    /// read-modify-write), read by anyone.
-    pub(crate) allocs: AtomicU64,
-    pub(crate) frees: AtomicU64,
+    pub(crate) rcu_backoff: Cell<u32>,
+    /// Counters written under the steal protocol (a load and a store, no
+    /// atomic read-modify-write), read by anyone.
     pub(crate) rcu_sheaf: AtomicU64,
     pub(crate) rcu_sheaf_fail: AtomicU64,
     pub(crate) sheaf_submissions: AtomicU64,
@@ -69,8 +69,7 @@ impl CacheSlot {
             main: Cell::new(ptr::null_mut()),
             spare: Cell::new(ptr::null_mut()),
             rcu_free: Cell::new(ptr::null_mut()),
-            allocs: AtomicU64::new(0),
-            frees: AtomicU64::new(0),
+            rcu_backoff: Cell::new(0),
             rcu_sheaf: AtomicU64::new(0),
             rcu_sheaf_fail: AtomicU64::new(0),
             sheaf_submissions: AtomicU64::new(0),
@@ -81,8 +80,6 @@ impl CacheSlot {
     /// Zeroes the counters when the cache id is retired.
     pub(crate) fn reset_counters(&self) {
         for c in [
-            &self.allocs,
-            &self.frees,
             &self.rcu_sheaf,
             &self.rcu_sheaf_fail,
             &self.sheaf_submissions,
