@@ -226,15 +226,17 @@ pub unsafe fn kvfree_rcu(ptr: *mut u8) {
         });
     }
     // Nothing to queue it in: wait for the grace period here.
+    let size = o.size() as u64;
     thread::with_rcu_state(|ts| {
         bump(&ts.counters.rcu_objects, 1);
-        bump(&ts.counters.rcu_bytes, o.size() as u64);
+        bump(&ts.counters.rcu_bytes, size);
     });
     memb::synchronize();
     qsbr::synchronize();
+    // The object (and, for a large one, its header) is gone after this.
     free_after_gp(o.start);
     reclaim::FREED_SYNC.fetch_add(1, Ordering::Relaxed);
-    reclaim::FREED_BYTES.fetch_add(o.size() as u64, Ordering::Relaxed);
+    reclaim::FREED_BYTES.fetch_add(size, Ordering::Relaxed);
 }
 
 /// Panics when the caller may not wait for a grace period.
@@ -475,10 +477,13 @@ pub(crate) fn stamp() -> [GpCookie; 2] {
 /// Queues an object on this thread's kfree_rcu state; false only for a
 /// headless call with no array slot.
 fn insert(ts: &'static ThreadSlab, o: &Object, head: Option<*mut u8>) -> bool {
-    if let Some(cache) = o.cache() {
-        if cache.sheaf_capacity > 0 && rcu_sheaf_insert(ts, cache, o.start) {
-            bump(&ts.counters.rcu_objects, 1);
-            bump(&ts.counters.rcu_bytes, o.size() as u64);
+    // Read the header first: once the object is handed off (a sheaf or a
+    // batch submitted below) its grace period may end and, outside a read
+    // section (the steal protocol's locked mode), its memory may be gone.
+    let size = o.size();
+    let cache = o.cache();
+    if let Some(cache) = cache {
+        if cache.sheaf_capacity > 0 && rcu_sheaf_insert(ts, cache, o.start, size) {
             return true;
         }
     }
@@ -506,10 +511,10 @@ fn insert(ts: &'static ThreadSlab, o: &Object, head: Option<*mut u8>) -> bool {
         return false;
     }
     local.nr += 1;
-    local.bytes += o.size();
+    local.bytes += size;
     bump(&ts.counters.rcu_objects, 1);
-    bump(&ts.counters.rcu_bytes, o.size() as u64);
-    if let Some(cache) = o.cache() {
+    bump(&ts.counters.rcu_bytes, size as u64);
+    if let Some(cache) = cache {
         bump(&ts.slot(cache.id).rcu_batched, 1);
     }
     if local.nr == 1 {
@@ -525,7 +530,12 @@ const SHEAF_BACKOFF: u32 = 32;
 
 /// Puts an object in this thread's `rcu_free` sheaf; false when no empty
 /// sheaf can be had without allocating.
-fn rcu_sheaf_insert(ts: &'static ThreadSlab, cache: &CacheInner, obj: *mut u8) -> bool {
+fn rcu_sheaf_insert(
+    ts: &'static ThreadSlab,
+    cache: &CacheInner,
+    obj: *mut u8,
+    size: usize,
+) -> bool {
     let slot = ts.slot(cache.id);
     let mut sheaf = slot.rcu_free.get();
     if sheaf.is_null() {
@@ -555,6 +565,10 @@ fn rcu_sheaf_insert(ts: &'static ThreadSlab, cache: &CacheInner, obj: *mut u8) -
     }
     // SAFETY: the rcu_free sheaf is ours under the steal protocol.
     let s = unsafe { &mut *sheaf };
+    // Counted before the hand-off, so the helper never frees more than was
+    // submitted.
+    bump(&ts.counters.rcu_objects, 1);
+    bump(&ts.counters.rcu_bytes, size as u64);
     s.push(obj);
     bump(&slot.rcu_sheaf, 1);
     if s.is_full() {

@@ -105,7 +105,14 @@ fn ensure_started() {
         }
         std::thread::Builder::new()
             .name("krcu-kfree".into())
-            .spawn(helper)
+            .spawn(|| {
+                // A panic here (a corrupted object found while freeing, a
+                // panicking rcu_dtor) would leave barriers waiting forever.
+                if std::panic::catch_unwind(helper).is_err() {
+                    eprintln!("krcu: the kfree_rcu helper thread panicked (see above); aborting, since no deferred free or barrier could complete");
+                    std::process::abort();
+                }
+            })
             .unwrap_or_else(|e| panic!("krcu: cannot start the kfree_rcu helper thread: {e}"));
         // SAFETY: `old` was initialised above.
         unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, old.as_ptr(), std::ptr::null_mut()) };
@@ -390,7 +397,7 @@ fn objects_in(item: *mut PendingHead) -> usize {
     }
 }
 
-fn helper() {
+fn helper() -> ! {
     ON_HELPER.with(|c| c.set(true));
     let mut fifo: VecDeque<Queued> = VecDeque::new();
     let mut queued_objects = 0usize;
