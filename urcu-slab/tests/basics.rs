@@ -1,6 +1,8 @@
 //! The slab layer seen from outside: allocation, lookup, kfree_rcu paths,
 //! barriers, destroy.
 
+mod common;
+
 use std::ffi::c_void;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use urcu_slab::{
@@ -131,14 +133,7 @@ fn kfree_rcu_both_links_and_headless_free_after_barrier() {
     }
     kvfree_rcu_barrier();
     let after = urcu_slab::stats();
-    let freed = (after.kfree_rcu_bulk
-        + after.kfree_rcu_list
-        + after.kfree_rcu_sheaf
-        + after.kfree_rcu_sync_fallback)
-        - (before.kfree_rcu_bulk
-            + before.kfree_rcu_list
-            + before.kfree_rcu_sheaf
-            + before.kfree_rcu_sync_fallback);
+    let freed = common::freed(&after) - common::freed(&before);
     assert!(freed >= 9000, "freed {freed}");
 }
 

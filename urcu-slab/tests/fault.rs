@@ -6,7 +6,8 @@
 //! One test: the failure hook is process-wide.
 
 use std::time::Duration;
-use urcu_core::memb;
+mod common;
+
 use urcu_slab::{kfree_rcu, kmalloc, kvfree_rcu, kvfree_rcu_barrier, CacheArgs, KmemCache, RcuPtr};
 
 #[repr(C)]
@@ -59,14 +60,7 @@ fn failing_mappings_degrade_without_losing_or_freeing_early() {
     // be mapped, so they are linked through their RcuPtr; none may be
     // freed before the reader leaves.
     let before = urcu_slab::stats();
-    let (entered_tx, entered_rx) = std::sync::mpsc::channel::<()>();
-    let (leave_tx, leave_rx) = std::sync::mpsc::channel::<()>();
-    let reader = std::thread::spawn(move || {
-        let _g = memb::read_lock();
-        entered_tx.send(()).unwrap();
-        leave_rx.recv().unwrap();
-    });
-    entered_rx.recv().unwrap();
+    let reader = common::Reader::enter(|| ());
     for &p in &nodes {
         // SAFETY: live objects of `cache`, queued once, not used after
         // (except for the check below, which a reader may do).
@@ -87,8 +81,7 @@ fn failing_mappings_degrade_without_losing_or_freeing_early() {
             "node {i} changed before its grace period"
         );
     }
-    leave_tx.send(()).unwrap();
-    reader.join().unwrap();
+    reader.leave();
 
     // Headless without an array: synchronize + free inline.
     // SAFETY: live krcu objects, freed once.

@@ -11,6 +11,8 @@
 //! or a generation change within one read section has caught a premature
 //! free. `KRCU_TORTURE_SECS` sets the duration (default 2 s).
 
+mod common;
+
 use std::ffi::c_void;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering::*};
 use std::sync::Arc;
@@ -214,14 +216,7 @@ fn torture_kfree_rcu_paths_under_memb_and_qsbr_readers() {
     kvfree_rcu_barrier();
     let after = urcu_slab::stats();
     let retired = retired.load(Relaxed);
-    let freed = (after.kfree_rcu_bulk
-        + after.kfree_rcu_list
-        + after.kfree_rcu_sheaf
-        + after.kfree_rcu_sync_fallback)
-        - (before.kfree_rcu_bulk
-            + before.kfree_rcu_list
-            + before.kfree_rcu_sheaf
-            + before.kfree_rcu_sync_fallback);
+    let freed = common::freed(&after) - common::freed(&before);
     eprintln!(
         "slab torture: {} reads, {retired} retirements, {freed} freed ({} sheaf, {} bulk, {} list, {} sync), {} failures",
         reads.load(Relaxed),

@@ -3,7 +3,8 @@
 //! found an object can still read (and re-validate) it.
 
 use std::time::Duration;
-use urcu_core::memb;
+mod common;
+
 use urcu_slab::{kvfree_rcu_barrier, CacheArgs, KmemCache};
 
 #[test]
@@ -31,12 +32,7 @@ fn objects_are_reused_at_once_and_slabs_unmapped_after_a_grace_period() {
     let watched = objs[1000].as_ptr() as usize;
     // SAFETY: a live object of 256 bytes.
     unsafe { (watched as *mut u64).write(0xfeed) };
-    let (entered_tx, entered_rx) = std::sync::mpsc::channel::<()>();
-    let (leave_tx, leave_rx) = std::sync::mpsc::channel::<()>();
-    let reader = std::thread::spawn(move || {
-        let _g = memb::read_lock();
-        entered_tx.send(()).unwrap();
-        leave_rx.recv().unwrap();
+    let reader = common::Reader::enter(move || {
         // Still inside the section: the memory must still be mapped. The
         // object may have been reused; a typesafe reader re-validates what
         // it reads, so only the read itself matters here.
@@ -44,7 +40,6 @@ fn objects_are_reused_at_once_and_slabs_unmapped_after_a_grace_period() {
         // after its slab is released; this section began before that.
         unsafe { std::ptr::read_volatile(watched as *const u64) }
     });
-    entered_rx.recv().unwrap();
     for o in objs.into_iter().chain([q]) {
         // SAFETY: live objects of `c`, freed once.
         unsafe { c.free(o) };
@@ -57,8 +52,7 @@ fn objects_are_reused_at_once_and_slabs_unmapped_after_a_grace_period() {
         mapped_before,
         "a typesafe-by-RCU slab was unmapped while a reader was in its section"
     );
-    leave_tx.send(()).unwrap();
-    let seen = reader.join().unwrap();
+    let seen = reader.leave();
     assert_eq!(
         seen, 0xfeed,
         "no object was reused, so the reader sees its value"
