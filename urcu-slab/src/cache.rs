@@ -259,6 +259,7 @@ impl CacheInner {
             }
             let fresh = self.grow();
             if fresh.is_null() {
+                tracing::debug!(cache = %self.name, "krcu: cannot map a slab; the allocation fails");
                 break;
             }
             self.node.lock().add(fresh, SlabList::Empty);

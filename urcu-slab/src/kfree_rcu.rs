@@ -226,6 +226,7 @@ pub unsafe fn kvfree_rcu(ptr: *mut u8) {
         });
     }
     // Nothing to queue it in: wait for the grace period here.
+    tracing::debug!(object = ?o.start, "krcu: kvfree_rcu found no pointer array (memory is short); waiting for the grace period inline");
     let size = o.size() as u64;
     thread::with_rcu_state(|ts| {
         bump(&ts.counters.rcu_objects, 1);

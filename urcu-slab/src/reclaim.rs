@@ -207,6 +207,10 @@ fn throttle_slow() {
     if on_helper() || memb::in_read_section() {
         return;
     }
+    tracing::trace!(
+        queued = QUEUED.load(Ordering::Relaxed),
+        "krcu: kfree_rcu caller yields to the helper"
+    );
     for _ in 0..THROTTLE_YIELDS {
         if QUEUED.load(Ordering::Relaxed) <= THROTTLE_OBJECTS {
             break;
@@ -349,6 +353,10 @@ fn monitor() {
         })
         .collect();
     if !aged.is_empty() {
+        tracing::trace!(
+            threads = aged.len(),
+            "krcu: monitor detaches aged kfree_rcu batches"
+        );
         let _f = FLUSH.lock();
         thread::steal_round(&aged, kfree_rcu::detach_aged);
     }
