@@ -188,9 +188,9 @@ static QUEUED: AtomicU64 = AtomicU64::new(0);
 /// helper (64K objects, 4 MiB of 64-byte objects): on a machine with fewer
 /// cores than busy threads, a flood would otherwise outrun the helper and
 /// the memory waiting for grace periods would grow without bound.
-const THROTTLE_OBJECTS: u64 = 64 * 1024;
+const THROTTLE_OBJECTS: u64 = 96 * 1024;
 /// Most yields per call.
-const THROTTLE_YIELDS: u32 = 64;
+const THROTTLE_YIELDS: u32 = 16;
 
 /// Called by kfree_rcu outside any krcu read section: while the helper is
 /// far behind, give it the CPU (a few times at most; never blocks).
