@@ -37,6 +37,7 @@
 
 mod pending;
 mod primitive;
+mod steal;
 
 #[cfg(not(loom))]
 mod cache;

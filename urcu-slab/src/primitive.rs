@@ -3,7 +3,7 @@
 //! code; `std`'s otherwise.
 
 #[cfg(not(loom))]
-pub(crate) use std::sync::atomic::AtomicPtr;
+pub(crate) use std::sync::atomic::{AtomicPtr, AtomicU32};
 
 #[cfg(loom)]
-pub(crate) use loom::sync::atomic::AtomicPtr;
+pub(crate) use loom::sync::atomic::{AtomicPtr, AtomicU32};

@@ -32,10 +32,11 @@
 use crate::cache::CacheInner;
 use crate::kfree_rcu::{BatchDesc, RcuLocal};
 use crate::sheaf::Sheaf;
+use crate::steal::StealFlag;
 use parking_lot::{Mutex, ReentrantMutex};
 use std::cell::{Cell, UnsafeCell};
 use std::ptr;
-use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 use std::sync::OnceLock;
 use urcu_core::memb;
 
@@ -107,9 +108,9 @@ pub(crate) struct ThreadCounters {
 
 /// One thread's slab state.
 pub(crate) struct ThreadSlab {
-    /// Flushers that want the kfree_rcu state; nonzero sends the owner to
-    /// `lock`. See the module documentation.
-    steal: AtomicU32,
+    /// Flushers that want the kfree_rcu state; raised sends the owner to
+    /// `lock`. See the module documentation and `steal.rs`.
+    steal: StealFlag,
     /// Protects the kfree_rcu state while `steal` is nonzero, and all of the
     /// orphan state. Reentrant: a kfree_rcu path may allocate a bulk block
     /// while holding it. Innermost lock except for barns and node locks.
@@ -135,7 +136,7 @@ unsafe impl Send for ThreadSlab {}
 impl ThreadSlab {
     fn new(orphan: bool) -> Self {
         ThreadSlab {
-            steal: AtomicU32::new(u32::from(orphan)),
+            steal: StealFlag::new(orphan),
             lock: ReentrantMutex::new(()),
             orphan,
             chunks: [const { AtomicPtr::new(ptr::null_mut()) }; NCHUNKS],
@@ -272,7 +273,7 @@ fn current_slow(ts: *const ThreadSlab) -> &'static ThreadSlab {
     let ts = match POOL.lock().pop() {
         Some(ts) => {
             // The pooled state was retired with steal raised; give it back.
-            ts.steal.fetch_sub(1, Ordering::Release);
+            ts.steal.lower();
             ts
         }
         None => {
@@ -289,7 +290,7 @@ fn current_slow(ts: *const ThreadSlab) -> &'static ThreadSlab {
 /// the helper, its allocation sheaves to the barns; then pools it.
 fn retire(ts: &'static ThreadSlab) {
     // From now on anyone touching the state (a flusher) takes the lock.
-    ts.steal.fetch_add(1, Ordering::Relaxed);
+    ts.steal.raise();
     {
         let _g = ts.lock();
         crate::kfree_rcu::flush_thread(ts, None, true);
@@ -315,11 +316,7 @@ pub(crate) fn with_rcu_state<R>(f: impl FnOnce(&'static ThreadSlab) -> R) -> R {
     let ts = current();
     {
         let _section = memb::read_lock();
-        // Acquire: pairs with a flusher's Release decrement, so its changes
-        // to the state are visible. A flusher's increment that this load
-        // misses is ordered by the flusher's grace period, which waits for
-        // this section.
-        if ts.steal.load(Ordering::Acquire) == 0 {
+        if ts.steal.owner_may_enter() {
             return f(ts);
         }
     }
@@ -332,9 +329,7 @@ pub(crate) fn with_rcu_state<R>(f: impl FnOnce(&'static ThreadSlab) -> R) -> R {
 /// its lock. Must not be called inside a memb read section.
 pub(crate) fn steal_round(threads: &[&'static ThreadSlab], mut f: impl FnMut(&'static ThreadSlab)) {
     for ts in threads {
-        // Relaxed: synchronize() below starts with a full fence; owner
-        // sections that begin after the grace period see the increment.
-        ts.steal.fetch_add(1, Ordering::Relaxed);
+        ts.steal.raise();
     }
     memb::synchronize();
     for ts in threads {
@@ -342,8 +337,7 @@ pub(crate) fn steal_round(threads: &[&'static ThreadSlab], mut f: impl FnMut(&'s
         f(ts);
     }
     for ts in threads {
-        // Release: pairs with the owner's Acquire load in with_rcu_state.
-        ts.steal.fetch_sub(1, Ordering::Release);
+        ts.steal.lower();
     }
 }
 
