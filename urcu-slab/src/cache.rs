@@ -645,6 +645,38 @@ impl CacheInner {
     }
 }
 
+/// Before fork: the cache registry, then every cache's node and barn.
+pub(crate) fn lock_for_fork() {
+    let caches = CACHES.lock();
+    for p in caches.iter().filter(|p| !p.0.is_null()) {
+        // SAFETY: registered caches are alive; the registry is locked.
+        let c = unsafe { &*p.0 };
+        std::mem::forget(c.node.lock());
+        c.barn.lock_for_fork();
+    }
+    std::mem::forget(caches);
+}
+
+/// After fork, in either process: releases what [`lock_for_fork`] took.
+///
+/// # Safety
+///
+/// Called once after `lock_for_fork`, by the thread that forked.
+pub(crate) unsafe fn unlock_after_fork() {
+    // SAFETY: the registry is still locked by this thread (lock_for_fork),
+    // so the data is ours to read; each lock was taken and its guard
+    // forgotten by lock_for_fork.
+    unsafe {
+        let caches = &*CACHES.data_ptr();
+        for p in caches.iter().filter(|p| !p.0.is_null()) {
+            let c = &*p.0;
+            c.barn.unlock_after_fork();
+            c.node.force_unlock();
+        }
+        CACHES.force_unlock();
+    }
+}
+
 impl Node {
     fn list_head(&mut self, list: SlabList) -> Option<&mut *mut Slab> {
         match list {
@@ -726,6 +758,13 @@ pub struct KmemCache {
 // state lives in the thread's slots.
 unsafe impl Send for KmemCache {}
 unsafe impl Sync for KmemCache {}
+
+// krcu panics inside a cache operation only to report misuse (before any
+// state changes) or corruption it found in an object it had just taken (the
+// object is lost, the cache stays consistent): observing the cache after
+// such a panic is sound.
+impl std::panic::UnwindSafe for KmemCache {}
+impl std::panic::RefUnwindSafe for KmemCache {}
 
 impl KmemCache {
     /// Creates a cache of `size`-byte objects.

@@ -371,6 +371,21 @@ impl Block {
     }
 }
 
+/// Before fork (see `fork.rs`).
+pub(crate) fn lock_for_fork() {
+    std::mem::forget(BLOCK_POOL.lock());
+}
+
+/// After fork.
+///
+/// # Safety
+///
+/// Called once after `lock_for_fork`, by the thread that forked.
+pub(crate) unsafe fn unlock_after_fork() {
+    // SAFETY: locked by lock_for_fork on this thread, guard forgotten.
+    unsafe { BLOCK_POOL.force_unlock() };
+}
+
 /// Tops up the block pool (helper).
 pub(crate) fn refill_block_pool() {
     if !WANT_BLOCKS.swap(false, Ordering::Relaxed) {
@@ -675,9 +690,11 @@ pub(crate) fn flush_thread(ts: &'static ThreadSlab, cache: Option<&CacheInner>, 
     }
 }
 
-/// The monitor's hand-off of an aged batch (no allocation).
+/// The monitor's hand-off of an aged batch. It may allocate a descriptor
+/// when both of the thread's are in flight (or were abandoned by a helper
+/// that vanished in a fork).
 pub(crate) fn detach_aged(ts: &'static ThreadSlab) {
-    detach(ts, false);
+    detach(ts, true);
 }
 
 /// Frees one object whose grace period has passed: its cache's `rcu_dtor`,

@@ -44,6 +44,8 @@ mod cache;
 #[cfg(not(loom))]
 mod error;
 #[cfg(not(loom))]
+mod fork;
+#[cfg(not(loom))]
 mod kfree_rcu;
 #[cfg(not(loom))]
 mod kmalloc;

@@ -84,39 +84,89 @@ fn monitor_period() -> Duration {
     Duration::from_micros(MONITOR_US.load(Ordering::Relaxed))
 }
 
-/// Starts the helper once per process.
+/// Whether the helper runs (in this process: cleared in a fork child).
+static STARTED: AtomicBool = AtomicBool::new(false);
+/// Serialises starting the helper; taken around fork.
+static START: Mutex<()> = Mutex::new(());
+
+/// Starts the helper once per process (and once more in a fork child).
+#[inline]
 fn ensure_started() {
-    static STARTED: std::sync::Once = std::sync::Once::new();
-    STARTED.call_once(|| {
-        if let Some(ms) = std::env::var("KRCU_KFREE_MONITOR_MS")
-            .ok()
-            .and_then(|v| v.parse::<u64>().ok())
-        {
-            MONITOR_US.store(ms.clamp(1, 10_000) * 1000, Ordering::Relaxed);
-        }
-        let mut old = MaybeUninit::<libc::sigset_t>::uninit();
-        let mut all = MaybeUninit::<libc::sigset_t>::uninit();
-        // SAFETY: sigfillset initialises `all`; pthread_sigmask writes `old`.
-        // The helper inherits the full mask: it takes locks, so no signal
-        // handler may run on it. Restored below.
-        unsafe {
-            libc::sigfillset(all.as_mut_ptr());
-            libc::pthread_sigmask(libc::SIG_BLOCK, all.as_ptr(), old.as_mut_ptr());
-        }
-        std::thread::Builder::new()
-            .name("krcu-kfree".into())
-            .spawn(|| {
-                // A panic here (a corrupted object found while freeing, a
-                // panicking rcu_dtor) would leave barriers waiting forever.
-                if std::panic::catch_unwind(helper).is_err() {
-                    eprintln!("krcu: the kfree_rcu helper thread panicked (see above); aborting, since no deferred free or barrier could complete");
-                    std::process::abort();
-                }
-            })
-            .unwrap_or_else(|e| panic!("krcu: cannot start the kfree_rcu helper thread: {e}"));
-        // SAFETY: `old` was initialised above.
-        unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, old.as_ptr(), std::ptr::null_mut()) };
-    });
+    // Acquire: pairs with the Release store after the spawn.
+    if !STARTED.load(Ordering::Acquire) {
+        start();
+    }
+}
+
+#[cold]
+fn start() {
+    let _s = START.lock();
+    if STARTED.load(Ordering::Relaxed) {
+        return;
+    }
+    crate::fork::install();
+    if let Some(ms) = std::env::var("KRCU_KFREE_MONITOR_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        MONITOR_US.store(ms.clamp(1, 10_000) * 1000, Ordering::Relaxed);
+    }
+    let mut old = MaybeUninit::<libc::sigset_t>::uninit();
+    let mut all = MaybeUninit::<libc::sigset_t>::uninit();
+    // SAFETY: sigfillset initialises `all`; pthread_sigmask writes `old`.
+    // The helper inherits the full mask: it takes locks, so no signal
+    // handler may run on it. Restored below.
+    unsafe {
+        libc::sigfillset(all.as_mut_ptr());
+        libc::pthread_sigmask(libc::SIG_BLOCK, all.as_ptr(), old.as_mut_ptr());
+    }
+    std::thread::Builder::new()
+        .name("krcu-kfree".into())
+        .spawn(|| {
+            // A panic here (a corrupted object found while freeing, a
+            // panicking rcu_dtor) would leave barriers waiting forever.
+            if std::panic::catch_unwind(helper).is_err() {
+                eprintln!("krcu: the kfree_rcu helper thread panicked (see above); aborting, since no deferred free or barrier could complete");
+                std::process::abort();
+            }
+        })
+        .unwrap_or_else(|e| panic!("krcu: cannot start the kfree_rcu helper thread: {e}"));
+    // SAFETY: `old` was initialised above.
+    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, old.as_ptr(), std::ptr::null_mut()) };
+    STARTED.store(true, Ordering::Release);
+}
+
+/// Before fork: no helper start and no steal round may be in progress.
+pub(crate) fn lock_for_fork() {
+    std::mem::forget(START.lock());
+    std::mem::forget(FLUSH.lock());
+}
+
+/// After fork, in either process: releases what [`lock_for_fork`] took.
+///
+/// # Safety
+///
+/// Called once after `lock_for_fork`, by the thread that forked.
+pub(crate) unsafe fn unlock_after_fork() {
+    // SAFETY: locked (and the guards forgotten) by lock_for_fork on this
+    // thread.
+    unsafe {
+        FLUSH.force_unlock();
+        START.force_unlock();
+    }
+}
+
+/// In a fork child: the helper does not exist here. Whatever it held is
+/// abandoned (the child's copy leaks); what was still on the pending stack
+/// is freed by a new helper, started by the next call that needs it.
+pub(crate) fn after_fork_child() {
+    STARTED.store(false, Ordering::Relaxed);
+    SLEEPING.store(false, Ordering::Relaxed);
+    ARMED.store(false, Ordering::Relaxed);
+    STOCK.store(false, Ordering::Relaxed);
+    URGENT.store(false, Ordering::Relaxed);
+    BARRIERS.store(0, Ordering::Relaxed);
+    QUEUED.store(0, Ordering::Relaxed);
 }
 
 /// Wakes the helper if it sleeps.
@@ -428,7 +478,12 @@ fn helper() -> ! {
                     let q = fifo.pop_front().expect("front exists");
                     queued_objects -= q.objects;
                     process(q.item);
-                    QUEUED.fetch_sub(q.objects as u64, Ordering::Relaxed);
+                    // Saturating: in a fork child the count restarts at
+                    // zero while older items may still be on the stack.
+                    let n = q.objects as u64;
+                    let _ = QUEUED.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| {
+                        Some(v.saturating_sub(n))
+                    });
                 }
             }
         }

@@ -250,6 +250,21 @@ impl Barn {
         b.full.iter().map(|&s| unsafe { (*s).len() }).sum()
     }
 
+    /// Before fork (see `fork.rs`).
+    pub(crate) fn lock_for_fork(&self) {
+        std::mem::forget(self.inner.lock());
+    }
+
+    /// After fork.
+    ///
+    /// # Safety
+    ///
+    /// Called once after `lock_for_fork`, by the thread that forked.
+    pub(crate) unsafe fn unlock_after_fork(&self) {
+        // SAFETY: locked by lock_for_fork on this thread, guard forgotten.
+        unsafe { self.inner.force_unlock() };
+    }
+
     /// Empties the barn: every sheaf it holds, full ones first.
     pub(crate) fn take_all(&self) -> Vec<*mut Sheaf> {
         let mut b = self.inner.lock();

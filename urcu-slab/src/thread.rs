@@ -218,8 +218,9 @@ pub(crate) fn all_states() -> Vec<&'static ThreadSlab> {
     ALL.lock().clone()
 }
 
+static ORPHAN: OnceLock<&'static ThreadSlab> = OnceLock::new();
+
 fn orphan() -> &'static ThreadSlab {
-    static ORPHAN: OnceLock<&'static ThreadSlab> = OnceLock::new();
     ORPHAN.get_or_init(|| {
         let ts: &'static ThreadSlab = Box::leak(Box::new(ThreadSlab::new(true)));
         ALL.lock().push(ts);
@@ -369,4 +370,56 @@ pub(crate) fn forget_cache(cache: &CacheInner) {
         }
         slot.reset_counters();
     }
+}
+
+/// Before fork: the orphan state, whose users take cache locks under its
+/// lock (so it comes before them).
+pub(crate) fn lock_orphan_for_fork() {
+    if let Some(o) = ORPHAN.get() {
+        std::mem::forget(o.lock());
+    }
+}
+
+/// Before fork: the state lists (leaf locks, last).
+pub(crate) fn lock_lists_for_fork() {
+    std::mem::forget(ALL.lock());
+    std::mem::forget(POOL.lock());
+}
+
+/// After fork, in either process: releases what the two `lock_*_for_fork`
+/// took.
+///
+/// # Safety
+///
+/// Called once after both, by the thread that forked.
+pub(crate) unsafe fn unlock_after_fork() {
+    // SAFETY: locked (guards forgotten) by lock_*_for_fork on this thread.
+    unsafe {
+        POOL.force_unlock();
+        ALL.force_unlock();
+        if let Some(o) = ORPHAN.get() {
+            o.lock.force_unlock();
+        }
+    }
+}
+
+/// In a fork child only the forking thread exists. The states of the other
+/// threads may have been mid-update when they vanished: they are abandoned
+/// (their queued objects leak in the child's copy of memory) so no flusher
+/// ever reads them. This thread's state, the orphan and pooled states are
+/// consistent and kept.
+pub(crate) fn after_fork_child() {
+    let me = CURRENT.with(Cell::get);
+    let orphan = ORPHAN
+        .get()
+        .map_or(ptr::null(), |o| *o as *const ThreadSlab);
+    let pool: Vec<*const ThreadSlab> = POOL
+        .lock()
+        .iter()
+        .map(|ts| *ts as *const ThreadSlab)
+        .collect();
+    ALL.lock().retain(|ts| {
+        let p = *ts as *const ThreadSlab;
+        p == me || p == orphan || pool.contains(&p)
+    });
 }
