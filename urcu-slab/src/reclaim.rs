@@ -171,6 +171,13 @@ pub(crate) fn after_fork_child() {
 
 /// Wakes the helper if it sleeps.
 fn ring() {
+    if deferring(WAKE_IF_SLEEPING) {
+        return;
+    }
+    ring_now();
+}
+
+fn ring_now() {
     // SeqCst fence: orders the caller's preceding store (a push, a flag)
     // before the load of SLEEPING; pairs with the helper's fence between
     // its SLEEPING store and its re-check of the work.
@@ -179,6 +186,55 @@ fn ring() {
         DOORBELL.fetch_add(1, Ordering::Release);
         futex::wake(&DOORBELL, 1);
     }
+}
+
+const WAKE_IF_SLEEPING: u8 = 1;
+const WAKE_ALWAYS: u8 = 2;
+
+thread_local! {
+    /// Inside a kfree_rcu read section: wakes are recorded here and made
+    /// when the section ends (see [`defer_wakes`]).
+    static DEFERRED: Cell<Option<u8>> = const { Cell::new(None) };
+}
+
+/// Records a wake for later if wakes are being deferred on this thread.
+fn deferring(kind: u8) -> bool {
+    DEFERRED.with(|d| match d.get() {
+        Some(k) => {
+            d.set(Some(k.max(kind)));
+            true
+        }
+        None => false,
+    })
+}
+
+/// Runs `f` (a kfree_rcu path inside a memb read section) with the
+/// helper's wakes deferred until it returns. A futex wake inside the
+/// section would let the woken helper preempt this thread there, and then
+/// wait for a grace period that this very section holds up until the
+/// thread runs again: deferring the wake keeps the section short.
+#[inline]
+pub(crate) fn defer_wakes<R>(f: impl FnOnce() -> R) -> R {
+    /// Restores the outer state and makes the recorded wake, also if `f`
+    /// unwinds.
+    struct Scope(Option<u8>);
+    impl Drop for Scope {
+        fn drop(&mut self) {
+            let kind = DEFERRED.with(|d| d.replace(self.0)).unwrap_or(0);
+            if kind == 0 {
+                return;
+            }
+            if self.0.is_some() {
+                deferring(kind);
+            } else if kind == WAKE_ALWAYS {
+                ring_urgent_now();
+            } else {
+                ring_now();
+            }
+        }
+    }
+    let _scope = Scope(DEFERRED.with(|d| d.replace(Some(0))));
+    f()
 }
 
 /// Arms the monitor and wakes the helper.
@@ -529,6 +585,13 @@ fn helper() -> ! {
 
 /// Wakes the helper whatever it is doing (barriers, restocking).
 fn ring_urgent() {
+    if deferring(WAKE_ALWAYS) {
+        return;
+    }
+    ring_urgent_now();
+}
+
+fn ring_urgent_now() {
     DOORBELL.fetch_add(1, Ordering::Release);
     futex::wake(&DOORBELL, 1);
 }

@@ -315,14 +315,16 @@ fn retire(ts: &'static ThreadSlab) {
 #[inline]
 pub(crate) fn with_rcu_state<R>(f: impl FnOnce(&'static ThreadSlab) -> R) -> R {
     let ts = current();
-    {
-        let _section = memb::read_lock();
-        if ts.steal.owner_may_enter() {
-            return f(ts);
+    crate::reclaim::defer_wakes(|| {
+        {
+            let _section = memb::read_lock();
+            if ts.steal.owner_may_enter() {
+                return f(ts);
+            }
         }
-    }
-    let _g = ts.lock();
-    f(ts)
+        let _g = ts.lock();
+        f(ts)
+    })
 }
 
 /// Takes the kfree_rcu state of every thread in `threads`: raises their
