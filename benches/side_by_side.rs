@@ -379,6 +379,9 @@ fn child_kfree(imp: &str, threads: usize, count: u64) {
     };
     out("link_bytes_in_object", link as f64, "B");
     out("pending_at_loop_end", pending_at_end as f64, "objects");
+    let st = slab::stats();
+    out("helper_gp_waits", st.gp_waits as f64, "waits");
+    out("throttle_yields", st.throttled as f64, "yields");
     if imp == "krcu-cache" {
         let st = cache.stats();
         out("sheaf_submissions", st.sheaf_submissions as f64, "sheaves");
@@ -388,7 +391,6 @@ fn child_kfree(imp: &str, threads: usize, count: u64) {
         out("slabs_created", st.slabs_created as f64, "slabs");
         out("barn_overflows", st.barn_overflows as f64, "sheaves");
         out("barn_full_at_end", st.barn_full_sheaves as f64, "sheaves");
-        out("throttled", slab::stats().throttled as f64, "yields");
     }
     readers.finish();
 }

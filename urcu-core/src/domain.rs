@@ -226,7 +226,7 @@ impl Domain {
     }
 
     #[inline]
-    fn master_fence(&self) {
+    pub(crate) fn master_fence(&self) {
         if self.kind == FlavorKind::Memb && USE_MEMBARRIER.load(Relaxed) {
             membarrier::private_expedited();
         } else {

@@ -122,6 +122,34 @@ pub fn uses_membarrier() -> bool {
     DOMAIN.uses_membarrier()
 }
 
+/// The light half of memb's asymmetric fence pair (liburcu's
+/// `smp_mb_slave`): a compiler fence while writers use `membarrier()`, a
+/// full fence otherwise. Code that builds its own store-then-load handshake
+/// in the style of memb's read side (a flag that a rare other thread must
+/// see, checked against that thread's flag) puts this between its store and
+/// its load, and the other side puts [`master_fence`] between its own.
+///
+/// The calling thread must have entered a memb read section at least once
+/// (or called [`uses_membarrier`]), so that it has seen the domain's start.
+#[inline(always)]
+pub fn slave_fence() {
+    reader::slave_fence(
+        DOMAIN
+            .gp
+            .reader_fences
+            .load(std::sync::atomic::Ordering::Relaxed),
+    );
+}
+
+/// The heavy half of memb's asymmetric fence pair (liburcu's
+/// `smp_mb_master`): `membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)`, which
+/// makes every [`slave_fence`] running at that moment a full fence, or a
+/// full fence when readers use real fences. See [`slave_fence`].
+pub fn master_fence() {
+    DOMAIN.ensure_init();
+    DOMAIN.master_fence();
+}
+
 fn forbid_in_read_section(what: &str) {
     if in_read_section() {
         crate::misuse(

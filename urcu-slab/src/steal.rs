@@ -2,57 +2,93 @@
 //! without the owner paying for a lock (see `thread.rs` for the protocol
 //! in context).
 //!
+//! It is memb's read-side handshake on a private pair of words: the owner
+//! marks itself busy and checks `steal`; a flusher raises `steal` and then
+//! waits for the owner to be idle.
+//!
 //! ```text
 //! owner                                   flusher
 //! -----                                   -------
-//! enter memb read section                 raise()            (steal += 1)
-//! if may_enter():  use state lock-free    synchronize()      (memb grace period)
-//! else: leave section, lock, use state    lock, use state, unlock
-//! leave section                           lower()            (steal -= 1)
+//! busy = 1                                steal += 1
+//! slave_fence (compiler fence)            master_fence (membarrier)
+//! if steal == 0: use state lock-free,     wait until busy == 0 (Acquire)
+//!                busy = 0 (Release)       lock, use state, unlock
+//! else: busy = 0, lock, use state         steal -= 1 (Release)
 //! ```
 //!
-//! After the grace period, no owner section that saw `steal == 0` is still
-//! running, and every later section sees `steal != 0`; so the flusher owns
-//! the state under the lock. The owner's Acquire load pairs with `lower`'s
-//! Release, so the owner sees what the flusher did. The flusher holds the
-//! lock only after the grace period, so an owner blocked on the lock inside
-//! its own read section cannot deadlock with it.
+//! `membarrier()` makes the owner's compiler fence a full one wherever the
+//! owner is at that moment (without membarrier both are full fences), so
+//! this is the store-buffering pattern with a fence on each side: either
+//! the flusher sees `busy == 1` and waits for the owner, or the owner sees
+//! `steal != 0` and takes the lock. The flusher's Acquire on `busy` pairs
+//! with the owner's Release, so it sees the state the owner left; the
+//! owner's Acquire on `steal` pairs with the flusher's Release decrement.
+//!
+//! Unlike a memb read section, the owner's busy window holds up no grace
+//! period: only a flusher (a barrier, the monitor) ever waits for it.
 
 use crate::primitive::AtomicU32;
 use std::sync::atomic::Ordering;
 
-/// Count of flushers that want a thread's state.
+/// A thread's steal count and busy flag.
 pub(crate) struct StealFlag {
     steal: AtomicU32,
+    busy: AtomicU32,
 }
 
 impl StealFlag {
     pub(crate) fn new(raised: bool) -> Self {
         StealFlag {
             steal: AtomicU32::new(u32::from(raised)),
+            busy: AtomicU32::new(0),
         }
     }
 
-    /// Owner, inside a read section: whether it may use its state without
-    /// the lock.
+    /// Owner: marks itself busy; true when it may then use its state
+    /// without the lock (and must call [`owner_exit`](Self::owner_exit)).
     #[inline(always)]
-    pub(crate) fn owner_may_enter(&self) -> bool {
-        // Acquire: pairs with lower()'s Release. An increment this load
-        // misses is ordered by the flusher's grace period, which waits for
-        // this section.
-        self.steal.load(Ordering::Acquire) == 0
+    pub(crate) fn owner_enter(&self, slave_fence: impl FnOnce()) -> bool {
+        // Relaxed: ordered before the load below by the slave fence
+        // (compiler fence + the flusher's membarrier, or a full fence).
+        self.busy.store(1, Ordering::Relaxed);
+        slave_fence();
+        // Acquire: pairs with lower()'s Release: the flusher's changes to
+        // the state are visible.
+        if self.steal.load(Ordering::Acquire) == 0 {
+            return true;
+        }
+        self.owner_exit();
+        false
     }
 
-    /// Flusher, before its grace period.
+    /// Owner: done with its state.
+    #[inline(always)]
+    pub(crate) fn owner_exit(&self) {
+        // Release: pairs with wait_idle's Acquire: the flusher sees what the
+        // owner did.
+        self.busy.store(0, Ordering::Release);
+    }
+
+    /// Flusher: wants the state. Follow with the master fence, then
+    /// [`wait_idle`](Self::wait_idle).
     pub(crate) fn raise(&self) {
-        // Relaxed: the grace period that follows starts with a full fence;
-        // owner sections that begin after it see the increment.
+        // Relaxed: the master fence that follows orders it before the busy
+        // load in wait_idle.
         self.steal.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Flusher, after the master fence: waits until the owner is out of
+    /// its lock-free window (it takes the lock from now on).
+    pub(crate) fn wait_idle(&self, mut pause: impl FnMut()) {
+        // Acquire: pairs with owner_exit's Release.
+        while self.busy.load(Ordering::Acquire) != 0 {
+            pause();
+        }
     }
 
     /// Flusher, after its work under the lock.
     pub(crate) fn lower(&self) {
-        // Release: pairs with owner_may_enter's Acquire.
+        // Release: pairs with owner_enter's Acquire.
         self.steal.fetch_sub(1, Ordering::Release);
     }
 }
@@ -61,32 +97,9 @@ impl StealFlag {
 mod loom_tests {
     use super::*;
     use loom::cell::UnsafeCell;
-    use loom::sync::atomic::{fence, AtomicBool};
+    use loom::sync::atomic::fence;
     use loom::sync::{Arc, Mutex};
     use loom::thread;
-
-    /// A minimal RCU for the model: the reader's flag store is followed by
-    /// a full fence (what membarrier() gives memb readers), and the grace
-    /// period waits until the reader is outside its section.
-    struct Rcu {
-        active: AtomicBool,
-    }
-
-    impl Rcu {
-        fn read_lock(&self) {
-            self.active.store(true, Ordering::Relaxed);
-            fence(Ordering::SeqCst);
-        }
-        fn read_unlock(&self) {
-            self.active.store(false, Ordering::Release);
-        }
-        fn synchronize(&self) {
-            fence(Ordering::SeqCst);
-            while self.active.load(Ordering::Acquire) {
-                thread::yield_now();
-            }
-        }
-    }
 
     struct Thread {
         flag: StealFlag,
@@ -96,29 +109,26 @@ mod loom_tests {
         state: UnsafeCell<u32>,
     }
 
-    /// An owner's two operations race a flusher's take: every access to
-    /// the state is exclusive, and each update is seen exactly once.
+    /// An owner's two operations race a flusher's take, with full fences
+    /// on both sides (the fence mode; membarrier makes the owner's compiler
+    /// fence one): every access to the state is exclusive, and each update
+    /// is seen exactly once.
     #[test]
     fn loom_steal_protocol() {
         loom::model(|| {
-            let rcu = Arc::new(Rcu {
-                active: AtomicBool::new(false),
-            });
             let t = Arc::new(Thread {
                 flag: StealFlag::new(false),
                 lock: Mutex::new(()),
                 state: UnsafeCell::new(0),
             });
             let owner = {
-                let (rcu, t) = (rcu.clone(), t.clone());
+                let t = t.clone();
                 thread::spawn(move || {
                     for _ in 0..2 {
-                        rcu.read_lock();
-                        if t.flag.owner_may_enter() {
+                        if t.flag.owner_enter(|| fence(Ordering::SeqCst)) {
                             t.state.with_mut(|s| unsafe { *s += 1 });
-                            rcu.read_unlock();
+                            t.flag.owner_exit();
                         } else {
-                            rcu.read_unlock();
                             let _g = t.lock.lock().unwrap();
                             t.state.with_mut(|s| unsafe { *s += 1 });
                         }
@@ -127,7 +137,8 @@ mod loom_tests {
             };
             // The flusher takes what the owner queued so far.
             t.flag.raise();
-            rcu.synchronize();
+            fence(Ordering::SeqCst);
+            t.flag.wait_idle(thread::yield_now);
             let taken = {
                 let _g = t.lock.lock().unwrap();
                 t.state

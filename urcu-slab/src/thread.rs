@@ -6,22 +6,20 @@
 //! synchronisation at all. The kfree_rcu state (`rcu_free` sheaves and the
 //! open batch) must also be taken by other threads: the helper takes an idle
 //! thread's aged batch, and a barrier takes every thread's batch and sheaves.
-//! The kernel does that by running work on the target CPU; krcu uses RCU
-//! itself, so that the owner's path costs a memb read section and one load:
+//! The kernel does that by running work on the target CPU; krcu uses a
+//! per-thread busy flag and memb's asymmetric fences (`steal.rs`), so that
+//! the owner's path costs two stores, a compiler fence and a load:
 //!
-//! * the owner enters a memb read section, loads `steal`, and if it is zero
-//!   works on its state lock-free; otherwise it leaves the section and
-//!   takes the thread's lock;
-//! * a flusher increments `steal`, waits for a memb grace period, then takes
-//!   the lock and works on the state; then it decrements `steal`.
+//! * the owner marks itself busy, and if no flusher wants its state works
+//!   on it lock-free; otherwise it takes the thread's lock;
+//! * a flusher raises the thread's steal count, runs memb's master fence
+//!   (`membarrier()`), waits until the owner is not busy, then takes the
+//!   lock and works on the state; then it lowers the count.
 //!
-//! After the grace period no owner section that saw `steal == 0` is still
-//! running (a section that began before the increment was visible has
-//! ended; one that began after it sees it), so the state is the lock's. The
-//! flusher never waits for a grace period while holding the lock, so an
-//! owner inside its own read section that blocks on the lock cannot
-//! deadlock with it. The decrement is Release and the owner's load Acquire,
-//! so the owner sees what the flusher changed.
+//! The flusher holds the lock only after the owner left its lock-free
+//! window, and never waits for a grace period while holding it. The
+//! owner's busy window holds up no grace period (it is not a read section),
+//! and the helper is woken only after it (`reclaim::defer_wakes`).
 //!
 //! A thread's state outlives the thread: at exit the thread hands its
 //! batches and sheaves off, and the state goes to a pool for the next
@@ -264,10 +262,9 @@ fn current_slow(ts: *const ThreadSlab) -> &'static ThreadSlab {
     if ts == GONE {
         return orphan();
     }
-    // Register with memb before our exit hook exists: thread-local
-    // destructors run in reverse order of registration, so ours runs while
-    // this thread can still enter memb read sections.
-    drop(memb::read_lock());
+    // Start the memb domain (a Once: this thread then sees its fence mode)
+    // before the first slave_fence in with_rcu_state.
+    memb::uses_membarrier();
     if EXIT.try_with(|_| ()).is_err() {
         return orphan();
     }
@@ -316,11 +313,17 @@ fn retire(ts: &'static ThreadSlab) {
 pub(crate) fn with_rcu_state<R>(f: impl FnOnce(&'static ThreadSlab) -> R) -> R {
     let ts = current();
     crate::reclaim::defer_wakes(|| {
-        {
-            let _section = memb::read_lock();
-            if ts.steal.owner_may_enter() {
-                return f(ts);
+        if ts.steal.owner_enter(memb::slave_fence) {
+            /// Leaves the lock-free window, also if `f` unwinds: a flusher
+            /// waits for it.
+            struct Exit(&'static ThreadSlab);
+            impl Drop for Exit {
+                fn drop(&mut self) {
+                    self.0.steal.owner_exit();
+                }
             }
+            let _exit = Exit(ts);
+            return f(ts);
         }
         let _g = ts.lock();
         f(ts)
@@ -328,14 +331,17 @@ pub(crate) fn with_rcu_state<R>(f: impl FnOnce(&'static ThreadSlab) -> R) -> R {
 }
 
 /// Takes the kfree_rcu state of every thread in `threads`: raises their
-/// steal counts, waits for a memb grace period, then runs `f` on each under
-/// its lock. Must not be called inside a memb read section.
+/// steal counts, runs memb's master fence, waits until each owner is out of
+/// its lock-free window, then runs `f` on each under its lock.
 pub(crate) fn steal_round(threads: &[&'static ThreadSlab], mut f: impl FnMut(&'static ThreadSlab)) {
     for ts in threads {
         ts.steal.raise();
     }
-    memb::synchronize();
+    memb::master_fence();
     for ts in threads {
+        // An owner's window is a few dozen instructions; if it was
+        // preempted inside one, let it run.
+        ts.steal.wait_idle(std::thread::yield_now);
         let _g = ts.lock();
         f(ts);
     }
