@@ -258,12 +258,19 @@ pub(crate) fn forbid_sleep(what: &str) {
 
 /// Whether double-kfree_rcu checks are on: debug builds, or
 /// `KRCU_SLAB_DEBUG=1` in the environment, or [`set_debug_checks`].
+#[inline]
 pub(crate) fn debug_checks() -> bool {
-    static FROM_ENV: OnceLock<bool> = OnceLock::new();
     FORCE_DEBUG.load(Ordering::Relaxed)
-        || *FROM_ENV.get_or_init(|| {
-            cfg!(debug_assertions) || std::env::var_os("KRCU_SLAB_DEBUG").is_some_and(|v| v == "1")
-        })
+        || DEBUG_FROM_ENV.get().copied().unwrap_or_else(debug_from_env)
+}
+
+static DEBUG_FROM_ENV: OnceLock<bool> = OnceLock::new();
+
+#[cold]
+fn debug_from_env() -> bool {
+    *DEBUG_FROM_ENV.get_or_init(|| {
+        cfg!(debug_assertions) || std::env::var_os("KRCU_SLAB_DEBUG").is_some_and(|v| v == "1")
+    })
 }
 
 static FORCE_DEBUG: AtomicBool = AtomicBool::new(false);

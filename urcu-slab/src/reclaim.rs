@@ -190,51 +190,59 @@ fn ring_now() {
 
 const WAKE_IF_SLEEPING: u8 = 1;
 const WAKE_ALWAYS: u8 = 2;
+/// `DEFERRED` outside any [`defer_wakes`] scope.
+const NOT_DEFERRING: u8 = u8::MAX;
 
 thread_local! {
-    /// Inside a kfree_rcu read section: wakes are recorded here and made
-    /// when the section ends (see [`defer_wakes`]).
-    static DEFERRED: Cell<Option<u8>> = const { Cell::new(None) };
+    /// Inside a kfree_rcu busy window: the strongest wake recorded so far,
+    /// made when the window ends (see [`defer_wakes`]).
+    static DEFERRED: Cell<u8> = const { Cell::new(NOT_DEFERRING) };
 }
 
 /// Records a wake for later if wakes are being deferred on this thread.
 fn deferring(kind: u8) -> bool {
-    DEFERRED.with(|d| match d.get() {
-        Some(k) => {
-            d.set(Some(k.max(kind)));
-            true
+    DEFERRED.with(|d| {
+        let k = d.get();
+        if k == NOT_DEFERRING {
+            return false;
         }
-        None => false,
+        d.set(k.max(kind));
+        true
     })
 }
 
-/// Runs `f` (a kfree_rcu path inside a memb read section) with the
-/// helper's wakes deferred until it returns. A futex wake inside the
-/// section would let the woken helper preempt this thread there, and then
-/// wait for a grace period that this very section holds up until the
-/// thread runs again: deferring the wake keeps the section short.
-#[inline]
+/// Runs `f` (a kfree_rcu path, inside the thread's busy window) with the
+/// helper's wakes deferred until it returns. A futex wake inside the window
+/// would let the woken helper preempt this thread there; a flusher would
+/// then wait for the window, and the window for the flusher's CPU: making
+/// the wake afterwards keeps the window short.
+#[inline(always)]
 pub(crate) fn defer_wakes<R>(f: impl FnOnce() -> R) -> R {
     /// Restores the outer state and makes the recorded wake, also if `f`
     /// unwinds.
-    struct Scope(Option<u8>);
+    struct Scope(u8);
     impl Drop for Scope {
+        #[inline(always)]
         fn drop(&mut self) {
-            let kind = DEFERRED.with(|d| d.replace(self.0)).unwrap_or(0);
-            if kind == 0 {
-                return;
-            }
-            if self.0.is_some() {
-                deferring(kind);
-            } else if kind == WAKE_ALWAYS {
-                ring_urgent_now();
-            } else {
-                ring_now();
+            let kind = DEFERRED.with(|d| d.replace(self.0));
+            if kind != 0 {
+                wake_after(self.0, kind);
             }
         }
     }
-    let _scope = Scope(DEFERRED.with(|d| d.replace(Some(0))));
+    let _scope = Scope(DEFERRED.with(|d| d.replace(0)));
     f()
+}
+
+#[cold]
+fn wake_after(outer: u8, kind: u8) {
+    if outer != NOT_DEFERRING {
+        deferring(kind);
+    } else if kind == WAKE_ALWAYS {
+        ring_urgent_now();
+    } else {
+        ring_now();
+    }
 }
 
 /// Arms the monitor and wakes the helper.

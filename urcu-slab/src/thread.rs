@@ -318,6 +318,7 @@ pub(crate) fn with_rcu_state<R>(f: impl FnOnce(&'static ThreadSlab) -> R) -> R {
             /// waits for it.
             struct Exit(&'static ThreadSlab);
             impl Drop for Exit {
+                #[inline(always)]
                 fn drop(&mut self) {
                     self.0.steal.owner_exit();
                 }
