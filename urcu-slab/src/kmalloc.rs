@@ -31,19 +31,9 @@ fn sheaf_capacity(size: usize) -> u32 {
     }
 }
 
-#[inline]
 fn classes() -> &'static [KmemCache; 13] {
-    match CLASSES_READY.get() {
-        Some(c) => c,
-        None => init_classes(),
-    }
-}
-
-static CLASSES_READY: OnceLock<[KmemCache; 13]> = OnceLock::new();
-
-#[cold]
-fn init_classes() -> &'static [KmemCache; 13] {
-    CLASSES_READY.get_or_init(|| {
+    static CACHES: OnceLock<[KmemCache; 13]> = OnceLock::new();
+    CACHES.get_or_init(|| {
         CLASSES.map(|size| {
             let align = 1 << size.trailing_zeros().min(12);
             KmemCache::new(
