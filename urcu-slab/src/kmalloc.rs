@@ -23,9 +23,12 @@ const CLASSES: [usize; 13] = [
 ];
 
 /// Sheaf capacity of a size class: more for small objects, as the kernel.
+/// 128 for classes up to 256 bytes: a kfree_rcu flood then hands off half
+/// as many sheaves (interleaved runs, 64-byte kfree_rcu: 35.3-38.5M/s vs
+/// 31.9-32.8M/s with 64; alloc+free pairs 10.2-10.6 ns vs 10.8-12.7 ns).
 fn sheaf_capacity(size: usize) -> u32 {
     match size {
-        0..=256 => 64,
+        0..=256 => 128,
         257..=1024 => 32,
         _ => 16,
     }
