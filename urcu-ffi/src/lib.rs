@@ -1,11 +1,37 @@
-//! krcu's C face: `libkrcu.so`, `libkrcu.a` and `include/krcu.h`.
+//! krcu's C face: `libkrcu.so` (soname `libkrcu.so.0`), `libkrcu.a` and the
+//! generated `include/krcu.h`.
 //!
-//! The C API is developed in its own milestone; the library currently
-//! exports the version string.
+//! Every export has the `krcu_` prefix and takes and returns plain C types.
+//! No panic unwinds into C: each export runs under [`guard::ffi`], which
+//! aborts with a message naming the function (krcu's own message, naming
+//! the rule broken, is printed just before). Bad input gets the documented
+//! error code (`NULL` + `errno`, or a negative errno) or a documented abort;
+//! never undefined behaviour.
+//!
+//! The names and signatures follow the C API contract in DESIGN.md: memb
+//! functions unprefixed (`krcu_read_lock`) and `krcu_memb_`-prefixed,
+//! qsbr functions `krcu_qsbr_`-prefixed.
+
+#![deny(unsafe_op_in_unsafe_fn)]
+#![allow(non_camel_case_types)]
+
+mod flavor;
+mod guard;
+mod slab;
+mod stats;
+mod types;
+
+pub use flavor::*;
+pub use slab::*;
+pub use stats::*;
+pub use types::*;
 
 use std::ffi::c_char;
 
-/// The library version, as a NUL-terminated string.
+/// The library version, e.g. `"0.1.0"`, as a NUL-terminated string with
+/// static lifetime. Compare with `KRCU_VERSION_MAJOR`/`MINOR`/`PATCH`.
+///
+/// Context: any (normal code, signal handlers, read sections, callbacks).
 #[no_mangle]
 pub extern "C" fn krcu_version() -> *const c_char {
     concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr() as *const c_char

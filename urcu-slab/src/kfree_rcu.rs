@@ -244,16 +244,22 @@ pub unsafe fn kvfree_rcu(ptr: *mut u8) {
 
 /// Panics when the caller may not wait for a grace period.
 pub(crate) fn forbid_sleep(what: &str) {
+    let headless = what.starts_with("kvfree_rcu(");
     if memb::in_read_section() || qsbr::in_read_section() {
+        let instead = if headless {
+            "end the read section first, or free through an embedded link with the two-argument kfree_rcu!, which never waits"
+        } else {
+            "end the read section first"
+        };
         crate::misuse(
             &format!("{what} called inside a read-side critical section may wait for a grace period, which would deadlock"),
-            "end the read section first, or use the two-argument kfree_rcu!, which never waits",
+            instead,
         );
     }
     if reclaim::on_helper() {
         crate::misuse(
             &format!("{what} called from an rcu_dtor would deadlock (the helper running it would wait for itself)"),
-            "free the object directly with kfree from an rcu_dtor",
+            "free objects directly with kfree from an rcu_dtor, and call barriers from ordinary threads",
         );
     }
 }

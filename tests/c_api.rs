@@ -1,0 +1,263 @@
+//! The C face from C: the programs under `tests/c/` are compiled with
+//! `cc -std=c11 -Wall -Wextra -Werror -pthread` against `include/krcu.h`,
+//! linked to `libkrcu.so` (and once to `libkrcu.a`), and run; the API test
+//! and the torture once more under AddressSanitizer; misuse cases must abort
+//! with their message; the header must also compile as C++.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// target/<profile>, where this test and libkrcu were built.
+fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.ancestors().nth(2).unwrap().to_path_buf()
+}
+
+/// A directory holding `libkrcu.so.0` (the soname) for the built library.
+/// urcu-ffi is built (or found up to date) first, so that `cargo test
+/// --test c_api` alone never runs the C programs against a stale library.
+fn lib_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let prof = profile_dir();
+        let release = prof.file_name().is_some_and(|n| n == "release");
+        let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        cargo
+            .args(["build", "--quiet", "-p", "urcu-ffi"])
+            .current_dir(root());
+        if release {
+            cargo.arg("--release");
+        }
+        assert!(
+            cargo.status().unwrap().success(),
+            "building urcu-ffi failed"
+        );
+        let dir = prof.join("krcu-c-tests");
+        std::fs::create_dir_all(&dir).unwrap();
+        let link = dir.join("libkrcu.so.0");
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(prof.join("libkrcu.so"), &link).unwrap();
+        dir
+    })
+}
+
+/// Compiles `tests/c/<name>.c` with `extra` flags into the test directory.
+fn compile(name: &str, out: &str, extra: &[&str], link_static: bool) -> Result<PathBuf, String> {
+    let exe = lib_dir().join(out);
+    let mut cc = Command::new("cc");
+    cc.args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-pthread", "-g"])
+        .arg("-I")
+        .arg(root().join("include"))
+        .arg(root().join(format!("tests/c/{name}.c")))
+        .args(extra)
+        .arg("-o")
+        .arg(&exe);
+    if link_static {
+        // A Rust staticlib needs the C runtime's libraries after it.
+        cc.arg(profile_dir().join("libkrcu.a")).args([
+            "-lgcc_s",
+            "-lutil",
+            "-lrt",
+            "-lpthread",
+            "-lm",
+            "-ldl",
+            "-lc",
+        ]);
+    } else {
+        cc.arg("-L").arg(profile_dir()).arg("-lkrcu");
+    }
+    let out = cc.output().map_err(|e| format!("cannot run cc: {e}"))?;
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    Ok(exe)
+}
+
+fn run(exe: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(exe);
+    cmd.args(args).env("LD_LIBRARY_PATH", lib_dir());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+fn assert_success(what: &str, out: &Output) {
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn every_contract_function_from_c() {
+    let exe = compile("api", "api", &[], false).unwrap();
+    let out = run(&exe, &[], &[]);
+    assert_success("tests/c/api.c", &out);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("api: ok"));
+}
+
+#[test]
+fn c_torture_sees_no_freed_object() {
+    let exe = compile("torture", "torture", &[], false).unwrap();
+    let out = run(&exe, &["1"], &[]);
+    assert_success("tests/c/torture.c", &out);
+    eprint!("{}", String::from_utf8_lossy(&out.stdout));
+}
+
+#[test]
+fn misuse_from_c_aborts_with_the_rule() {
+    let exe = compile("bad_input", "bad_input", &[], false).unwrap();
+    let cases = [
+        ("kfree-foreign", "was not allocated by krcu"),
+        ("kfree-rcu-foreign", "was not allocated by krcu"),
+        ("cache-free-wrong-cache", "belongs to another cache"),
+        ("sync-in-read-section", "would deadlock"),
+        ("unlock-without-lock", "without a matching read_lock"),
+        ("call-rcu-null-head", "head is NULL"),
+        ("call-rcu-null-func", "func is NULL"),
+        (
+            "barrier-in-callback",
+            "inside an RCU callback would deadlock",
+        ),
+        (
+            "headless-in-read-section",
+            "inside a read-side critical section",
+        ),
+        (
+            "kvfree-barrier-in-read-section",
+            "inside a read-side critical section",
+        ),
+        ("qsbr-read-while-offline", "offline thread"),
+        ("cache-alloc-null", "cache is NULL"),
+    ];
+    for (case, message) in cases {
+        let out = run(&exe, &[case], &[]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(
+            out.status.signal(),
+            Some(libc::SIGABRT),
+            "{case}: {}\n{stderr}",
+            out.status
+        );
+        assert!(
+            stderr.contains(message),
+            "{case}: expected {message:?} in:\n{stderr}"
+        );
+    }
+}
+
+/// Whether this compiler can build and run an AddressSanitizer program.
+fn asan_available() -> bool {
+    let dir = lib_dir();
+    let src = dir.join("asan_probe.c");
+    std::fs::write(&src, "int main(void) { return 0; }\n").unwrap();
+    let exe = dir.join("asan_probe");
+    Command::new("cc")
+        .args(["-fsanitize=address"])
+        .arg(&src)
+        .arg("-o")
+        .arg(&exe)
+        .status()
+        .is_ok_and(|s| s.success())
+        && Command::new(&exe).status().is_ok_and(|s| s.success())
+}
+
+#[test]
+fn c_tests_under_address_sanitizer() {
+    if !asan_available() {
+        eprintln!("notice: AddressSanitizer runtime missing; skipping the ASan run of the C tests");
+        return;
+    }
+    let flags = ["-fsanitize=address", "-fno-omit-frame-pointer"];
+    // krcu's registries are deliberately never freed (records outlive their
+    // threads); LeakSanitizer would report them at exit.
+    let env = [("ASAN_OPTIONS", "detect_leaks=0:abort_on_error=1")];
+    let api = compile("api", "api-asan", &flags, false).unwrap();
+    assert_success("tests/c/api.c under ASan", &run(&api, &[], &env));
+    let torture = compile("torture", "torture-asan", &flags, false).unwrap();
+    assert_success(
+        "tests/c/torture.c under ASan",
+        &run(&torture, &["0.5"], &env),
+    );
+}
+
+#[test]
+fn static_link_against_libkrcu_a() {
+    let _ = lib_dir();
+    let exe = compile("api", "api-static", &[], true).unwrap();
+    let out = Command::new(&exe)
+        .env_remove("LD_LIBRARY_PATH")
+        .output()
+        .unwrap();
+    assert_success("tests/c/api.c linked to libkrcu.a", &out);
+    let ldd = Command::new("ldd").arg(&exe).output().unwrap();
+    assert!(
+        !String::from_utf8_lossy(&ldd.stdout).contains("libkrcu"),
+        "the static build still needs libkrcu.so"
+    );
+}
+
+#[test]
+fn header_compiles_as_cpp() {
+    let Ok(out) = Command::new("g++").arg("--version").output() else {
+        panic!("g++ is needed to check the header compiles as C++ (apt-get install g++)");
+    };
+    assert!(out.status.success());
+    let dir = lib_dir();
+    let src = dir.join("header_check.cc");
+    std::fs::write(
+        &src,
+        "#include \"krcu.h\"\nint main() { krcu_gp_cookie c = krcu_get_state_synchronize_rcu(); return krcu_poll_state_synchronize_rcu(c) ? 0 : 0; }\n",
+    )
+    .unwrap();
+    let out = Command::new("g++")
+        .args([
+            "-std=c++17",
+            "-fsyntax-only",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-I",
+        ])
+        .arg(root().join("include"))
+        .arg(&src)
+        .output()
+        .unwrap();
+    assert_success("include/krcu.h as C++", &out);
+}
+
+#[test]
+fn kfree_rcu_macro_rejects_a_link_past_4096_bytes() {
+    let dir = lib_dir();
+    let src = dir.join("offset_check.c");
+    let body = |pad: usize| {
+        format!(
+            "#include \"krcu.h\"\nstruct big {{ char pad[{pad}]; struct krcu_ptr rcu; }};\nvoid f(struct big *b) {{ krcu_kfree_rcu(b, rcu); }}\n"
+        )
+    };
+    let cc = |code: String| {
+        std::fs::write(&src, code).unwrap();
+        Command::new("cc")
+            .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-c", "-I"])
+            .arg(root().join("include"))
+            .arg(&src)
+            .arg("-o")
+            .arg(dir.join("offset_check.o"))
+            .output()
+            .unwrap()
+    };
+    assert_success("a link at offset 4088", &cc(body(4088)));
+    let out = cc(body(4096));
+    assert!(!out.status.success(), "a link at offset 4096 compiled");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("first 4096 bytes"));
+}

@@ -1,0 +1,29 @@
+//! Generates `include/krcu.h` with cbindgen: shared by the root build
+//! script (which writes it) and `tests/header.rs` (which checks that the
+//! checked-in file is what the sources generate).
+
+use std::path::Path;
+
+/// The header's text for the crate at `ffi` (urcu-ffi) and `version`: the
+/// cbindgen output with the version macros and the hand-written trailer.
+pub fn generate(ffi: &Path, version: &str) -> Result<String, String> {
+    let mut config =
+        cbindgen::Config::from_file(ffi.join("cbindgen.toml")).map_err(|e| e.to_string())?;
+    let mut parts = version.split('.');
+    let mut next = || parts.next().unwrap_or("0").to_owned();
+    let (major, minor, patch) = (next(), next(), next());
+    config.after_includes = Some(format!(
+        "\n#define KRCU_VERSION_MAJOR {major}\n#define KRCU_VERSION_MINOR {minor}\n#define KRCU_VERSION_PATCH {patch}\n#define KRCU_VERSION_STRING \"{version}\"\n"
+    ));
+    let trailer =
+        std::fs::read_to_string(ffi.join("include/krcu_trailer.h")).map_err(|e| e.to_string())?;
+    config.trailer = Some(trailer);
+    let mut buf = Vec::new();
+    cbindgen::Builder::new()
+        .with_config(config)
+        .with_crate(ffi)
+        .generate()
+        .map_err(|e| e.to_string())?
+        .write(&mut buf);
+    String::from_utf8(buf).map_err(|e| e.to_string())
+}

@@ -1,0 +1,47 @@
+
+/* ---- Hand-written part (urcu-ffi/include/krcu_trailer.h) ---- */
+
+#ifndef KRCU_TRAILER_H
+#define KRCU_TRAILER_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Pointer publication. krcu_dereference loads with acquire semantics (the
+ * consume that liburcu's rcu_dereference stands for); krcu_assign_pointer
+ * stores with release semantics; krcu_xchg_pointer swaps (sequentially
+ * consistent) and returns the old value. */
+#define krcu_dereference(p) __atomic_load_n(&(p), __ATOMIC_ACQUIRE)
+#define krcu_assign_pointer(p, v) __atomic_store_n(&(p), (v), __ATOMIC_RELEASE)
+#define krcu_xchg_pointer(pp, v) __atomic_exchange_n((pp), (v), __ATOMIC_SEQ_CST)
+
+/* A field of a krcu object used as its kfree_rcu link must lie in the
+ * object's first 4096 bytes. */
+#define KRCU_KFREE_RCU_MAX_OFFSET 4096
+
+#if !defined(__cplusplus) && defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+/* krcu_kfree_rcu(ptr, field): frees *ptr after a grace period of both
+ * flavors through its `field`, a struct krcu_head or struct krcu_ptr member
+ * within the first 4096 bytes (rejected at compile time otherwise). Never
+ * sleeps, never allocates. NULL ptr is a no-op. */
+#define krcu_kfree_rcu(ptr, field)                                              \
+    do {                                                                        \
+        _Static_assert(offsetof(__typeof__(*(ptr)), field) <                    \
+                           KRCU_KFREE_RCU_MAX_OFFSET,                           \
+                       "krcu_kfree_rcu: the link must lie in the object's "     \
+                       "first 4096 bytes");                                     \
+        __typeof__(ptr) krcu_p_ = (ptr);                                        \
+        if (krcu_p_)                                                            \
+            _Generic(&krcu_p_->field,                                           \
+                struct krcu_head *: krcu_kvfree_call_rcu,                       \
+                struct krcu_ptr *: krcu_kvfree_call_rcu_ptr)(                   \
+                (void *)&krcu_p_->field, (void *)krcu_p_);                      \
+    } while (0)
+#endif
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* KRCU_TRAILER_H */
