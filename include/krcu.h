@@ -565,6 +565,39 @@ void krcu_qsbr_thread_offline(void);
  */
 void krcu_qsbr_thread_online(void);
 
+extern void krcu__set_memb_word(uint64_t *word);
+
+extern void krcu__set_memb_gp(void *gp);
+
+/**
+ * Inline read side, first lock on this thread: registers, publishes the
+ * record word to the inline code, then takes the lock.
+ *
+ * Context: as `krcu_read_lock`; internal to krcu.h's inline functions.
+ */
+void krcu__memb_read_lock_slow(void);
+
+/**
+ * Inline read side: wakes a writer sleeping for readers.
+ *
+ * Context: internal to krcu.h's inline `krcu_read_unlock`.
+ */
+void krcu__memb_wake_writer(void);
+
+/**
+ * Inline read side: read sections nested too deep; aborts.
+ *
+ * Context: internal to krcu.h's inline `krcu_read_lock`.
+ */
+void krcu__memb_nesting_overflow(void);
+
+/**
+ * Inline read side: an unlock without a lock; aborts.
+ *
+ * Context: internal to krcu.h's inline `krcu_read_unlock`.
+ */
+void krcu__memb_unbalanced_unlock(void);
+
 /**
  * Creates a cache of `size`-byte objects. `args` may be NULL (defaults).
  * Returns NULL and sets errno: `EINVAL` for a NULL or non-UTF-8 name, a
@@ -784,6 +817,90 @@ extern "C" {
                 struct krcu_ptr *: krcu_kvfree_call_rcu_ptr)(                   \
                 (void *)&krcu_p_->field, (void *)krcu_p_);                      \
     } while (0)
+#endif
+
+
+/* ---- The memb read side, inline ----
+ *
+ * As liburcu's _LGPL_SOURCE read side: krcu_read_lock and krcu_read_unlock
+ * (and their krcu_memb_ names) expand to the static inline functions below,
+ * which work on this thread's memb record word through an initial-exec
+ * thread-local: a load from %fs, no call. Define KRCU_NO_INLINE before
+ * including krcu.h to call the exported functions instead (for example to
+ * take their address). The steps are those of urcu_core::foreign; the
+ * krcu__ names are internal. */
+
+struct krcu__memb_gp_words {
+    uint64_t ctr;          /* the snapshot an outermost lock stores */
+    uint32_t futex;        /* KRCU__GP_WAITING while a writer sleeps */
+    uint8_t reader_fences; /* 1: readers use real fences (no membarrier) */
+};
+
+#define KRCU__NEST_MASK ((uint64_t)0xffff)
+#define KRCU__GP_WAITING 1u
+
+extern __thread uint64_t *krcu__memb_word __attribute__((tls_model("initial-exec")));
+extern void *krcu__memb_gp;
+
+/* A full fence without membarrier(), else a compiler fence (the writer's
+ * membarrier() makes it a full one). */
+static inline void krcu__slave_fence(uint8_t real)
+{
+    if (real)
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    else
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
+
+static inline void krcu_read_lock_inline(void)
+{
+    uint64_t *word = krcu__memb_word;
+    if (__builtin_expect(word == NULL, 0)) {
+        krcu__memb_read_lock_slow(); /* first use on this thread */
+        return;
+    }
+    uint64_t tmp = __atomic_load_n(word, __ATOMIC_RELAXED);
+    if (__builtin_expect((tmp & KRCU__NEST_MASK) != 0, 0)) {
+        if ((tmp & KRCU__NEST_MASK) == KRCU__NEST_MASK)
+            krcu__memb_nesting_overflow();
+        __atomic_store_n(word, tmp + 1, __ATOMIC_RELAXED);
+        return;
+    }
+    const struct krcu__memb_gp_words *gp =
+        (const struct krcu__memb_gp_words *)__atomic_load_n(&krcu__memb_gp, __ATOMIC_RELAXED);
+    __atomic_store_n(word, __atomic_load_n(&gp->ctr, __ATOMIC_RELAXED), __ATOMIC_RELAXED);
+    krcu__slave_fence(__atomic_load_n(&gp->reader_fences, __ATOMIC_RELAXED));
+}
+
+static inline void krcu_read_unlock_inline(void)
+{
+    uint64_t *word = krcu__memb_word;
+    if (__builtin_expect(word == NULL, 0)) {
+        krcu__memb_unbalanced_unlock(); /* never locked on this thread */
+        return;
+    }
+    uint64_t tmp = __atomic_load_n(word, __ATOMIC_RELAXED);
+    if (__builtin_expect((tmp & KRCU__NEST_MASK) != 1, 0)) {
+        if ((tmp & KRCU__NEST_MASK) == 0)
+            krcu__memb_unbalanced_unlock();
+        __atomic_store_n(word, tmp - 1, __ATOMIC_RELAXED);
+        return;
+    }
+    struct krcu__memb_gp_words *gp =
+        (struct krcu__memb_gp_words *)__atomic_load_n(&krcu__memb_gp, __ATOMIC_RELAXED);
+    uint8_t real = __atomic_load_n(&gp->reader_fences, __ATOMIC_RELAXED);
+    krcu__slave_fence(real);
+    __atomic_store_n(word, tmp - 1, __ATOMIC_RELAXED);
+    krcu__slave_fence(real);
+    if (__builtin_expect(__atomic_load_n(&gp->futex, __ATOMIC_RELAXED) == KRCU__GP_WAITING, 0))
+        krcu__memb_wake_writer();
+}
+
+#ifndef KRCU_NO_INLINE
+#define krcu_read_lock() krcu_read_lock_inline()
+#define krcu_read_unlock() krcu_read_unlock_inline()
+#define krcu_memb_read_lock() krcu_read_lock_inline()
+#define krcu_memb_read_unlock() krcu_read_unlock_inline()
 #endif
 
 #ifdef __cplusplus

@@ -99,18 +99,30 @@ fn assert_success(what: &str, out: &Output) {
 
 #[test]
 fn every_contract_function_from_c() {
-    let exe = compile("api", "api", &[], false).unwrap();
-    let out = run(&exe, &[], &[]);
-    assert_success("tests/c/api.c", &out);
-    assert!(String::from_utf8_lossy(&out.stdout).contains("api: ok"));
+    // Once with the inline read side (the default), once with the exported
+    // functions.
+    for (flags, out_name) in [
+        (&[][..], "api"),
+        (&["-DKRCU_NO_INLINE"][..], "api-noinline"),
+    ] {
+        let exe = compile("api", out_name, flags, false).unwrap();
+        let out = run(&exe, &[], &[]);
+        assert_success(out_name, &out);
+        assert!(String::from_utf8_lossy(&out.stdout).contains("api: ok"));
+    }
 }
 
 #[test]
 fn c_torture_sees_no_freed_object() {
-    let exe = compile("torture", "torture", &[], false).unwrap();
-    let out = run(&exe, &["1"], &[]);
-    assert_success("tests/c/torture.c", &out);
-    eprint!("{}", String::from_utf8_lossy(&out.stdout));
+    for (flags, out_name) in [
+        (&[][..], "torture"),
+        (&["-DKRCU_NO_INLINE"][..], "torture-noinline"),
+    ] {
+        let exe = compile("torture", out_name, flags, false).unwrap();
+        let out = run(&exe, &["1"], &[]);
+        assert_success(out_name, &out);
+        eprint!("{out_name}: {}", String::from_utf8_lossy(&out.stdout));
+    }
 }
 
 #[test]

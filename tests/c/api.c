@@ -220,6 +220,29 @@ static void test_slab(void)
            (unsigned long long)after.bytes_mapped);
 }
 
+/* The inline read side (the default) and the exported functions work on
+ * the same record: they nest across each other, and an explicit
+ * unregistration makes the next inline lock register again. */
+static void test_read_side_forms(void)
+{
+    krcu_read_lock();     /* inline, unless KRCU_NO_INLINE */
+    (krcu_read_lock)();   /* the exported function */
+    krcu_read_unlock();
+    (krcu_read_unlock)();
+    (krcu_memb_read_lock)();
+    krcu_memb_read_lock();
+    (krcu_memb_read_unlock)();
+    krcu_memb_read_unlock();
+    krcu_synchronize_rcu(); /* not inside a section any more */
+    krcu_register_thread();
+    krcu_read_lock();
+    krcu_read_unlock();
+    krcu_unregister_thread(); /* the record goes back to the pool */
+    krcu_read_lock();         /* registers again */
+    krcu_read_unlock();
+    krcu_synchronize_rcu();
+}
+
 static void *thread_main(void *arg)
 {
     (void)arg;
@@ -234,6 +257,7 @@ static void *thread_main(void *arg)
 int main(void)
 {
     test_version();
+    test_read_side_forms();
     test_memb();
     test_qsbr();
     test_slab();

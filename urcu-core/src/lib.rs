@@ -44,6 +44,8 @@ mod domain;
 #[macro_use]
 mod flavor;
 #[cfg(not(loom))]
+pub mod foreign;
+#[cfg(not(loom))]
 mod fork;
 #[cfg(not(loom))]
 mod helper;

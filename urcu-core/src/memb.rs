@@ -34,7 +34,7 @@ pub(crate) static DOMAIN: Domain = Domain::new(FlavorKind::Memb, "memb");
 pub struct Memb;
 
 #[inline(always)]
-fn record() -> &'static ReaderRecord {
+pub(crate) fn record() -> &'static ReaderRecord {
     let rec = MEMB_REC.with(|c| c.get());
     if rec.is_null() {
         register_lazily()
@@ -73,6 +73,9 @@ pub(crate) fn unregister_current() {
     }
     // SAFETY: non-null records are leaked and never freed.
     let rec = unsafe { &*rec };
+    // A foreign read side caching this record forgets it before the record
+    // can go to another thread.
+    crate::foreign::run_unregister_hook();
     // A thread that exits inside a read section (a forgotten guard, a
     // pthread_exit) is out of it now: never leave a record that a grace
     // period would wait on forever.

@@ -64,8 +64,11 @@ pub(crate) const GP_WAITING: u32 = 1;
 
 /// The per-flavor counter readers snapshot, and the writer's sleep flag,
 /// on one cache line: memb's `read_lock` reads the first, `read_unlock` the
-/// second.
+/// second. `#[repr(C)]`: a read side written in another language (the C
+/// header's inline one, see `foreign.rs`) reads these fields at offsets 0,
+/// 8 and 12.
 #[derive(Debug)]
+#[repr(C)]
 pub(crate) struct GpCounter {
     /// memb: `snapshot | COUNT`, so the outermost `read_lock` stores it as is.
     /// qsbr: the value a quiescent state stores; never 0.
@@ -263,7 +266,7 @@ pub(crate) fn wake_writer(gp: &GpCounter) {
 
 #[cold]
 #[inline(never)]
-fn wake_writer_slow(gp: &GpCounter) {
+pub(crate) fn wake_writer_slow(gp: &GpCounter) {
     gp.futex.store(0, Relaxed);
     #[cfg(not(loom))]
     crate::sys::futex::wake(&gp.futex, 1);
@@ -306,7 +309,7 @@ pub(crate) fn qsbr_state(ctr: u64, gp: u64) -> ReaderState {
 
 #[cold]
 #[inline(never)]
-fn nesting_overflow() -> ! {
+pub(crate) fn nesting_overflow() -> ! {
     panic!(
         "krcu: memb read-side critical sections nested more than {} deep; \
          a read_lock without its read_unlock in a loop is the usual cause",
@@ -316,7 +319,7 @@ fn nesting_overflow() -> ! {
 
 #[cold]
 #[inline(never)]
-fn unbalanced_unlock() -> ! {
+pub(crate) fn unbalanced_unlock() -> ! {
     panic!(
         "krcu: memb read_unlock without a matching read_lock on this thread; \
          every read_unlock must close a read_lock taken on the same thread"

@@ -17,11 +17,13 @@
 
 mod flavor;
 mod guard;
+mod inline;
 mod slab;
 mod stats;
 mod types;
 
 pub use flavor::*;
+pub use inline::*;
 pub use slab::*;
 pub use stats::*;
 pub use types::*;
