@@ -17,6 +17,7 @@ fn main() {
         "urcu-ffi/cbindgen.toml",
         "urcu-ffi/header.rs",
         "urcu-ffi/include/krcu_trailer.h",
+        "urcu-ffi/include/krcu_read_side.h",
         "include/krcu.h",
     ] {
         println!("cargo:rerun-if-changed={watched}");

@@ -21,13 +21,16 @@ use std::time::{Duration, Instant};
 use krcu::rcu::{memb, qsbr, Flavor, Memb, Qsbr, RcuCell, RcuHead};
 
 const WORKLOADS: [&str; 6] = ["read", "sync", "defer", "update", "kfree", "alloc"];
-const IMPLS: [&str; 10] = [
+const IMPLS: [&str; 13] = [
     "krcu-memb",
     "krcu-qsbr",
     "krcu-kmalloc",
     "krcu-cache",
     "krcu-headless",
+    "krcu-c",
+    "krcu-c-call",
     "liburcu-memb",
+    "liburcu-memb-call",
     "liburcu-qsbr",
     "crossbeam-epoch",
     "glibc-malloc",
@@ -62,16 +65,27 @@ fn applies(workload: &str, imp: &str) -> bool {
     match workload {
         "kfree" => matches!(
             imp,
-            "krcu-kmalloc" | "krcu-cache" | "krcu-headless" | "liburcu-memb" | "crossbeam-epoch"
+            "krcu-kmalloc"
+                | "krcu-cache"
+                | "krcu-headless"
+                | "krcu-c"
+                | "liburcu-memb"
+                | "crossbeam-epoch"
         ),
         "alloc" => matches!(imp, "krcu-kmalloc" | "krcu-cache" | "glibc-malloc"),
         _ => match imp {
-            "plain" => workload == "read",
+            "plain" | "krcu-c-call" | "liburcu-memb-call" => workload == "read",
+            "krcu-c" => matches!(workload, "read" | "defer"),
             "crossbeam-epoch" => workload != "sync",
             "krcu-kmalloc" | "krcu-cache" | "krcu-headless" | "glibc-malloc" => false,
             _ => true,
         },
     }
+}
+
+/// Implementations that run as the C driver rather than this binary.
+fn is_c_driver(imp: &str) -> bool {
+    imp.starts_with("liburcu") || imp.starts_with("krcu-c")
 }
 
 /// Reader threads per cell: kfree runs with one memb reader, alloc with
@@ -543,26 +557,82 @@ fn target_dir() -> PathBuf {
     dir
 }
 
-/// Builds the liburcu drivers; None (with the reason) when liburcu is absent.
+/// Compiles the C driver (`benches/c/driver.c`) into `bin` with `args`.
+fn compile_driver(bin: &Path, args: &[String]) -> Result<(), String> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/c/driver.c");
+    let outp = Command::new("cc")
+        .args(["-O2", "-std=gnu11", "-o"])
+        .arg(bin)
+        .arg(&src)
+        .args(args)
+        .output()
+        .map_err(|e| format!("cannot run cc: {e}"))?;
+    if !outp.status.success() {
+        return Err(String::from_utf8_lossy(&outp.stderr)
+            .lines()
+            .next()
+            .unwrap_or("")
+            .to_owned());
+    }
+    Ok(())
+}
+
+/// Builds the liburcu drivers (memb and qsbr with liburcu's inline read
+/// side, memb with its exported one); Err (with the reason) when liburcu is
+/// absent.
 fn build_liburcu() -> Result<BTreeMap<&'static str, PathBuf>, String> {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/c/liburcu_driver.c");
     let mut bins = BTreeMap::new();
-    for (imp, flavor) in [("liburcu-memb", "memb"), ("liburcu-qsbr", "qsbr")] {
-        let bin = target_dir().join(format!("liburcu_driver_{flavor}"));
-        let mut cmd = Command::new("cc");
-        cmd.args(["-O2", "-o"]).arg(&bin).arg(&src);
-        if flavor == "qsbr" {
-            cmd.arg("-DFLAVOR_QSBR");
-        }
-        cmd.args([&format!("-lurcu-{flavor}"), "-lurcu-common", "-lpthread"]);
-        let outp = cmd.output().map_err(|e| format!("cannot run cc: {e}"))?;
-        if !outp.status.success() {
-            return Err(String::from_utf8_lossy(&outp.stderr)
-                .lines()
-                .next()
-                .unwrap_or("")
-                .to_owned());
-        }
+    for (imp, flavor, extra) in [
+        ("liburcu-memb", "memb", None),
+        ("liburcu-qsbr", "qsbr", Some("-DFLAVOR_QSBR")),
+        ("liburcu-memb-call", "memb", Some("-DLIBURCU_CALL")),
+    ] {
+        let bin = target_dir().join(format!("driver_{imp}"));
+        let mut args: Vec<String> = extra.into_iter().map(String::from).collect();
+        args.extend([
+            format!("-lurcu-{flavor}"),
+            "-lurcu-common".into(),
+            "-lpthread".into(),
+        ]);
+        compile_driver(&bin, &args)?;
+        bins.insert(imp, bin);
+    }
+    Ok(bins)
+}
+
+/// Builds the same driver against libkrcu's C API (release build of
+/// urcu-ffi): with the inline read side (`krcu-c`) and with the exported
+/// one (`krcu-c-call`).
+fn build_krcu_c() -> Result<BTreeMap<&'static str, PathBuf>, String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .args(["build", "--quiet", "--release", "-p", "urcu-ffi"])
+        .current_dir(root)
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !status.success() {
+        return Err("building urcu-ffi failed".into());
+    }
+    let lib = target_dir().parent().unwrap().join("release");
+    let soname = lib.join("libkrcu.so.0");
+    let _ = std::fs::remove_file(&soname);
+    std::os::unix::fs::symlink(lib.join("libkrcu.so"), &soname).map_err(|e| e.to_string())?;
+    let mut bins = BTreeMap::new();
+    for (imp, extra) in [("krcu-c", None), ("krcu-c-call", Some("-DKRCU_NO_INLINE"))] {
+        let bin = target_dir().join(format!("driver_{imp}"));
+        let mut args: Vec<String> = vec![
+            "-DUSE_KRCU".into(),
+            format!("-I{}", root.join("include").display()),
+        ];
+        args.extend(extra.map(String::from));
+        args.extend([
+            format!("-L{}", lib.display()),
+            "-lkrcu".into(),
+            format!("-Wl,-rpath,{}", lib.display()),
+            "-lpthread".into(),
+        ]);
+        compile_driver(&bin, &args)?;
         bins.insert(imp, bin);
     }
     Ok(bins)
@@ -636,11 +706,18 @@ fn main() {
         return child(&args[1..]);
     }
     let opts = parse_options(&args);
-    let liburcu = build_liburcu();
-    if let Err(why) = &liburcu {
-        println!(
+    let mut drivers = BTreeMap::new();
+    match build_liburcu() {
+        Ok(bins) => drivers.extend(bins),
+        Err(why) => println!(
             "liburcu not found ({why}): install it with `apt-get install liburcu-dev` to add the liburcu columns"
-        );
+        ),
+    }
+    match build_krcu_c() {
+        Ok(bins) => drivers.extend(bins),
+        Err(why) => {
+            println!("the C driver could not be built against libkrcu ({why}): no krcu-c columns")
+        }
     }
     let exe = std::env::current_exe().unwrap();
     let mut rows: Vec<Row> = Vec::new();
@@ -653,7 +730,7 @@ fn main() {
                 .flat_map(move |i| reader_counts(w).iter().map(move |&t| (*w, *i, t)))
         })
         .filter(|(w, i, _)| applies(w, i))
-        .filter(|(_, i, _)| !i.starts_with("liburcu") || liburcu.is_ok())
+        .filter(|(_, i, _)| !is_c_driver(i) || drivers.contains_key(i))
         .collect();
     let total = cells.len() * opts.runs;
     let mut done = 0;
@@ -661,9 +738,9 @@ fn main() {
         for _ in 0..opts.runs {
             done += 1;
             eprint!("\r[{done}/{total}] {workload:<6} {imp:<15} {threads} reader(s)   ");
-            let cmd = match (imp, &liburcu) {
-                (i, Ok(bins)) if i.starts_with("liburcu") => {
-                    let mut c = Command::new(&bins[i]);
+            let cmd = match drivers.get(imp) {
+                Some(bin) => {
+                    let mut c = Command::new(bin);
                     c.args([
                         workload,
                         &threads.to_string(),
@@ -789,6 +866,54 @@ struct Goal {
 }
 
 const GOALS: &[Goal] = &[
+    Goal {
+        workload: "read",
+        metric: "ns_per_read",
+        krcu: "krcu-c",
+        other: Some("liburcu-memb"),
+        at_most: true,
+        bound: 1.0,
+    },
+    Goal {
+        workload: "read",
+        metric: "ns_per_read",
+        krcu: "krcu-c-call",
+        other: Some("liburcu-memb-call"),
+        at_most: true,
+        bound: 0.3,
+    },
+    Goal {
+        workload: "defer",
+        metric: "calls_per_sec",
+        krcu: "krcu-c",
+        other: Some("krcu-memb"),
+        at_most: false,
+        bound: 0.9,
+    },
+    Goal {
+        workload: "defer",
+        metric: "peak_rss_mib",
+        krcu: "krcu-c",
+        other: Some("krcu-memb"),
+        at_most: true,
+        bound: 1.1,
+    },
+    Goal {
+        workload: "kfree",
+        metric: "calls_per_sec",
+        krcu: "krcu-c",
+        other: Some("krcu-kmalloc"),
+        at_most: false,
+        bound: 0.9,
+    },
+    Goal {
+        workload: "kfree",
+        metric: "peak_rss_mib",
+        krcu: "krcu-c",
+        other: Some("krcu-kmalloc"),
+        at_most: true,
+        bound: 1.1,
+    },
     Goal {
         workload: "kfree",
         metric: "calls_per_sec",

@@ -449,22 +449,6 @@ void krcu_register_thread(void);
 void krcu_unregister_thread(void);
 
 /**
- * Enters a memb read-side critical section. Nests.
- *
- * Context: any, including signal handlers on a thread that has used krcu
- * before (a handler's section leaves the interrupted thread's state as it
- * found it).
- */
-void krcu_read_lock(void);
-
-/**
- * Leaves a memb read-side critical section; aborts if there is none.
- *
- * Context: as the lock.
- */
-void krcu_read_unlock(void);
-
-/**
  * Whether memb writers use `membarrier()` (else readers use real fences).
  *
  * Context: normal code.
@@ -486,22 +470,6 @@ void krcu_memb_register_thread(void);
  * Context: normal code outside a read section (inside one it aborts).
  */
 void krcu_memb_unregister_thread(void);
-
-/**
- * Enters a memb read-side critical section. Nests.
- *
- * Context: any, including signal handlers on a thread that has used krcu
- * before (a handler's section leaves the interrupted thread's state as it
- * found it).
- */
-void krcu_memb_read_lock(void);
-
-/**
- * Leaves a memb read-side critical section; aborts if there is none.
- *
- * Context: as the lock.
- */
-void krcu_memb_read_unlock(void);
 
 /**
  * Whether memb writers use `membarrier()` (else readers use real fences).
@@ -565,9 +533,7 @@ void krcu_qsbr_thread_offline(void);
  */
 void krcu_qsbr_thread_online(void);
 
-extern void krcu__set_memb_word(uint64_t *word);
-
-extern void krcu__set_memb_gp(void *gp);
+extern void krcu__set_memb_tls(uint64_t *word, void *gp);
 
 /**
  * Inline read side, first lock on this thread: registers, publishes the
@@ -589,14 +555,14 @@ void krcu__memb_wake_writer(void);
  *
  * Context: internal to krcu.h's inline `krcu_read_lock`.
  */
-void krcu__memb_nesting_overflow(void);
+void krcu__memb_nesting_overflow(void) __attribute__((noreturn));
 
 /**
  * Inline read side: an unlock without a lock; aborts.
  *
  * Context: internal to krcu.h's inline `krcu_read_unlock`.
  */
-void krcu__memb_unbalanced_unlock(void);
+void krcu__memb_unbalanced_unlock(void) __attribute__((noreturn));
 
 /**
  * Creates a cache of `size`-byte objects. `args` may be NULL (defaults).
@@ -820,12 +786,44 @@ extern "C" {
 #endif
 
 
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* KRCU_TRAILER_H */
+
+/* krcu's memb read side for C: the exported functions and, unless
+ * KRCU_NO_INLINE is defined, static inline versions that krcu_read_lock()
+ * and krcu_read_unlock() expand to. Part of krcu.h (appended by the
+ * generator), and compiled into libkrcu by read_side.c. */
+
+#ifndef KRCU_READ_SIDE_H
+#define KRCU_READ_SIDE_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Enters a memb read-side critical section. Nests.
+ * Context: any, including signal handlers on a thread that has used krcu
+ * before (a handler's section leaves the interrupted thread's state as it
+ * found it). */
+void krcu_read_lock(void);
+/* Leaves a memb read-side critical section; aborts if there is none.
+ * Context: as krcu_read_lock. */
+void krcu_read_unlock(void);
+/* The same, under the flavor-prefixed names. */
+void krcu_memb_read_lock(void);
+void krcu_memb_read_unlock(void);
+
 /* ---- The memb read side, inline ----
  *
  * As liburcu's _LGPL_SOURCE read side: krcu_read_lock and krcu_read_unlock
  * (and their krcu_memb_ names) expand to the static inline functions below,
  * which work on this thread's memb record word through an initial-exec
- * thread-local: a load from %fs, no call. Define KRCU_NO_INLINE before
+ * thread-local: loads from %fs, no call. Define KRCU_NO_INLINE before
  * including krcu.h to call the exported functions instead (for example to
  * take their address). The steps are those of urcu_core::foreign; the
  * krcu__ names are internal. */
@@ -836,11 +834,20 @@ struct krcu__memb_gp_words {
     uint8_t reader_fences; /* 1: readers use real fences (no membarrier) */
 };
 
+/* Out-of-line steps (exported by libkrcu; internal). */
+void krcu__memb_read_lock_slow(void);
+void krcu__memb_wake_writer(void);
+__attribute__((noreturn)) void krcu__memb_nesting_overflow(void);
+__attribute__((noreturn)) void krcu__memb_unbalanced_unlock(void);
+
 #define KRCU__NEST_MASK ((uint64_t)0xffff)
 #define KRCU__GP_WAITING 1u
 
-extern __thread uint64_t *krcu__memb_word __attribute__((tls_model("initial-exec")));
-extern void *krcu__memb_gp;
+struct krcu__memb_tls {
+    uint64_t *word; /* this thread's memb record word; NULL until first use */
+    struct krcu__memb_gp_words *gp;
+};
+extern __thread struct krcu__memb_tls krcu__memb_tls __attribute__((tls_model("initial-exec")));
 
 /* A full fence without membarrier(), else a compiler fence (the writer's
  * membarrier() makes it a full one). */
@@ -854,7 +861,7 @@ static inline void krcu__slave_fence(uint8_t real)
 
 static inline void krcu_read_lock_inline(void)
 {
-    uint64_t *word = krcu__memb_word;
+    uint64_t *word = krcu__memb_tls.word;
     if (__builtin_expect(word == NULL, 0)) {
         krcu__memb_read_lock_slow(); /* first use on this thread */
         return;
@@ -866,15 +873,14 @@ static inline void krcu_read_lock_inline(void)
         __atomic_store_n(word, tmp + 1, __ATOMIC_RELAXED);
         return;
     }
-    const struct krcu__memb_gp_words *gp =
-        (const struct krcu__memb_gp_words *)__atomic_load_n(&krcu__memb_gp, __ATOMIC_RELAXED);
+    const struct krcu__memb_gp_words *gp = krcu__memb_tls.gp;
     __atomic_store_n(word, __atomic_load_n(&gp->ctr, __ATOMIC_RELAXED), __ATOMIC_RELAXED);
     krcu__slave_fence(__atomic_load_n(&gp->reader_fences, __ATOMIC_RELAXED));
 }
 
 static inline void krcu_read_unlock_inline(void)
 {
-    uint64_t *word = krcu__memb_word;
+    uint64_t *word = krcu__memb_tls.word;
     if (__builtin_expect(word == NULL, 0)) {
         krcu__memb_unbalanced_unlock(); /* never locked on this thread */
         return;
@@ -886,8 +892,7 @@ static inline void krcu_read_unlock_inline(void)
         __atomic_store_n(word, tmp - 1, __ATOMIC_RELAXED);
         return;
     }
-    struct krcu__memb_gp_words *gp =
-        (struct krcu__memb_gp_words *)__atomic_load_n(&krcu__memb_gp, __ATOMIC_RELAXED);
+    struct krcu__memb_gp_words *gp = krcu__memb_tls.gp;
     uint8_t real = __atomic_load_n(&gp->reader_fences, __ATOMIC_RELAXED);
     krcu__slave_fence(real);
     __atomic_store_n(word, tmp - 1, __ATOMIC_RELAXED);
@@ -903,8 +908,9 @@ static inline void krcu_read_unlock_inline(void)
 #define krcu_memb_read_unlock() krcu_read_unlock_inline()
 #endif
 
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif
 
-#endif /* KRCU_TRAILER_H */
+#endif /* KRCU_READ_SIDE_H */

@@ -15,9 +15,14 @@ pub fn generate(ffi: &Path, version: &str) -> Result<String, String> {
     config.after_includes = Some(format!(
         "\n#define KRCU_VERSION_MAJOR {major}\n#define KRCU_VERSION_MINOR {minor}\n#define KRCU_VERSION_PATCH {patch}\n#define KRCU_VERSION_STRING \"{version}\"\n"
     ));
-    let trailer =
-        std::fs::read_to_string(ffi.join("include/krcu_trailer.h")).map_err(|e| e.to_string())?;
-    config.trailer = Some(trailer);
+    let read = |name: &str| {
+        std::fs::read_to_string(ffi.join("include").join(name)).map_err(|e| e.to_string())
+    };
+    config.trailer = Some(format!(
+        "{}\n{}",
+        read("krcu_trailer.h")?,
+        read("krcu_read_side.h")?
+    ));
     let mut buf = Vec::new();
     cbindgen::Builder::new()
         .with_config(config)

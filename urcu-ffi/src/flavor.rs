@@ -383,24 +383,6 @@ pub extern "C" fn krcu_unregister_thread() {
     })
 }
 
-/// Enters a memb read-side critical section. Nests.
-///
-/// Context: any, including signal handlers on a thread that has used krcu
-/// before (a handler's section leaves the interrupted thread's state as it
-/// found it).
-#[no_mangle]
-pub extern "C" fn krcu_read_lock() {
-    ffi("krcu_read_lock", memb::raw_read_lock)
-}
-
-/// Leaves a memb read-side critical section; aborts if there is none.
-///
-/// Context: as the lock.
-#[no_mangle]
-pub extern "C" fn krcu_read_unlock() {
-    ffi("krcu_read_unlock", memb::raw_read_unlock)
-}
-
 /// Whether memb writers use `membarrier()` (else readers use real fences).
 ///
 /// Context: normal code.
@@ -431,24 +413,6 @@ pub extern "C" fn krcu_memb_unregister_thread() {
     ffi("krcu_memb_unregister_thread", || {
         drop(MEMB_REGS.with(|r| r.borrow_mut().pop()))
     })
-}
-
-/// Enters a memb read-side critical section. Nests.
-///
-/// Context: any, including signal handlers on a thread that has used krcu
-/// before (a handler's section leaves the interrupted thread's state as it
-/// found it).
-#[no_mangle]
-pub extern "C" fn krcu_memb_read_lock() {
-    ffi("krcu_memb_read_lock", memb::raw_read_lock)
-}
-
-/// Leaves a memb read-side critical section; aborts if there is none.
-///
-/// Context: as the lock.
-#[no_mangle]
-pub extern "C" fn krcu_memb_read_unlock() {
-    ffi("krcu_memb_read_unlock", memb::raw_read_unlock)
 }
 
 /// Whether memb writers use `membarrier()` (else readers use real fences).

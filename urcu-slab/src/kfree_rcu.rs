@@ -144,6 +144,7 @@ macro_rules! kfree_rcu {
 ///
 /// When `ptr` is not a krcu allocation, or `head` does not lie within its
 /// first [`KFREE_RCU_MAX_OFFSET`] bytes.
+#[inline]
 pub unsafe fn kfree_rcu_link<H: RcuLink>(ptr: *mut u8, head: *mut H) {
     if ptr.is_null() {
         return;
@@ -171,6 +172,7 @@ pub unsafe fn kfree_rcu_link<H: RcuLink>(ptr: *mut u8, head: *mut H) {
 /// # Safety
 ///
 /// As for [`kfree_rcu_link`].
+#[inline]
 pub unsafe fn kvfree_call_rcu(head: *mut RcuHead, ptr: *mut u8) {
     // SAFETY: forwarded contract.
     unsafe { kfree_rcu_link(ptr, head) }
@@ -181,6 +183,7 @@ pub unsafe fn kvfree_call_rcu(head: *mut RcuHead, ptr: *mut u8) {
 /// # Safety
 ///
 /// As for [`kfree_rcu_link`].
+#[inline]
 pub unsafe fn kvfree_call_rcu_ptr(head: *mut RcuPtr, ptr: *mut u8) {
     // SAFETY: forwarded contract.
     unsafe { kfree_rcu_link(ptr, head) }

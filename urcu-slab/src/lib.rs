@@ -117,7 +117,7 @@ pub(crate) fn report_corruption(what: &str) -> ! {
 
 /// The krcu object containing `ptr`, or a panic naming the pointer.
 #[cfg(not(loom))]
-#[inline]
+#[inline(always)]
 #[track_caller]
 pub(crate) fn object_of(ptr: *const u8, what: &str) -> slab::Object {
     match slab::find(ptr) {

@@ -190,47 +190,45 @@ fn ring_now() {
 
 const WAKE_IF_SLEEPING: u8 = 1;
 const WAKE_ALWAYS: u8 = 2;
-/// `DEFERRED` outside any [`defer_wakes`] scope.
-const NOT_DEFERRING: u8 = u8::MAX;
+/// A thread state's `deferred` outside any [`defer_wakes`] scope.
+pub(crate) const NOT_DEFERRING: u8 = u8::MAX;
 
-thread_local! {
-    /// Inside a kfree_rcu busy window: the strongest wake recorded so far,
-    /// made when the window ends (see [`defer_wakes`]).
-    static DEFERRED: Cell<u8> = const { Cell::new(NOT_DEFERRING) };
-}
-
-/// Records a wake for later if wakes are being deferred on this thread.
+/// Records a wake for later if this thread is inside a [`defer_wakes`]
+/// scope (its own state's `deferred`; the orphan never defers).
 fn deferring(kind: u8) -> bool {
-    DEFERRED.with(|d| {
-        let k = d.get();
-        if k == NOT_DEFERRING {
-            return false;
-        }
-        d.set(k.max(kind));
-        true
-    })
+    let Some(ts) = thread::current_if_set() else {
+        return false;
+    };
+    let k = ts.deferred.get();
+    if ts.is_orphan() || k == NOT_DEFERRING {
+        return false;
+    }
+    ts.deferred.set(k.max(kind));
+    true
 }
 
-/// Runs `f` (a kfree_rcu path, inside the thread's busy window) with the
-/// helper's wakes deferred until it returns. A futex wake inside the window
-/// would let the woken helper preempt this thread there; a flusher would
-/// then wait for the window, and the window for the flusher's CPU: making
-/// the wake afterwards keeps the window short.
+/// Runs `f` (a kfree_rcu path, inside `ts`'s busy window; `ts` is this
+/// thread's own state, not the orphan) with the helper's wakes deferred
+/// until it returns. A futex wake inside the window would let the woken
+/// helper preempt this thread there; a flusher would then wait for the
+/// window, and the window for the flusher's CPU: making the wake afterwards
+/// keeps the window short.
 #[inline(always)]
-pub(crate) fn defer_wakes<R>(f: impl FnOnce() -> R) -> R {
+pub(crate) fn defer_wakes<R>(ts: &ThreadSlab, f: impl FnOnce() -> R) -> R {
     /// Restores the outer state and makes the recorded wake, also if `f`
     /// unwinds.
-    struct Scope(u8);
-    impl Drop for Scope {
+    struct Scope<'a>(&'a ThreadSlab, u8);
+    impl Drop for Scope<'_> {
         #[inline(always)]
         fn drop(&mut self) {
-            let kind = DEFERRED.with(|d| d.replace(self.0));
+            let kind = self.0.deferred.replace(self.1);
             if kind != 0 {
-                wake_after(self.0, kind);
+                wake_after(self.1, kind);
             }
         }
     }
-    let _scope = Scope(DEFERRED.with(|d| d.replace(0)));
+    debug_assert!(!ts.is_orphan());
+    let _scope = Scope(ts, ts.deferred.replace(0));
     f()
 }
 

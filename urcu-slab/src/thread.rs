@@ -123,6 +123,9 @@ pub(crate) struct ThreadSlab {
     /// object; zero when the batch is empty. Owner writes, helper reads.
     pub(crate) batch_since: AtomicU64,
     pub(crate) counters: ThreadCounters,
+    /// Owner only: wakes of the helper deferred to the end of the busy
+    /// window (`reclaim::defer_wakes`); never used on the orphan.
+    pub(crate) deferred: Cell<u8>,
 }
 
 // SAFETY: the Cells and UnsafeCell are touched only by the owner thread, or
@@ -142,6 +145,7 @@ impl ThreadSlab {
             descs: [BatchDesc::new(false), BatchDesc::new(false)],
             batch_since: AtomicU64::new(0),
             counters: ThreadCounters::default(),
+            deferred: Cell::new(crate::reclaim::NOT_DEFERRING),
         }
     }
 
@@ -246,6 +250,20 @@ impl Drop for ExitHook {
     }
 }
 
+/// This thread's state if it has one (its own or, after its own is gone,
+/// the orphan), without creating one.
+pub(crate) fn current_if_set() -> Option<&'static ThreadSlab> {
+    let ts = CURRENT.with(Cell::get);
+    if ts.is_null() {
+        None
+    } else if ts == GONE {
+        ORPHAN.get().copied()
+    } else {
+        // SAFETY: states are leaked, never freed.
+        Some(unsafe { &*ts })
+    }
+}
+
 /// This thread's state: its own, or the orphan when its own is gone.
 #[inline(always)]
 pub(crate) fn current() -> &'static ThreadSlab {
@@ -312,7 +330,11 @@ fn retire(ts: &'static ThreadSlab) {
 #[inline]
 pub(crate) fn with_rcu_state<R>(f: impl FnOnce(&'static ThreadSlab) -> R) -> R {
     let ts = current();
-    crate::reclaim::defer_wakes(|| {
+    if ts.is_orphan() {
+        let _g = ts.lock();
+        return f(ts);
+    }
+    crate::reclaim::defer_wakes(ts, || {
         if ts.steal.owner_enter(memb::slave_fence) {
             /// Leaves the lock-free window, also if `f` unwinds: a flusher
             /// waits for it.

@@ -1,18 +1,32 @@
-/* liburcu side of the side-by-side benchmark: the same workloads as
- * benches/side_by_side.rs, printed as "metric value unit" lines.
- * Built twice (-DFLAVOR_QSBR for qsbr).
- * Usage: liburcu_driver read|sync|defer|kfree|update THREADS [DEFER_COUNT] */
+/* The C side of the side-by-side benchmark: the same workloads as
+ * benches/side_by_side.rs, printed as "metric value unit" lines. One source,
+ * built against liburcu (memb, -DFLAVOR_QSBR for qsbr, -DLIBURCU_CALL for
+ * its exported read side instead of the _LGPL_SOURCE inline one) and against
+ * libkrcu's C API (-DUSE_KRCU; add -DKRCU_NO_INLINE for the exported read
+ * side).
+ * Usage: driver read|sync|defer|kfree|update THREADS [DEFER_COUNT] */
 #define _GNU_SOURCE
+#if !defined(USE_KRCU) && !defined(LIBURCU_CALL)
 #define _LGPL_SOURCE /* inline read side, as liburcu users get it */
+#endif
 #include <pthread.h>
 #include <sched.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#ifdef FLAVOR_QSBR
+#if defined(USE_KRCU)
+#include "krcu.h"
+#define F(x) krcu_##x
+#define krcu_barrier krcu_rcu_barrier
+#define rcu_head krcu_head
+#define rcu_dereference(p) krcu_dereference(p)
+#define rcu_xchg_pointer(pp, v) krcu_xchg_pointer(pp, v)
+#define caa_container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+#elif defined(FLAVOR_QSBR)
 #include <urcu/urcu-qsbr.h>
 #define F(x) urcu_qsbr_##x
 #else
@@ -24,6 +38,14 @@ struct obj {
     struct rcu_head head;
     long data[6];
 };
+
+#ifdef USE_KRCU
+/* The kfree workload's object: an 8-byte link and data, 64 bytes. */
+struct kobj {
+    struct krcu_ptr rcu;
+    long data[7];
+};
+#endif
 
 static struct obj *shared;
 static volatile int stop;
@@ -133,6 +155,25 @@ int main(int argc, char **argv)
         qsort(lat, n, sizeof(lat[0]), cmp_double);
         printf("sync_median_us %.3f us\n", lat[n / 2]);
         printf("sync_p99_us %.3f us\n", lat[(int)(n * 0.99)]);
+#ifdef USE_KRCU
+    } else if (!strcmp(workload, "kfree")) {
+        /* krcu_kmalloc(64) + krcu_kfree_rcu through a krcu_ptr, as the
+         * Rust krcu-kmalloc workload. */
+        double t0 = now_s();
+        for (long i = 0; i < defer_count; i++) {
+            struct kobj *o = krcu_kmalloc(sizeof *o);
+            if (!o)
+                abort();
+            o->data[0] = i;
+            krcu_kfree_rcu(o, rcu);
+        }
+        double t1 = now_s();
+        krcu_kvfree_rcu_barrier();
+        double t2 = now_s();
+        printf("calls_per_sec %.0f 1/s\n", defer_count / (t1 - t0));
+        printf("barrier_ms %.3f ms\n", (t2 - t1) * 1e3);
+        printf("link_bytes_in_object %zu B\n", sizeof(struct krcu_ptr));
+#endif
     } else if (!strcmp(workload, "defer") || !strcmp(workload, "kfree")) {
         double t0 = now_s();
         for (long i = 0; i < defer_count; i++) {
