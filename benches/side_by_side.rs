@@ -85,7 +85,7 @@ fn applies(workload: &str, imp: &str) -> bool {
 
 /// Implementations that run as the C driver rather than this binary.
 fn is_c_driver(imp: &str) -> bool {
-    imp.starts_with("liburcu") || imp.starts_with("krcu-c")
+    imp.starts_with("liburcu") || matches!(imp, "krcu-c" | "krcu-c-call")
 }
 
 /// Reader threads per cell: kfree runs with one memb reader, alloc with
