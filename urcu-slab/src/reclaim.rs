@@ -33,12 +33,14 @@ use urcu_core::{memb, qsbr, GpCookie};
 // Orderings of the helper's flags. The work itself travels on the pending
 // stack (Release push, Acquire take) or under locks (barns, the block
 // pool), and threads read their own descriptors' in_flight with Acquire.
-// ARMED, STOCK, URGENT, SLEEPING and the tick are hints: each is stored
-// Relaxed and then followed by ring()'s SeqCst fence, which pairs with the
-// helper's fence between storing SLEEPING and re-checking its work (the
-// store-buffering handshake documented at ring() and in helper()), so a
-// hint set before a ring is seen by the helper's next pass. Counters are
-// Relaxed statistics.
+// ARMED, STOCK, URGENT, SLEEPING and the tick are hints, stored Relaxed and
+// delivered by the wake that follows them: ring()'s SeqCst fence pairs with
+// the helper's fence between storing SLEEPING and re-checking its work (a
+// store-buffering handshake), and ring_urgent()'s Release increment of
+// DOORBELL pairs with the helper's Acquire load of it before it sleeps (the
+// futex wait returns at once if the word moved). Either way a hint set
+// before a wake is seen by the helper's next pass. Counters are Relaxed
+// statistics.
 
 static PENDING: PendingStack = PendingStack::new();
 /// The helper's futex word: bumped by every ring.
