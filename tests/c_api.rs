@@ -126,6 +126,14 @@ fn c_torture_sees_no_freed_object() {
 }
 
 #[test]
+fn c_signal_storm_with_inline_read_sections_and_call_rcu_nolock() {
+    let exe = compile("signals", "signals", &[], false).unwrap();
+    let out = run(&exe, &["2"], &[]);
+    assert_success("tests/c/signals.c", &out);
+    eprint!("{}", String::from_utf8_lossy(&out.stdout));
+}
+
+#[test]
 fn misuse_from_c_aborts_with_the_rule() {
     let exe = compile("bad_input", "bad_input", &[], false).unwrap();
     let cases = [
