@@ -192,6 +192,17 @@ fn out(metric: &str, value: f64, unit: &str) {
     println!("{metric} {value} {unit}");
 }
 
+/// Prints a deferral loop's rate (`count` calls from `t0` to `t1`) and how
+/// long the barrier after it took (from `t1` to now).
+fn out_deferral(count: u64, t0: Instant, t1: Instant) {
+    out(
+        "calls_per_sec",
+        count as f64 / (t1 - t0).as_secs_f64(),
+        "1/s",
+    );
+    out("barrier_ms", t1.elapsed().as_secs_f64() * 1e3, "ms");
+}
+
 /// Runs `update(i)` for UPDATE_TIME and prints the rate.
 #[inline(always)]
 fn timed_updates(mut update: impl FnMut(u64)) {
@@ -259,12 +270,7 @@ fn child_krcu<F: Flavor>(workload: &str, threads: usize, defer_count: u64) {
             }
             let t1 = Instant::now();
             F::barrier();
-            out(
-                "calls_per_sec",
-                defer_count as f64 / (t1 - t0).as_secs_f64(),
-                "1/s",
-            );
-            out("barrier_ms", t1.elapsed().as_secs_f64() * 1e3, "ms");
+            out_deferral(defer_count, t0, t1);
         }
         // RcuCell allocates one 64-byte node (head + 48-byte value) per
         // update and frees the old one after a grace period: the same work
@@ -380,12 +386,7 @@ fn child_kfree(imp: &str, threads: usize, count: u64) {
     let t1 = Instant::now();
     let pending_at_end = slab::stats().objects_pending;
     slab::kvfree_rcu_barrier();
-    out(
-        "calls_per_sec",
-        count as f64 / (t1 - t0).as_secs_f64(),
-        "1/s",
-    );
-    out("barrier_ms", t1.elapsed().as_secs_f64() * 1e3, "ms");
+    out_deferral(count, t0, t1);
     let link = if imp == "krcu-headless" {
         0
     } else {

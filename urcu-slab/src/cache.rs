@@ -71,6 +71,8 @@ pub(crate) struct CacheInner {
     pub(crate) barn: Barn,
     /// A kfree_rcu found no empty sheaf for its `rcu_free` sheaf: the
     /// helper puts some in the barn (the caller's path never allocates).
+    /// Relaxed: a hint, delivered by the want_stock() wake that follows it;
+    /// the sheaves themselves move under the barn's lock.
     pub(crate) want_empty: AtomicBool,
     pub(crate) slabs_created: AtomicU64,
     pub(crate) slabs_released: AtomicU64,

@@ -284,6 +284,8 @@ fn debug_from_env() -> bool {
     })
 }
 
+/// Set by `set_debug_checks`; Relaxed: a configuration switch read on each
+/// call, meant to be set before the objects it concerns are queued.
 static FORCE_DEBUG: AtomicBool = AtomicBool::new(false);
 
 /// Turns the double-kfree_rcu check on in release builds too (it is always
@@ -320,7 +322,9 @@ pub(crate) struct Block {
 /// Blocks ready for threads to take, kept stocked by the helper.
 const BLOCK_POOL_TARGET: usize = 32;
 static BLOCK_POOL: Mutex<Vec<SendBlock>> = Mutex::new(Vec::new());
-/// A thread found the pool empty: the helper refills it.
+/// A thread found the pool empty: the helper refills it. Relaxed: a hint,
+/// delivered by the want_stock() wake that follows it (see reclaim.rs);
+/// the blocks themselves move under the pool's lock.
 pub(crate) static WANT_BLOCKS: AtomicBool = AtomicBool::new(false);
 
 struct SendBlock(*mut Block);
@@ -662,7 +666,11 @@ fn detach(ts: &'static ThreadSlab, allow_heap: bool) -> bool {
     local.list = ptr::null_mut();
     local.nr = 0;
     local.bytes = 0;
+    // Relaxed: the monitor's age hint (see ThreadSlab::batch_since).
     ts.batch_since.store(0, Ordering::Relaxed);
+    // Relaxed: only this thread reads it before the helper clears it, and
+    // the helper takes the descriptor through the push's Release / take's
+    // Acquire.
     desc.in_flight.store(true, Ordering::Relaxed);
     reclaim::BATCHES.fetch_add(1, Ordering::Relaxed);
     // SAFETY: the descriptor is the helper's until it clears in_flight.

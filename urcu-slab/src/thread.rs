@@ -120,7 +120,10 @@ pub(crate) struct ThreadSlab {
     /// The batch descriptors this thread hands to the helper; see kfree_rcu.
     pub(crate) descs: [BatchDesc; 2],
     /// The monitor tick (plus one) at which the open batch got its first
-    /// object; zero when the batch is empty. Owner writes, helper reads.
+    /// object; zero when the batch is empty. Owner writes, helper reads,
+    /// Relaxed: only an age hint; the monitor takes the batch itself
+    /// through the steal protocol, and a stale reading costs at most one
+    /// needless or one late round.
     pub(crate) batch_since: AtomicU64,
     pub(crate) counters: ThreadCounters,
     /// Owner only: wakes of the helper deferred to the end of the busy
