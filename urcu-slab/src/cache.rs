@@ -330,7 +330,7 @@ impl CacheInner {
     // ---- objects ----
 
     /// Checks that a free object's poison is intact before handing it out.
-    fn check_poison(&self, obj: *mut u8) {
+    pub(crate) fn check_poison(&self, obj: *mut u8) {
         let skip = if self.freeptr == 0 { 8 } else { 0 };
         // SAFETY: `obj` is a free object of `size` bytes, ours now.
         let bytes =
@@ -358,8 +358,11 @@ impl CacheInner {
     pub(crate) fn alloc(&self) -> *mut u8 {
         let ts = thread::current();
         if !ts.is_orphan() {
-            let slot = ts.slot(self.id);
-            let main = slot.main.get();
+            // Entered before the sheaf is read: a signal handler's
+            // `_nolock` call may swap this thread's sheaves when the state
+            // is not entered.
+            let _e = ts.enter();
+            let main = ts.slot(self.id).main.get();
             if !main.is_null() && !self.poison {
                 // SAFETY: the owner's sheaf.
                 if let Some(obj) = unsafe { (*main).pop() } {
@@ -394,6 +397,7 @@ impl CacheInner {
 
     #[cold]
     fn alloc_slow(&self, slot: &thread::CacheSlot) -> *mut u8 {
+        thread::busy_hook();
         if self.sheaf_capacity == 0 {
             let mut one = [ptr::null_mut()];
             self.take_from_slabs(&mut one);
@@ -444,6 +448,8 @@ impl CacheInner {
     pub(crate) fn free(&self, obj: *mut u8) {
         let ts = thread::current();
         if !ts.is_orphan() && !self.poison {
+            // Entered first, as in alloc().
+            let _e = ts.enter();
             let main = ts.slot(self.id).main.get();
             // SAFETY: the owner's sheaf.
             if !main.is_null() && unsafe { !(*main).is_full() } {
@@ -473,6 +479,7 @@ impl CacheInner {
 
     #[cold]
     fn free_slow(&self, slot: &thread::CacheSlot, obj: *mut u8) {
+        thread::busy_hook();
         if self.sheaf_capacity == 0 {
             self.put_to_slabs(&[obj]);
             return;
@@ -581,6 +588,32 @@ impl CacheInner {
         }
     }
 
+    /// Fills a thread's reserve sheaf for `_nolock` calls (the helper, when
+    /// a call found it missing or low). A reserve held by its thread's
+    /// signal handler at this moment is left alone: the handler asks again
+    /// if it is still low when it puts it back.
+    pub(crate) fn refill_reserve(&self, slot: &thread::CacheSlot) {
+        // Acquire: pairs with the Release store of the last holder.
+        let cur = slot.reserve.swap(thread::RESERVE_HELD, Ordering::Acquire);
+        if cur == thread::RESERVE_HELD {
+            return;
+        }
+        let sheaf = if cur.is_null() {
+            self.barn
+                .take_full()
+                .unwrap_or_else(|| Sheaf::new_empty(self))
+        } else {
+            cur
+        };
+        // SAFETY: held by us until stored back.
+        let s = unsafe { &mut *sheaf };
+        if !s.is_full() {
+            s.top_up(|out| self.take_from_slabs(out));
+        }
+        // Release: the handler's Acquire swap sees the filled sheaf.
+        slot.reserve.store(sheaf, Ordering::Release);
+    }
+
     /// Live objects: taken from the slabs and in no thread's sheaf or the
     /// barn (kfree_rcu'd objects count until they are freed after their
     /// grace period). Exact when no thread is using the cache; a snapshot
@@ -597,6 +630,12 @@ impl CacheInner {
                         // by destroy; len() is an atomic read.
                         free += unsafe { (*sheaf).len() };
                     }
+                }
+                // Relaxed: a snapshot (a held reserve is not counted).
+                let reserve = slot.reserve.load(Ordering::Relaxed);
+                if !reserve.is_null() && reserve != thread::RESERVE_HELD {
+                    // SAFETY: as above.
+                    free += unsafe { (*reserve).len() };
                 }
             }
         }
@@ -798,6 +837,23 @@ impl KmemCache {
     #[inline]
     pub fn alloc(&self) -> Result<NonNull<u8>, AllocError> {
         NonNull::new(self.inner().alloc()).ok_or(AllocError)
+    }
+
+    /// Allocates an object from any context, a signal handler that
+    /// interrupted anything included: from this thread's sheaves of the
+    /// cache, else its reserve. Never blocks, locks or waits; fails at once
+    /// (no retry) when neither has an object, or when the cache has no
+    /// sheaves. A failure asks the helper to stock this thread's reserve,
+    /// so later calls succeed; a thread that has allocated from the cache
+    /// in an ordinary context is ready at once.
+    ///
+    /// # Contexts
+    ///
+    /// Any: ordinary code, a signal handler, a read section of either
+    /// flavor, an `rcu_dtor` or `call_rcu` callback.
+    #[inline]
+    pub fn alloc_nolock(&self) -> Result<NonNull<u8>, AllocError> {
+        NonNull::new(crate::nolock::alloc(self.inner())).ok_or(AllocError)
     }
 
     /// Frees an object of this cache.

@@ -294,6 +294,22 @@ pub fn set_debug_checks(on: bool) {
     FORCE_DEBUG.store(on, Ordering::Relaxed);
 }
 
+/// [`mark_pending`] for the unknown context: the same check without the
+/// warning (which formats and may lock), counted in the statistics.
+#[inline]
+pub(crate) fn mark_pending_quiet(o: &Object) -> bool {
+    let on = FORCE_DEBUG.load(Ordering::Relaxed)
+        || DEBUG_FROM_ENV
+            .get()
+            .copied()
+            .unwrap_or(cfg!(debug_assertions));
+    if !on || o.mark_pending() {
+        return true;
+    }
+    reclaim::DOUBLE.fetch_add(1, Ordering::Relaxed);
+    false
+}
+
 /// Marks the object pending; false (after a warning) for a double kfree_rcu.
 #[inline]
 fn mark_pending(o: &Object) -> bool {
@@ -514,14 +530,31 @@ pub(crate) fn stamp() -> [GpCookie; 2] {
 
 /// Queues an object on this thread's kfree_rcu state; false only for a
 /// headless call with no array slot.
-fn insert(ts: &'static ThreadSlab, o: &Object, head: Option<*mut u8>) -> bool {
+pub(crate) fn insert(ts: &'static ThreadSlab, o: &Object, head: Option<*mut u8>) -> bool {
+    insert_with(ts, o, head, false)
+}
+
+/// [`insert`] for a `_nolock` call, in the thread's lock-free window: no
+/// step that locks (the barn, the block pool) or allocates; the object is
+/// linked through `head` when no array slot is at hand. False when the
+/// helper does not run (in a fork child, until an ordinary call starts it):
+/// nothing may be handed off then.
+pub(crate) fn insert_nolock(ts: &'static ThreadSlab, o: &Object, head: *mut u8) -> bool {
+    reclaim::started() && insert_with(ts, o, Some(head), true)
+}
+
+#[inline(always)]
+fn insert_with(ts: &'static ThreadSlab, o: &Object, head: Option<*mut u8>, nolock: bool) -> bool {
     // Read the header first: once the object is handed off (a sheaf or a
     // batch submitted below) its grace period may end and, outside a read
     // section (the steal protocol's locked mode), its memory may be gone.
     let size = o.size();
     let cache = o.cache();
     if let Some(cache) = cache {
-        if cache.sheaf_capacity > 0 && rcu_sheaf_insert(ts, cache, o.start, size) {
+        if cache.sheaf_capacity > 0 && rcu_sheaf_insert(ts, cache, o.start, size, nolock) {
+            if nolock {
+                bump(&ts.counters.nolock_rcu, 1);
+            }
             return true;
         }
     }
@@ -533,7 +566,11 @@ fn insert(ts: &'static ThreadSlab, o: &Object, head: Option<*mut u8>) -> bool {
             unsafe { (*local.cur).next = local.full };
             local.full = local.cur;
         }
-        local.cur = Block::take_pooled();
+        local.cur = if nolock {
+            ptr::null_mut()
+        } else {
+            Block::take_pooled()
+        };
     }
     if !local.cur.is_null() {
         // SAFETY: the accepting block has a free slot.
@@ -553,9 +590,22 @@ fn insert(ts: &'static ThreadSlab, o: &Object, head: Option<*mut u8>) -> bool {
     bump(&ts.counters.rcu_objects, 1);
     bump(&ts.counters.rcu_bytes, size as u64);
     if let Some(cache) = cache {
-        bump(&ts.slot(cache.id).rcu_batched, 1);
+        // A `_nolock` call cannot create the slot (that allocates); the
+        // object then counts in the global statistics only.
+        let slot = if nolock {
+            ts.slot_if_used(cache.id)
+        } else {
+            Some(ts.slot(cache.id))
+        };
+        if let Some(slot) = slot {
+            bump(&slot.rcu_batched, 1);
+        }
+    }
+    if nolock {
+        bump(&ts.counters.nolock_rcu, 1);
     }
     if local.nr == 1 {
+        thread::busy_hook();
         reclaim::note_open_batch(ts);
     } else if local.nr >= BLOCK_PTRS {
         detach(ts, false);
@@ -573,9 +623,22 @@ fn rcu_sheaf_insert(
     cache: &CacheInner,
     obj: *mut u8,
     size: usize,
+    nolock: bool,
 ) -> bool {
-    let slot = ts.slot(cache.id);
+    let slot = if nolock {
+        match ts.slot_if_used(cache.id) {
+            Some(slot) => slot,
+            None => return false,
+        }
+    } else {
+        ts.slot(cache.id)
+    };
     let mut sheaf = slot.rcu_free.get();
+    if sheaf.is_null() && nolock {
+        // Taking an empty sheaf from the barn locks it.
+        bump(&slot.rcu_sheaf_fail, 1);
+        return false;
+    }
     if sheaf.is_null() {
         // After the barn had no empty sheaf, the next objects go straight
         // to a batch rather than ask the barn (a lock) again for each one;

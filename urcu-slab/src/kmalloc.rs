@@ -34,9 +34,10 @@ fn sheaf_capacity(size: usize) -> u32 {
     }
 }
 
+static CLASS_CACHES: OnceLock<[KmemCache; 13]> = OnceLock::new();
+
 fn classes() -> &'static [KmemCache; 13] {
-    static CACHES: OnceLock<[KmemCache; 13]> = OnceLock::new();
-    CACHES.get_or_init(|| {
+    CLASS_CACHES.get_or_init(|| {
         CLASSES.map(|size| {
             let align = 1 << size.trailing_zeros().min(12);
             KmemCache::new(
@@ -53,10 +54,31 @@ fn classes() -> &'static [KmemCache; 13] {
     })
 }
 
+/// Creates the size classes (the helper, for `kmalloc_nolock`).
+pub(crate) fn init_classes() {
+    classes();
+}
+
+/// The size class serving `size` bytes, for a `_nolock` call: none when the
+/// size is not served by a class, or the classes do not exist yet (creating
+/// them allocates).
+#[inline]
+pub(crate) fn class_nolock(size: usize) -> Option<&'static CacheInner> {
+    if size > KMALLOC_MAX_CACHE_SIZE {
+        return None;
+    }
+    Some(CLASS_CACHES.get()?[class_index(size)].inner())
+}
+
 /// The size class serving `size` bytes.
 #[inline]
 fn class_for(size: usize) -> &'static CacheInner {
-    let i = match size {
+    classes()[class_index(size)].inner()
+}
+
+#[inline(always)]
+fn class_index(size: usize) -> usize {
+    match size {
         0..=8 => 0,
         9..=16 => 1,
         17..=32 => 2,
@@ -65,8 +87,7 @@ fn class_for(size: usize) -> &'static CacheInner {
         97..=128 => 5,
         129..=192 => 6,
         _ => 7 + (size.next_power_of_two().trailing_zeros() as usize - 8),
-    };
-    classes()[i].inner()
+    }
 }
 
 /// Allocates `size` bytes (at least 1). Contents are undefined.
@@ -108,6 +129,12 @@ pub unsafe fn kfree(ptr: *mut u8) {
         // mapping.
         None => unsafe { slab::release(o.slab) },
     }
+}
+
+/// The statistics of the size class serving `size` bytes; `None` for sizes
+/// over [`KMALLOC_MAX_CACHE_SIZE`] (each gets a mapping of its own).
+pub fn kmalloc_stats(size: usize) -> Option<crate::CacheStats> {
+    (size <= KMALLOC_MAX_CACHE_SIZE).then(|| class_for(size).stats())
 }
 
 /// The usable size of the krcu allocation containing `ptr`: its size

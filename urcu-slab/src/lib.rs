@@ -35,6 +35,7 @@
 #![warn(missing_docs)]
 #![cfg_attr(loom, allow(dead_code))]
 
+mod deferred;
 mod pending;
 mod primitive;
 mod steal;
@@ -49,6 +50,8 @@ mod fork;
 mod kfree_rcu;
 #[cfg(not(loom))]
 mod kmalloc;
+#[cfg(not(loom))]
+mod nolock;
 #[cfg(not(loom))]
 mod pages;
 #[cfg(not(loom))]
@@ -72,7 +75,11 @@ pub use {
         kfree_rcu_link, kvfree_call_rcu, kvfree_call_rcu_ptr, kvfree_rcu, kvfree_rcu_barrier,
         kvfree_rcu_barrier_on_cache, set_debug_checks, RcuLink, RcuPtr, KFREE_RCU_MAX_OFFSET,
     },
-    kmalloc::{kfree, kmalloc, ksize, KMALLOC_MAX_CACHE_SIZE},
+    kmalloc::{kfree, kmalloc, kmalloc_stats, ksize, KMALLOC_MAX_CACHE_SIZE},
+    nolock::{
+        kfree_nolock, kfree_rcu_nolock_link, kmalloc_nolock, kvfree_call_rcu_nolock,
+        kvfree_call_rcu_ptr_nolock,
+    },
     reclaim::{set_monitor_period, DEFAULT_MONITOR},
     stats::{stats, SlabStats},
     typed::{Cache, SlabBox},
@@ -96,6 +103,15 @@ pub mod testing {
     /// (`u64::MAX`: never fail). Process-wide.
     pub fn fail_mappings_after(n: u64) {
         crate::pages::fail_mappings_after(n);
+    }
+
+    /// Runs `hook` inside krcu's own critical sections, with the calling
+    /// thread's slab state busy: when a kfree_rcu starts a new batch, and on
+    /// the allocation and free slow paths. A hook that raises a signal makes
+    /// the handler's `_nolock` calls meet a busy state. Process-wide; `None`
+    /// removes it.
+    pub fn set_busy_hook(hook: Option<fn()>) {
+        crate::thread::set_busy_hook(hook);
     }
 }
 

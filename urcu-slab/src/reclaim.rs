@@ -101,9 +101,16 @@ static STARTED: AtomicBool = AtomicBool::new(false);
 /// Serialises starting the helper; taken around fork.
 static START: Mutex<()> = Mutex::new(());
 
+/// Whether the helper runs (a `_nolock` call may hand work off only then).
+#[inline]
+pub(crate) fn started() -> bool {
+    // Acquire: as in ensure_started.
+    STARTED.load(Ordering::Acquire)
+}
+
 /// Starts the helper once per process (and once more in a fork child).
 #[inline]
-fn ensure_started() {
+pub(crate) fn ensure_started() {
     // Acquire: pairs with the Release store after the spawn.
     if !STARTED.load(Ordering::Acquire) {
         start();
@@ -179,6 +186,7 @@ pub(crate) fn after_fork_child() {
     URGENT.store(false, Ordering::Relaxed);
     BARRIERS.store(0, Ordering::Relaxed);
     QUEUED.store(0, Ordering::Relaxed);
+    crate::nolock::after_fork_child();
 }
 
 /// Wakes the helper if it sleeps.
@@ -376,6 +384,10 @@ pub(crate) fn barrier(cache: Option<&CacheInner>) {
     } else {
         "kvfree_rcu_barrier()"
     });
+    ensure_started();
+    // Objects `_nolock` calls deferred before this barrier started: the
+    // helper queues them (and hands them off) before the marker below.
+    crate::nolock::drain_for_barrier();
     {
         let _f = FLUSH.lock();
         let states = thread::all_states();
@@ -535,6 +547,7 @@ fn helper() -> ! {
     let mut queued_objects = 0usize;
     let mut next_monitor = Instant::now() + monitor_period();
     loop {
+        crate::nolock::helper_pass();
         let now = Instant::now();
         PENDING.take_all(|item| {
             let objects = objects_in(item);
@@ -592,7 +605,7 @@ fn helper() -> ! {
         // SeqCst fence: pairs with ring()'s; either the producer sees
         // SLEEPING and rings, or we see its push here.
         fence(Ordering::SeqCst);
-        let work = if idle { !PENDING.is_empty() } else { false };
+        let work = (idle && !PENDING.is_empty()) || crate::nolock::has_work();
         if !work && !STOCK.load(Ordering::Relaxed) && !URGENT.load(Ordering::Relaxed) {
             let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
             futex::wait(&DOORBELL, seen, timeout);
@@ -612,6 +625,13 @@ fn ring_urgent() {
 fn ring_urgent_now() {
     DOORBELL.fetch_add(1, Ordering::Release);
     futex::wake(&DOORBELL, 1);
+}
+
+/// Wakes the helper whatever it is doing, from any context (a signal
+/// handler included): an atomic increment and a futex wake, never deferred
+/// to the end of a busy window (the caller may have interrupted one).
+pub(crate) fn wake_from_anywhere() {
+    ring_urgent_now();
 }
 
 /// Objects handed to kfree_rcu and not yet freed, and their bytes.

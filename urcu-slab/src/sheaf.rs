@@ -147,6 +147,24 @@ impl Sheaf {
         let n = fill(all);
         self.set_len(n);
     }
+
+    /// Fills the free part of the sheaf with `fill` (as [`fill`](Self::fill)).
+    pub(crate) fn top_up(&mut self, fill: impl FnOnce(&mut [*mut u8]) -> usize) {
+        let len = self.len();
+        // SAFETY: slots len..capacity are ours; null-initialised so the
+        // slice holds valid values.
+        let free = unsafe {
+            std::ptr::write_bytes(self.slots().add(len), 0, self.capacity - len);
+            std::slice::from_raw_parts_mut(self.slots().add(len), self.capacity - len)
+        };
+        let n = fill(free);
+        self.set_len(len + n);
+    }
+
+    /// The most objects it holds.
+    pub(crate) fn capacity(&self) -> usize {
+        self.capacity
+    }
 }
 
 /// Sheaves shared by a cache's threads.

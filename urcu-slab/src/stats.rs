@@ -1,6 +1,6 @@
 //! Process-wide counters of the slab layer.
 
-use crate::reclaim;
+use crate::{nolock, reclaim};
 use std::sync::atomic::Ordering;
 
 /// The slab layer's counters ([`stats`]); per-cache ones are in
@@ -35,12 +35,39 @@ pub struct SlabStats {
     /// Times a kfree_rcu caller yielded the CPU to the helper because too
     /// many objects waited (the flood bound).
     pub throttled: u64,
+    /// `kmalloc_nolock` / `alloc_nolock` calls served from the calling
+    /// thread's sheaves.
+    pub nolock_alloc: u64,
+    /// ... served from the thread's reserve (its state was busy).
+    pub nolock_alloc_reserve: u64,
+    /// ... that failed (returned null): nothing at hand without a lock.
+    pub nolock_alloc_failed: u64,
+    /// `kfree_nolock` calls that freed into the thread's sheaves.
+    pub kfree_nolock: u64,
+    /// ... into the thread's reserve.
+    pub kfree_nolock_reserve: u64,
+    /// ... that went to the deferred list for the helper.
+    pub kfree_nolock_deferred: u64,
+    /// `kfree_rcu_nolock` calls queued on the thread's own sheaf or batch.
+    pub kfree_rcu_nolock: u64,
+    /// ... that went to the deferred list for the helper.
+    pub kfree_rcu_deferred: u64,
+    /// Objects on the deferred list now (zero after a barrier, unless more
+    /// were deferred meanwhile).
+    pub deferred_pending: u64,
 }
 
 /// The slab layer's counters.
 pub fn stats() -> SlabStats {
     let (objects_pending, bytes_pending) = reclaim::pending_counts();
     let get = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
+    let (mut nolock_alloc, mut kfree_nolock, mut kfree_rcu_nolock) = (0u64, 0u64, 0u64);
+    for ts in crate::thread::all_states() {
+        nolock_alloc += get(&ts.counters.nolock_alloc);
+        kfree_nolock += get(&ts.counters.nolock_free);
+        kfree_rcu_nolock += get(&ts.counters.nolock_rcu);
+    }
+    let (kfree_nolock_deferred, kfree_rcu_deferred) = nolock::deferred_totals();
     SlabStats {
         kfree_rcu_bulk: get(&reclaim::FREED_BULK),
         kfree_rcu_list: get(&reclaim::FREED_LIST),
@@ -54,5 +81,14 @@ pub fn stats() -> SlabStats {
         gp_waits: get(&reclaim::GP_WAITS),
         bytes_mapped: crate::pages::mapped_bytes() as u64,
         throttled: get(&reclaim::THROTTLED),
+        nolock_alloc,
+        nolock_alloc_reserve: get(&nolock::ALLOC_RESERVE),
+        nolock_alloc_failed: get(&nolock::ALLOC_FAILED),
+        kfree_nolock,
+        kfree_nolock_reserve: get(&nolock::FREE_RESERVE),
+        kfree_nolock_deferred,
+        kfree_rcu_nolock,
+        kfree_rcu_deferred,
+        deferred_pending: nolock::deferred_pending(),
     }
 }

@@ -21,6 +21,18 @@
 //! owner's busy window holds up no grace period (it is not a read section),
 //! and the helper is woken only after it (`reclaim::defer_wakes`).
 //!
+//! # The unknown context
+//!
+//! A signal handler may interrupt this thread anywhere, krcu's own code
+//! included. Every path that touches this thread's state marks the state
+//! `entered` ([`ThreadSlab::enter`]) for its duration; a `_nolock` call
+//! uses the state only when it is not entered ([`ThreadSlab::try_enter`]),
+//! and otherwise falls back to the thread's per-cache reserve sheaves
+//! (taken with an atomic swap) or to the deferred list (`nolock.rs`).
+//! Because a handler runs on the thread it interrupted and returns before
+//! that thread resumes, a plain flag with compiler fences is enough: the
+//! handler sees exactly the stores made before the interruption.
+//!
 //! A thread's state outlives the thread: at exit the thread hands its
 //! batches and sheaves off, and the state goes to a pool for the next
 //! thread (states are never freed, so a flusher never reads freed memory).
@@ -34,7 +46,7 @@ use crate::steal::StealFlag;
 use parking_lot::{Mutex, ReentrantMutex};
 use std::cell::{Cell, UnsafeCell};
 use std::ptr;
-use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+use std::sync::atomic::{compiler_fence, AtomicBool, AtomicPtr, AtomicU64, AtomicU8, Ordering};
 use std::sync::OnceLock;
 use urcu_core::memb;
 
@@ -60,7 +72,18 @@ pub(crate) struct CacheSlot {
     pub(crate) rcu_sheaf_fail: AtomicU64,
     pub(crate) sheaf_submissions: AtomicU64,
     pub(crate) rcu_batched: AtomicU64,
+    /// A sheaf of free objects for `_nolock` calls that find the state
+    /// entered: null (none yet), [`RESERVE_HELD`] (someone has it), or a
+    /// sheaf. Taken with a swap, so this thread's handlers and the helper
+    /// (which refills it) each get it whole.
+    pub(crate) reserve: AtomicPtr<Sheaf>,
+    /// A `_nolock` call found the reserve missing or low: the helper fills
+    /// it. Relaxed: a hint, delivered by the wake that follows it.
+    pub(crate) reserve_want: AtomicBool,
 }
+
+/// [`CacheSlot::reserve`] while someone holds the reserve sheaf.
+pub(crate) const RESERVE_HELD: *mut Sheaf = ptr::dangling_mut();
 
 impl CacheSlot {
     fn new() -> Self {
@@ -73,6 +96,8 @@ impl CacheSlot {
             rcu_sheaf_fail: AtomicU64::new(0),
             sheaf_submissions: AtomicU64::new(0),
             rcu_batched: AtomicU64::new(0),
+            reserve: AtomicPtr::new(ptr::null_mut()),
+            reserve_want: AtomicBool::new(false),
         }
     }
 
@@ -102,6 +127,11 @@ pub(crate) fn bump(c: &AtomicU64, n: u64) {
 pub(crate) struct ThreadCounters {
     pub(crate) rcu_objects: AtomicU64,
     pub(crate) rcu_bytes: AtomicU64,
+    /// `_nolock` calls served on this thread's own state: allocations from
+    /// its sheaves, frees into them, kfree_rcu into its sheaf or batch.
+    pub(crate) nolock_alloc: AtomicU64,
+    pub(crate) nolock_free: AtomicU64,
+    pub(crate) nolock_rcu: AtomicU64,
 }
 
 /// One thread's slab state.
@@ -109,12 +139,19 @@ pub(crate) struct ThreadSlab {
     /// Flushers that want the kfree_rcu state; raised sends the owner to
     /// `lock`. See the module documentation and `steal.rs`.
     steal: StealFlag,
+    /// Nonzero while this thread runs krcu code on this state (see the
+    /// module documentation); read by signal handlers on this thread only.
+    entered: AtomicU8,
     /// Protects the kfree_rcu state while `steal` is nonzero, and all of the
     /// orphan state. Reentrant: a kfree_rcu path may allocate a bulk block
     /// while holding it. Innermost lock except for barns and node locks.
     lock: ReentrantMutex<()>,
     orphan: bool,
     chunks: [AtomicPtr<[CacheSlot; CHUNK]>; NCHUNKS],
+    /// Chunks a `_nolock` call needed and could not create (a bit per
+    /// chunk): the helper installs them. Relaxed: a hint, delivered by the
+    /// wake that follows it.
+    want_chunks: AtomicU64,
     /// The open kfree_rcu batch (steal protocol).
     pub(crate) rcu: UnsafeCell<RcuLocal>,
     /// The batch descriptors this thread hands to the helper; see kfree_rcu.
@@ -141,9 +178,11 @@ impl ThreadSlab {
     fn new(orphan: bool) -> Self {
         ThreadSlab {
             steal: StealFlag::new(orphan),
+            entered: AtomicU8::new(0),
             lock: ReentrantMutex::new(()),
             orphan,
             chunks: [const { AtomicPtr::new(ptr::null_mut()) }; NCHUNKS],
+            want_chunks: AtomicU64::new(0),
             rcu: UnsafeCell::new(RcuLocal::new()),
             descs: [BatchDesc::new(false), BatchDesc::new(false)],
             batch_since: AtomicU64::new(0),
@@ -171,10 +210,43 @@ impl ThreadSlab {
         let chunk: Box<[CacheSlot; CHUNK]> = Box::new(std::array::from_fn(|_| CacheSlot::new()));
         let chunk = Box::into_raw(chunk);
         // Release: a flusher that finds the chunk sees initialised slots.
-        // Only the owner installs chunks, so a store suffices.
-        self.chunks[id / CHUNK].store(chunk, Ordering::Release);
-        // SAFETY: just installed, never freed.
-        unsafe { &(*chunk)[id % CHUNK] }
+        // Acquire on failure: the helper installed one first (for a
+        // `_nolock` call); use it.
+        let installed = match self.chunks[id / CHUNK].compare_exchange(
+            ptr::null_mut(),
+            chunk,
+            Ordering::Release,
+            Ordering::Acquire,
+        ) {
+            Ok(_) => chunk,
+            Err(theirs) => {
+                // SAFETY: ours, never published.
+                drop(unsafe { Box::from_raw(chunk) });
+                theirs
+            }
+        };
+        // SAFETY: installed chunks are never freed.
+        unsafe { &(*installed)[id % CHUNK] }
+    }
+
+    /// A `_nolock` call found no slot for cache `id`: asks the helper to
+    /// install its chunk; true when this is a new request (wake the helper).
+    pub(crate) fn want_chunk(&self, id: usize) -> bool {
+        let bit = 1u64 << (id / CHUNK);
+        // Relaxed: see `want_chunks`.
+        self.want_chunks.fetch_or(bit, Ordering::Relaxed) & bit == 0
+    }
+
+    /// Helper: installs the chunks `_nolock` calls asked for.
+    pub(crate) fn install_wanted_chunks(&self) {
+        let mut want = self.want_chunks.swap(0, Ordering::Relaxed);
+        while want != 0 {
+            let c = want.trailing_zeros() as usize;
+            want &= want - 1;
+            if self.chunks[c].load(Ordering::Acquire).is_null() {
+                self.new_chunk(c * CHUNK);
+            }
+        }
     }
 
     /// The slot for cache `id` if this thread ever used that cache.
@@ -207,9 +279,85 @@ impl ThreadSlab {
         self.orphan
     }
 
+    /// Marks the state entered until the guard drops (nests). Owner only,
+    /// never on the orphan.
+    #[inline(always)]
+    pub(crate) fn enter(&self) -> Entered<'_> {
+        debug_assert!(!self.orphan);
+        // Relaxed, with the compiler fence: only signal handlers on this
+        // thread read the flag, and they see this thread's stores in
+        // program order; the fence keeps the state's updates after it.
+        let prev = self.entered.load(Ordering::Relaxed);
+        self.entered.store(1, Ordering::Relaxed);
+        compiler_fence(Ordering::SeqCst);
+        Entered {
+            flag: &self.entered,
+            prev,
+        }
+    }
+
+    /// For a `_nolock` call: enters the state unless this thread is already
+    /// inside krcu (the call interrupted it).
+    #[inline(always)]
+    pub(crate) fn try_enter(&self) -> Option<Entered<'_>> {
+        // Relaxed: as in enter(). A nested handler that runs between this
+        // load and the store below finishes (and restores the flag) before
+        // this one resumes, so load-then-store is atomic for our purpose.
+        if self.entered.load(Ordering::Relaxed) != 0 {
+            return None;
+        }
+        self.entered.store(1, Ordering::Relaxed);
+        compiler_fence(Ordering::SeqCst);
+        Some(Entered {
+            flag: &self.entered,
+            prev: 0,
+        })
+    }
+
+    /// For a `_nolock` call: runs `f` on this thread's kfree_rcu state if
+    /// the state is not entered and no flusher wants it (the steal
+    /// protocol's lock-free window, never its lock); `None` otherwise.
+    #[inline]
+    pub(crate) fn try_rcu_state<R>(
+        &'static self,
+        f: impl FnOnce(&'static ThreadSlab) -> R,
+    ) -> Option<R> {
+        let _e = self.try_enter()?;
+        if !self.steal.owner_enter(memb::slave_fence) {
+            return None;
+        }
+        let _exit = ExitWindow(self);
+        Some(f(self))
+    }
+
     /// Takes the thread's lock (flushers, the orphan's users).
     pub(crate) fn lock(&self) -> parking_lot::ReentrantMutexGuard<'_, ()> {
         self.lock.lock()
+    }
+}
+
+/// Leaves [`ThreadSlab::enter`]'s mark: restores the flag's earlier value.
+pub(crate) struct Entered<'a> {
+    flag: &'a AtomicU8,
+    prev: u8,
+}
+
+impl Drop for Entered<'_> {
+    #[inline(always)]
+    fn drop(&mut self) {
+        compiler_fence(Ordering::SeqCst);
+        self.flag.store(self.prev, Ordering::Relaxed);
+    }
+}
+
+/// Leaves the steal protocol's lock-free window, also if the work in it
+/// unwinds: a flusher waits for it.
+struct ExitWindow(&'static ThreadSlab);
+
+impl Drop for ExitWindow {
+    #[inline(always)]
+    fn drop(&mut self) {
+        self.0.steal.owner_exit();
     }
 }
 
@@ -267,6 +415,18 @@ pub(crate) fn current_if_set() -> Option<&'static ThreadSlab> {
     }
 }
 
+/// This thread's own state, for a `_nolock` call: none before the thread
+/// first used krcu or after its state was handed back at exit (creating
+/// one allocates and locks; the orphan is used under a lock).
+#[inline(always)]
+pub(crate) fn current_nolock() -> Option<&'static ThreadSlab> {
+    // A const-initialised thread-local without a destructor: a plain TLS
+    // load, safe in a signal handler.
+    let ts = CURRENT.with(Cell::get);
+    // SAFETY: states are leaked, never freed.
+    (ts as usize > GONE as usize).then(|| unsafe { &*ts })
+}
+
 /// This thread's state: its own, or the orphan when its own is gone.
 #[inline(always)]
 pub(crate) fn current() -> &'static ThreadSlab {
@@ -289,10 +449,19 @@ fn current_slow(ts: *const ThreadSlab) -> &'static ThreadSlab {
     if EXIT.try_with(|_| ()).is_err() {
         return orphan();
     }
+    // What a `_nolock` call on this thread relies on, set up here where
+    // locks and allocation are allowed: the helper that drains the
+    // deferred list, and the debug switch.
+    if !crate::reclaim::on_helper() {
+        crate::reclaim::ensure_started();
+    }
+    crate::kfree_rcu::debug_checks();
     let ts = match POOL.lock().pop() {
         Some(ts) => {
-            // The pooled state was retired with steal raised; give it back.
+            // The pooled state was retired with steal raised and entered;
+            // give it back.
             ts.steal.lower();
+            ts.entered.store(0, Ordering::Relaxed);
             ts
         }
         None => {
@@ -308,7 +477,10 @@ fn current_slow(ts: *const ThreadSlab) -> &'static ThreadSlab {
 /// Hands an exiting thread's state off: its kfree_rcu batch and sheaves to
 /// the helper, its allocation sheaves to the barns; then pools it.
 fn retire(ts: &'static ThreadSlab) {
-    // From now on anyone touching the state (a flusher) takes the lock.
+    // From now on anyone touching the state (a flusher) takes the lock, and
+    // a signal handler on this thread leaves it alone.
+    ts.entered.store(1, Ordering::Relaxed);
+    compiler_fence(Ordering::SeqCst);
     ts.steal.raise();
     {
         let _g = ts.lock();
@@ -337,18 +509,10 @@ pub(crate) fn with_rcu_state<R>(f: impl FnOnce(&'static ThreadSlab) -> R) -> R {
         let _g = ts.lock();
         return f(ts);
     }
+    let _e = ts.enter();
     crate::reclaim::defer_wakes(ts, || {
         if ts.steal.owner_enter(memb::slave_fence) {
-            /// Leaves the lock-free window, also if `f` unwinds: a flusher
-            /// waits for it.
-            struct Exit(&'static ThreadSlab);
-            impl Drop for Exit {
-                #[inline(always)]
-                fn drop(&mut self) {
-                    self.0.steal.owner_exit();
-                }
-            }
-            let _exit = Exit(ts);
+            let _exit = ExitWindow(ts);
             return f(ts);
         }
         let _g = ts.lock();
@@ -382,6 +546,7 @@ pub(crate) fn steal_round(threads: &[&'static ThreadSlab], mut f: impl FnMut(&'s
 pub(crate) fn with_alloc_state<R>(f: impl FnOnce(&'static ThreadSlab) -> R) -> R {
     let ts = current();
     if !ts.is_orphan() {
+        let _e = ts.enter();
         return f(ts);
     }
     let _g = ts.lock();
@@ -402,6 +567,13 @@ pub(crate) fn forget_cache(cache: &CacheInner) {
                 cache.return_sheaf(sheaf);
             }
         }
+        // Relaxed: no thread uses the cache any more (the caller's
+        // guarantee), so nobody holds the reserve.
+        let reserve = slot.reserve.swap(ptr::null_mut(), Ordering::Relaxed);
+        if !reserve.is_null() && reserve != RESERVE_HELD {
+            cache.return_sheaf(reserve);
+        }
+        slot.reserve_want.store(false, Ordering::Relaxed);
         slot.reset_counters();
     }
 }
@@ -456,4 +628,26 @@ pub(crate) fn after_fork_child() {
         let p = *ts as *const ThreadSlab;
         p == me || p == orphan || pool.contains(&p)
     });
+}
+
+/// A test hook run inside krcu's critical sections (with this thread's
+/// state entered): at the start of a kfree_rcu batch and on the allocation
+/// and free slow paths. Zero: none.
+static BUSY_HOOK: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Sets the hook (see `testing::set_busy_hook`).
+pub(crate) fn set_busy_hook(hook: Option<fn()>) {
+    // Relaxed: a test switch, set before the code it concerns runs.
+    BUSY_HOOK.store(hook.map_or(0, |f| f as usize), Ordering::Relaxed);
+}
+
+/// Runs the hook, if any.
+#[inline]
+pub(crate) fn busy_hook() {
+    let h = BUSY_HOOK.load(Ordering::Relaxed);
+    if h != 0 {
+        // SAFETY: a nonzero value was stored from an `fn()` by set_busy_hook.
+        let f: fn() = unsafe { std::mem::transmute::<usize, fn()>(h) };
+        f();
+    }
 }

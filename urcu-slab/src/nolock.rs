@@ -1,0 +1,580 @@
+//! The `_nolock` functions: allocation and freeing for the unknown context.
+//!
+//! A signal handler may interrupt any code: krcu itself on the same thread
+//! (halfway through a sheaf update or holding the thread's lock), `malloc`,
+//! or any lock holder. The functions here never block, never spin on a
+//! lock, never allocate with the system allocator, never yield and never
+//! start a thread; everything they do is a plain access to this thread's
+//! state, an atomic operation, or a futex wake.
+//!
+//! # The paths
+//!
+//! * **This thread's state**, when it is not busy (the handler did not
+//!   interrupt krcu on this thread, see `thread.rs`): the same sheaves and
+//!   kfree_rcu batch the normal calls use, without the steps that take a
+//!   lock (the barn, the block pool): an allocation pops the `main` or
+//!   `spare` sheaf; a free pushes on them; a kfree_rcu goes into the
+//!   `rcu_free` sheaf or the open batch (an array slot, else linked through
+//!   the object's own link), and a full sheaf or batch is handed to the
+//!   helper on its lock-free stack, as usual.
+//! * **The reserve**: per thread and cache, one sheaf taken whole with an
+//!   atomic swap. It serves allocations (and takes frees) when the state is
+//!   busy; the helper refills it when a call finds it low.
+//! * **The deferred list** (`deferred.rs`): a free or kfree_rcu that cannot
+//!   be done here pushes the object, linked through its own memory, and
+//!   wakes the helper, which runs the normal path. A later grace period is
+//!   still a correct one. An allocation that cannot be served returns an
+//!   error at once (no retry loop), and asks the helper for a reserve.
+//!
+//! Barriers first have the helper drain the deferred list and hand off what
+//! it queued, so an object pushed before a barrier started is freed when it
+//! returns. The helper sleeps until a push wakes it: nothing polls.
+
+use crate::cache::CacheInner;
+use crate::deferred::LinkStack;
+use crate::error::AllocError;
+use crate::kfree_rcu::{self, RcuLink, KFREE_RCU_MAX_OFFSET};
+use crate::reclaim;
+use crate::sheaf::Sheaf;
+use crate::slab::{self, Object};
+use crate::thread::{self, bump, CacheSlot, ThreadSlab, RESERVE_HELD};
+use std::ptr::{self, NonNull};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use urcu_core::futex;
+
+/// Objects a `_nolock` free could not free in place (linked through the
+/// word a free object's freelist link uses).
+static DEFERRED_FREE: LinkStack = LinkStack::new();
+/// Objects a `_nolock` kfree_rcu could not queue in place (linked through
+/// their kfree_rcu link).
+static DEFERRED_RCU: LinkStack = LinkStack::new();
+
+/// Barriers' drain requests and the last one the helper answered: a barrier
+/// takes a ticket, wakes the helper, and waits until `DRAIN_DONE` reaches it.
+static DRAIN_REQ: AtomicU32 = AtomicU32::new(0);
+static DRAIN_DONE: AtomicU32 = AtomicU32::new(0);
+
+/// Some slot asked for its reserve, or some thread for a slot table chunk,
+/// or `kmalloc_nolock` for the size classes. Relaxed: hints, delivered by
+/// the wake that follows them.
+static WANT_RESERVE: AtomicBool = AtomicBool::new(false);
+static WANT_CHUNKS: AtomicBool = AtomicBool::new(false);
+static WANT_KMALLOC: AtomicBool = AtomicBool::new(false);
+
+// Counters of the slow paths (atomic: any thread, any handler). The fast
+// paths count per thread (`ThreadCounters::nolock_*`).
+pub(crate) static ALLOC_RESERVE: AtomicU64 = AtomicU64::new(0);
+pub(crate) static ALLOC_FAILED: AtomicU64 = AtomicU64::new(0);
+pub(crate) static FREE_RESERVE: AtomicU64 = AtomicU64::new(0);
+
+/// Counts one event of a slow path.
+#[inline]
+fn count(c: &AtomicU64) {
+    // Relaxed: a statistic.
+    c.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Wakes the helper: an async-signal-safe futex wake.
+fn wake() {
+    reclaim::wake_from_anywhere();
+}
+
+/// Objects on the deferred list now.
+pub(crate) fn deferred_pending() -> u64 {
+    DEFERRED_FREE.len() + DEFERRED_RCU.len()
+}
+
+/// Frees and kfree_rcu calls deferred so far.
+pub(crate) fn deferred_totals() -> (u64, u64) {
+    (DEFERRED_FREE.pushed(), DEFERRED_RCU.pushed())
+}
+
+// ---- bad input: abort with a message, without allocating ----
+
+/// Writes the message to stderr with `write(2)` and aborts: a `_nolock`
+/// caller may be a signal handler, where a panic (which formats and
+/// unwinds) is not an option.
+#[cold]
+fn fatal(parts: &[&str], ptr: *const u8) -> ! {
+    let mut hex = [0u8; 18];
+    hex[0] = b'0';
+    hex[1] = b'x';
+    let mut v = ptr as usize;
+    for i in (2..18).rev() {
+        hex[i] = b"0123456789abcdef"[v & 15];
+        v >>= 4;
+    }
+    let write = |b: &[u8]| {
+        // SAFETY: writes a valid buffer to fd 2; errors are ignored (we
+        // abort next either way).
+        unsafe { libc::write(2, b.as_ptr().cast(), b.len()) };
+    };
+    write(b"krcu: ");
+    write(parts[0].as_bytes());
+    write(b"(");
+    write(&hex);
+    write(b"): ");
+    for p in &parts[1..] {
+        write(p.as_bytes());
+    }
+    write(b"\n");
+    std::process::abort();
+}
+
+/// The krcu object containing `ptr`, or an abort naming it.
+#[inline]
+fn object(ptr: *const u8, what: &str) -> Object {
+    match slab::find(ptr) {
+        Ok(o) => o,
+        Err(why) => fatal(
+            &[
+                what,
+                "the pointer ",
+                why.describe(),
+                "; pass only pointers returned by krcu's kmalloc or a krcu cache's alloc",
+            ],
+            ptr,
+        ),
+    }
+}
+
+// ---- allocation ----
+
+/// Allocates `size` bytes from any context, a signal handler that
+/// interrupted anything included: from this thread's sheaves of the size
+/// class, else its reserve for the class. Never blocks, locks or waits.
+///
+/// Fails (at once, with no retry) when neither has an object, and for sizes
+/// over [`KMALLOC_MAX_CACHE_SIZE`](crate::KMALLOC_MAX_CACHE_SIZE) (those
+/// need a mapping). A failure asks the helper to stock this thread's
+/// reserve, so later calls succeed; a thread that has used [`kmalloc`] of
+/// the class in an ordinary context is ready at once.
+///
+/// Free the object with [`kfree`](crate::kfree), [`kfree_nolock`], or a
+/// kfree_rcu of either kind.
+///
+/// # Contexts
+///
+/// Any: ordinary code, a signal handler, a read section of either flavor,
+/// an `rcu_dtor` or `call_rcu` callback.
+///
+/// [`kmalloc`]: crate::kmalloc
+#[inline]
+pub fn kmalloc_nolock(size: usize) -> Result<NonNull<u8>, AllocError> {
+    let Some(cache) = crate::kmalloc::class_nolock(size) else {
+        if size <= crate::KMALLOC_MAX_CACHE_SIZE && !WANT_KMALLOC.swap(true, Ordering::Relaxed) {
+            wake();
+        }
+        count(&ALLOC_FAILED);
+        return Err(AllocError);
+    };
+    NonNull::new(alloc(cache)).ok_or(AllocError)
+}
+
+/// `cache.alloc_nolock()`: see [`KmemCache::alloc_nolock`](crate::KmemCache::alloc_nolock).
+pub(crate) fn alloc(cache: &CacheInner) -> *mut u8 {
+    let obj = alloc_inner(cache);
+    if obj.is_null() {
+        count(&ALLOC_FAILED);
+    } else if cache.poison {
+        cache.check_poison(obj);
+    }
+    obj
+}
+
+#[inline]
+fn alloc_inner(cache: &CacheInner) -> *mut u8 {
+    if cache.sheaf_capacity == 0 {
+        return ptr::null_mut();
+    }
+    let Some(ts) = thread::current_nolock() else {
+        return ptr::null_mut();
+    };
+    let Some(slot) = slot_of(ts, cache) else {
+        return ptr::null_mut();
+    };
+    if let Some(_e) = ts.try_enter() {
+        // The state is ours: what the allocation fast path does, without
+        // the barn.
+        let main = slot.main.get();
+        if !main.is_null() {
+            // SAFETY (sheaf derefs): this thread's sheaves, entered.
+            if let Some(obj) = unsafe { (*main).pop() } {
+                bump(&ts.counters.nolock_alloc, 1);
+                return obj;
+            }
+            let spare = slot.spare.get();
+            if !spare.is_null() && unsafe { (*spare).len() } > 0 {
+                slot.spare.set(main);
+                slot.main.set(spare);
+                let obj = unsafe { (*spare).pop() };
+                bump(&ts.counters.nolock_alloc, 1);
+                return obj.unwrap_or(ptr::null_mut());
+            }
+        }
+    }
+    let obj = with_reserve(slot, |s| s.pop());
+    if let Some(Some(obj)) = obj {
+        count(&ALLOC_RESERVE);
+        return obj;
+    }
+    ptr::null_mut()
+}
+
+/// This thread's slot for `cache`; when it has none yet (creating one
+/// allocates), asks the helper for it.
+#[inline]
+fn slot_of(ts: &'static ThreadSlab, cache: &CacheInner) -> Option<&'static CacheSlot> {
+    let slot = ts.slot_if_used(cache.id);
+    if slot.is_none() && ts.want_chunk(cache.id) {
+        WANT_CHUNKS.store(true, Ordering::Relaxed);
+        wake();
+    }
+    slot
+}
+
+/// Runs `f` on the slot's reserve sheaf, taken whole; asks the helper to
+/// fill it when it is missing or, after `f`, less than half full. `None`
+/// when the reserve is missing or held (a nested handler, or the helper
+/// refilling it).
+fn with_reserve<R>(slot: &CacheSlot, f: impl FnOnce(&mut Sheaf) -> R) -> Option<R> {
+    // Acquire: pairs with the Release store of whoever put it back (the
+    // helper's refill included): its contents are visible.
+    let sheaf = slot.reserve.swap(RESERVE_HELD, Ordering::Acquire);
+    if sheaf == RESERVE_HELD {
+        return None;
+    }
+    if sheaf.is_null() {
+        // Release: nothing to publish; the slot is free again.
+        slot.reserve.store(ptr::null_mut(), Ordering::Release);
+        want_reserve(slot);
+        return None;
+    }
+    // SAFETY: the swap made the sheaf ours until we put it back.
+    let s = unsafe { &mut *sheaf };
+    let r = f(s);
+    let low = s.len() < s.capacity() / 2;
+    // Release: our changes are visible to the next taker.
+    slot.reserve.store(sheaf, Ordering::Release);
+    if low {
+        want_reserve(slot);
+    }
+    Some(r)
+}
+
+fn want_reserve(slot: &CacheSlot) {
+    if !slot.reserve_want.swap(true, Ordering::Relaxed)
+        && !WANT_RESERVE.swap(true, Ordering::Relaxed)
+    {
+        wake();
+    }
+}
+
+// ---- freeing ----
+
+/// Frees a krcu allocation from any context, a signal handler that
+/// interrupted anything included. Never fails and never blocks: the object
+/// goes back to this thread's sheaves, or its reserve, or (when this
+/// thread's state is busy and the reserve is full or held, and for large
+/// objects and caches without sheaves) onto the deferred list, linked
+/// through the object's own memory, for the helper to free. Null is a
+/// no-op.
+///
+/// # Contexts
+///
+/// Any: ordinary code, a signal handler, a read section of either flavor,
+/// an `rcu_dtor` or `call_rcu` callback.
+///
+/// # Safety
+///
+/// `ptr` is a live krcu allocation, not used after this call.
+///
+/// # Aborts
+///
+/// When `ptr` is not a krcu allocation: the message (written with
+/// `write(2)`) names the pointer. A panic is not an option where this may
+/// run.
+pub unsafe fn kfree_nolock(ptr: *mut u8) {
+    if ptr.is_null() {
+        return;
+    }
+    let o = object(ptr, "kfree_nolock");
+    let Some(cache) = o.cache() else {
+        // A large object: unmapping it is the helper's job.
+        defer_free(o.start, 0);
+        return;
+    };
+    // SAFETY: forwarded contract.
+    unsafe { free(cache, o.start) };
+}
+
+/// Frees `obj` of `cache` from any context (see [`kfree_nolock`]).
+///
+/// # Safety
+///
+/// `obj` is a live object of `cache`, not used after this call.
+pub(crate) unsafe fn free(cache: &CacheInner, obj: *mut u8) {
+    if cache.sheaf_capacity > 0 && free_in_place(cache, obj) {
+        return;
+    }
+    defer_free(obj, cache.freeptr);
+}
+
+fn free_in_place(cache: &CacheInner, obj: *mut u8) -> bool {
+    let Some(ts) = thread::current_nolock() else {
+        return false;
+    };
+    let Some(slot) = slot_of(ts, cache) else {
+        return false;
+    };
+    if let Some(_e) = ts.try_enter() {
+        let main = slot.main.get();
+        if !main.is_null() {
+            // SAFETY (sheaf derefs): this thread's sheaves, entered.
+            let mut target = main;
+            if unsafe { (*main).is_full() } {
+                let spare = slot.spare.get();
+                if !spare.is_null() && unsafe { (*spare).len() } == 0 {
+                    slot.spare.set(main);
+                    slot.main.set(spare);
+                    target = spare;
+                }
+            }
+            if unsafe { !(*target).is_full() } {
+                cache.poison_object(obj);
+                unsafe { (*target).push(obj) };
+                bump(&ts.counters.nolock_free, 1);
+                return true;
+            }
+        }
+    }
+    let pushed = with_reserve(slot, |s| {
+        if s.is_full() {
+            return false;
+        }
+        cache.poison_object(obj);
+        s.push(obj);
+        true
+    });
+    if pushed == Some(true) {
+        count(&FREE_RESERVE);
+        return true;
+    }
+    false
+}
+
+/// Pushes a free for the helper: `obj`'s word at `link_off` links it.
+fn defer_free(obj: *mut u8, link_off: usize) {
+    // SAFETY: the object is being freed, so its link word (the freelist
+    // link's place, outside the object for typesafe and constructed caches)
+    // is ours; the helper owns it from now on.
+    if unsafe { DEFERRED_FREE.push(obj.wrapping_add(link_off)) } {
+        wake();
+    }
+}
+
+/// kfree_rcu from any context, a signal handler that interrupted anything
+/// included: `kfree_rcu_nolock!(ptr, Type, field)`, with an [`RcuPtr`] or
+/// [`RcuHead`] field.
+///
+/// Only the two-argument form exists: where nothing may be allocated and
+/// nothing may wait, the object must carry its own link.
+///
+/// ```
+/// use urcu_slab::{kfree_rcu_nolock, kmalloc_nolock, kvfree_rcu_barrier, RcuPtr};
+///
+/// #[repr(C)]
+/// struct Sample { ip: u64, rcu: RcuPtr }
+///
+/// // An ordinary kmalloc readies this thread's sheaves of the class.
+/// let warm = urcu_slab::kmalloc(16).unwrap();
+/// // SAFETY: a live allocation, not used again.
+/// unsafe { urcu_slab::kfree(warm.as_ptr()) };
+/// if let Ok(p) = kmalloc_nolock(std::mem::size_of::<Sample>()) {
+///     let p = p.as_ptr().cast::<Sample>();
+///     // SAFETY: a fresh allocation of the right size.
+///     unsafe { p.write(Sample { ip: 0x400000, rcu: RcuPtr::new() }) };
+///     // SAFETY: p is unpublished and not used again.
+///     unsafe { kfree_rcu_nolock!(p, Sample, rcu) };
+/// }
+/// kvfree_rcu_barrier();
+/// ```
+///
+/// # Safety
+///
+/// The expansion calls [`kfree_rcu_nolock_link`]; its contract applies.
+///
+/// [`RcuPtr`]: crate::RcuPtr
+/// [`RcuHead`]: crate::RcuHead
+#[macro_export]
+macro_rules! kfree_rcu_nolock {
+    ($ptr:expr, $ty:ty, $field:ident) => {{
+        const _: () = ::core::assert!(
+            ::core::mem::offset_of!($ty, $field) < $crate::KFREE_RCU_MAX_OFFSET,
+            "kfree_rcu_nolock!: the link field must lie within the object's first 4096 bytes"
+        );
+        let __p: *mut $ty = $ptr;
+        $crate::kfree_rcu_nolock_link(__p.cast::<u8>(), ::core::ptr::addr_of_mut!((*__p).$field))
+    }};
+}
+
+/// The function under [`kfree_rcu_nolock!`]: frees the krcu object at
+/// `ptr` after a grace period of both flavors, from any context.
+///
+/// The object goes into this thread's `rcu_free` sheaf or open batch when
+/// the thread's state is free (a full sheaf or batch is handed to the
+/// helper on its lock-free stack); otherwise onto the deferred list,
+/// linked through `head`, and the helper queues it later (its grace period
+/// then starts later, which is still correct). Never blocks, allocates or
+/// yields. Null `ptr` is a no-op.
+///
+/// # Contexts
+///
+/// Any: ordinary code, a signal handler, a read section of either flavor,
+/// an `rcu_dtor` or `call_rcu` callback.
+///
+/// # Safety
+///
+/// As for [`kfree_rcu_link`](crate::kfree_rcu_link).
+///
+/// # Aborts
+///
+/// When `ptr` is not a krcu allocation or `head` is not within its first
+/// [`KFREE_RCU_MAX_OFFSET`] bytes (the message, written with `write(2)`,
+/// names the pointer).
+pub unsafe fn kfree_rcu_nolock_link<H: RcuLink>(ptr: *mut u8, head: *mut H) {
+    if ptr.is_null() {
+        return;
+    }
+    let o = object(ptr, "kfree_rcu_nolock");
+    let off = (head as usize).wrapping_sub(o.start as usize);
+    if off >= KFREE_RCU_MAX_OFFSET.min(o.size()) || off + 8 > o.size() {
+        fatal(
+            &[
+                "kfree_rcu_nolock",
+                "the link is not within the object's first 4096 bytes (or its size); ",
+                "pass a pointer to an RcuHead or RcuPtr field of the object itself",
+            ],
+            ptr,
+        );
+    }
+    if !kfree_rcu::mark_pending_quiet(&o) {
+        return;
+    }
+    let head = head.cast::<u8>();
+    let queued = thread::current_nolock()
+        .and_then(|ts| ts.try_rcu_state(|ts| kfree_rcu::insert_nolock(ts, &o, head)));
+    if queued == Some(true) {
+        return;
+    }
+    // SAFETY: the link lies inside the object (checked), which is ours
+    // until its grace period ends; the helper owns it from now on.
+    if unsafe { DEFERRED_RCU.push(head) } {
+        wake();
+    }
+}
+
+/// `kvfree_call_rcu` with a 16-byte head, from any context: see
+/// [`kfree_rcu_nolock_link`].
+///
+/// # Safety
+///
+/// As for [`kfree_rcu_nolock_link`].
+pub unsafe fn kvfree_call_rcu_nolock(head: *mut urcu_core::RcuHead, ptr: *mut u8) {
+    // SAFETY: forwarded contract.
+    unsafe { kfree_rcu_nolock_link(ptr, head) }
+}
+
+/// `kvfree_call_rcu` with an 8-byte link, from any context: see
+/// [`kfree_rcu_nolock_link`].
+///
+/// # Safety
+///
+/// As for [`kfree_rcu_nolock_link`].
+pub unsafe fn kvfree_call_rcu_ptr_nolock(head: *mut crate::RcuPtr, ptr: *mut u8) {
+    // SAFETY: forwarded contract.
+    unsafe { kfree_rcu_nolock_link(ptr, head) }
+}
+
+// ---- the helper's side ----
+
+/// Whether the helper has nolock work (checked before it sleeps).
+pub(crate) fn has_work() -> bool {
+    !DEFERRED_FREE.is_empty()
+        || !DEFERRED_RCU.is_empty()
+        || WANT_RESERVE.load(Ordering::Relaxed)
+        || WANT_CHUNKS.load(Ordering::Relaxed)
+        || WANT_KMALLOC.load(Ordering::Relaxed)
+        || DRAIN_REQ.load(Ordering::Relaxed) != DRAIN_DONE.load(Ordering::Relaxed)
+}
+
+/// The helper's pass: runs the normal path for deferred objects, fills
+/// reserves and slot tables, and answers barriers' drain requests.
+pub(crate) fn helper_pass() {
+    // Acquire: pairs with a barrier's ticket; whatever was pushed before
+    // the barrier took it is visible to the takes below.
+    let req = DRAIN_REQ.load(Ordering::Acquire);
+    DEFERRED_FREE.take_all(|word| {
+        let o = slab::find(word).expect("a deferred object is a krcu object");
+        match o.cache() {
+            Some(cache) => cache.free(o.start),
+            // SAFETY: a large object given up by kfree_nolock, alone in its
+            // mapping.
+            None => unsafe { slab::release(o.slab) },
+        }
+    });
+    DEFERRED_RCU.take_all(|link| {
+        let o = slab::find(link).expect("a deferred object is a krcu object");
+        thread::with_rcu_state(|ts| kfree_rcu::insert(ts, &o, Some(link)));
+    });
+    if WANT_KMALLOC.swap(false, Ordering::Relaxed) {
+        crate::kmalloc::init_classes();
+    }
+    if WANT_CHUNKS.swap(false, Ordering::Relaxed) {
+        for ts in thread::all_states() {
+            ts.install_wanted_chunks();
+        }
+    }
+    if WANT_RESERVE.swap(false, Ordering::Relaxed) {
+        for ts in thread::all_states() {
+            for (id, slot) in ts.slots() {
+                if !slot.reserve_want.swap(false, Ordering::Relaxed) {
+                    continue;
+                }
+                if let Some(cache) = crate::cache::by_id(id) {
+                    cache.refill_reserve(slot);
+                }
+            }
+        }
+    }
+    if req != DRAIN_DONE.load(Ordering::Relaxed) {
+        // A barrier waits: hand off what the deferred objects went into
+        // (this thread's batch and sheaves), ahead of the barrier's marker.
+        thread::with_rcu_state(|ts| kfree_rcu::flush_thread(ts, None, true));
+        // Release: pairs with the barrier's Acquire load.
+        DRAIN_DONE.store(req, Ordering::Release);
+        futex::wake(&DRAIN_DONE, i32::MAX);
+    }
+}
+
+/// A barrier's first step: has the helper drain the deferred list and hand
+/// off what it queued; returns once it has.
+pub(crate) fn drain_for_barrier() {
+    // AcqRel: the ticket is ordered after the caller's earlier pushes (and
+    // their handlers'), which the helper's Acquire load then sees.
+    let ticket = DRAIN_REQ.fetch_add(1, Ordering::AcqRel).wrapping_add(1);
+    reclaim::wake_from_anywhere();
+    loop {
+        // Acquire: pairs with the helper's Release store.
+        let done = DRAIN_DONE.load(Ordering::Acquire);
+        if done.wrapping_sub(ticket) as i32 >= 0 {
+            return;
+        }
+        futex::wait(&DRAIN_DONE, done, None);
+    }
+}
+
+/// In a fork child: no barrier is waiting, whatever the counters said.
+pub(crate) fn after_fork_child() {
+    DRAIN_DONE.store(DRAIN_REQ.load(Ordering::Relaxed), Ordering::Relaxed);
+}
