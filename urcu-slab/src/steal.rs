@@ -150,4 +150,84 @@ mod loom_tests {
             assert_eq!(taken + left, 2, "an update was lost or seen twice");
         });
     }
+    /// An object a signal handler frees: linked through its first word
+    /// when it goes on the deferred list.
+    #[repr(C, align(8))]
+    struct Obj {
+        link: std::cell::UnsafeCell<*mut u8>,
+    }
+
+    /// A signal handler's `_nolock` call on the owner's thread (the owner
+    /// is interrupted, so the handler is the only code running there):
+    /// uses the state in the lock-free window when the owner was not
+    /// inside krcu (`entered`) and no flusher wants it, else pushes the
+    /// object on the deferred list. It never takes the lock.
+    fn handler(t: &Thread, list: &crate::deferred::LinkStack, entered: bool, obj: *mut u8) {
+        if !entered && t.flag.owner_enter(|| fence(Ordering::SeqCst)) {
+            t.state.with_mut(|s| unsafe { *s += 1 });
+            t.flag.owner_exit();
+        } else {
+            // SAFETY: the object is the handler's to give away.
+            unsafe { list.push(obj) };
+        }
+    }
+
+    /// A barrier flushes an idle thread's state while the thread is
+    /// interrupted by handlers, one of which interrupts the owner inside
+    /// its own window: no access to the state races, and each of the
+    /// handlers' objects ends up exactly once in the state the flusher
+    /// took, the state left behind, or the deferred list.
+    #[test]
+    fn loom_nolock_handler_vs_flush() {
+        loom::model(|| {
+            let t = Arc::new(Thread {
+                flag: StealFlag::new(false),
+                lock: Mutex::new(()),
+                state: UnsafeCell::new(0),
+            });
+            let list = Arc::new(crate::deferred::LinkStack::new());
+            let objs: Arc<Vec<Obj>> = Arc::new(
+                (0..2)
+                    .map(|_| Obj {
+                        link: std::cell::UnsafeCell::new(std::ptr::null_mut()),
+                    })
+                    .collect(),
+            );
+            let owner = {
+                let (t, list, objs) = (t.clone(), list.clone(), objs.clone());
+                thread::spawn(move || {
+                    let obj = |i: usize| &objs[i] as *const Obj as *mut u8;
+                    // Interrupted while idle.
+                    handler(&t, &list, false, obj(0));
+                    // Interrupted inside its own window (entered).
+                    if t.flag.owner_enter(|| fence(Ordering::SeqCst)) {
+                        handler(&t, &list, true, obj(1));
+                        t.flag.owner_exit();
+                    } else {
+                        let _g = t.lock.lock().unwrap();
+                        handler(&t, &list, true, obj(1));
+                    }
+                })
+            };
+            t.flag.raise();
+            fence(Ordering::SeqCst);
+            t.flag.wait_idle(thread::yield_now);
+            let taken = {
+                let _g = t.lock.lock().unwrap();
+                t.state
+                    .with_mut(|s| unsafe { std::mem::replace(&mut *s, 0) })
+            };
+            t.flag.lower();
+            let mut deferred = list.take_all(|_| {});
+            owner.join().unwrap();
+            deferred += list.take_all(|_| {});
+            let left = t.state.with(|s| unsafe { *s });
+            assert!(deferred >= 1, "the handler inside the window deferred");
+            assert_eq!(
+                taken as usize + left as usize + deferred,
+                2,
+                "an object was lost or queued twice"
+            );
+        });
+    }
 }
