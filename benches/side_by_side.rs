@@ -20,13 +20,16 @@ use std::time::{Duration, Instant};
 
 use krcu::rcu::{memb, qsbr, Flavor, Memb, Qsbr, RcuCell, RcuHead};
 
-const WORKLOADS: [&str; 6] = ["read", "sync", "defer", "update", "kfree", "alloc"];
-const IMPLS: [&str; 13] = [
+const WORKLOADS: [&str; 7] = [
+    "read", "sync", "defer", "update", "kfree", "alloc", "nolock",
+];
+const IMPLS: [&str; 14] = [
     "krcu-memb",
     "krcu-qsbr",
     "krcu-kmalloc",
     "krcu-cache",
     "krcu-headless",
+    "krcu-nolock",
     "krcu-c",
     "krcu-c-call",
     "liburcu-memb",
@@ -73,11 +76,14 @@ fn applies(workload: &str, imp: &str) -> bool {
                 | "crossbeam-epoch"
         ),
         "alloc" => matches!(imp, "krcu-kmalloc" | "krcu-cache" | "glibc-malloc"),
+        "nolock" => matches!(imp, "krcu-kmalloc" | "krcu-nolock"),
         _ => match imp {
             "plain" | "krcu-c-call" | "liburcu-memb-call" => workload == "read",
             "krcu-c" => matches!(workload, "read" | "defer"),
             "crossbeam-epoch" => workload != "sync",
-            "krcu-kmalloc" | "krcu-cache" | "krcu-headless" | "glibc-malloc" => false,
+            "krcu-kmalloc" | "krcu-cache" | "krcu-headless" | "krcu-nolock" | "glibc-malloc" => {
+                false
+            }
             _ => true,
         },
     }
@@ -93,7 +99,7 @@ fn is_c_driver(imp: &str) -> bool {
 fn reader_counts(workload: &str) -> &'static [usize] {
     match workload {
         "kfree" => &[1],
-        "alloc" => &[0],
+        "alloc" | "nolock" => &[0],
         _ => &[1, 2],
     }
 }
@@ -468,6 +474,262 @@ fn child_alloc(imp: &str) {
     out("ns_per_alloc_free", ns, "ns");
 }
 
+/// Objects per batch of the nolock workload's allocation loop (within one
+/// sheaf of the 64-byte class, so both variants stay on their fast path).
+const NOLOCK_ALLOC_BATCH: usize = 64;
+/// Objects per round of its kfree_rcu loop, and rounds.
+const NOLOCK_RCU_BATCH: usize = 1024;
+const NOLOCK_ROUNDS: usize = 2000;
+
+/// nolock: the ordinary calls (`krcu-kmalloc`) against their `_nolock`
+/// variants (`krcu-nolock`) on one thread, outside any handler: ns per
+/// kmalloc, per kfree, per kfree_rcu (the objects allocated untimed, a
+/// barrier between rounds untimed). `krcu-nolock` then runs the signal
+/// storm and reports how many handler allocations succeeded.
+fn child_nolock(imp: &str) {
+    use krcu::slab::{self as slab, kfree_rcu, kfree_rcu_nolock};
+    let nolock = imp == "krcu-nolock";
+    let warmup = NOLOCK_ROUNDS / 10;
+    // The first kmalloc_nolock of a class on a thread asks the helper for a
+    // sheaf; wait until it is stocked.
+    slab::prepare_thread();
+    loop {
+        match slab::kmalloc_nolock(64) {
+            // SAFETY: a live allocation, freed once.
+            Ok(p) => break unsafe { slab::kfree_nolock(p.as_ptr()) },
+            Err(_) => std::thread::sleep(Duration::from_millis(1)),
+        }
+    }
+
+    // Allocation: batches that fit the thread's sheaf, as the alloc
+    // workload does, allocation and free timed apart.
+    let mut objs = vec![std::ptr::null_mut::<u8>(); NOLOCK_RCU_BATCH];
+    let (mut t_alloc, mut t_free) = (Duration::ZERO, Duration::ZERO);
+    for round in 0..warmup + NOLOCK_ROUNDS * 10 {
+        let batch = &mut objs[..NOLOCK_ALLOC_BATCH];
+        let t0 = Instant::now();
+        for o in batch.iter_mut() {
+            *o = if nolock {
+                slab::kmalloc_nolock(64)
+            } else {
+                slab::kmalloc(64)
+            }
+            .expect("the thread's sheaf serves the batch")
+            .as_ptr();
+        }
+        let t1 = Instant::now();
+        for &o in batch.iter().rev() {
+            // SAFETY: allocated above, freed once.
+            unsafe {
+                if nolock {
+                    slab::kfree_nolock(o)
+                } else {
+                    slab::kfree(o)
+                }
+            }
+        }
+        let t2 = Instant::now();
+        if round >= warmup {
+            t_alloc += t1 - t0;
+            t_free += t2 - t1;
+        }
+    }
+
+    // kfree_rcu: objects allocated untimed, the calls timed, a barrier
+    // every 16 rounds untimed.
+    let mut t_rcu = Duration::ZERO;
+    for round in 0..warmup + NOLOCK_ROUNDS {
+        for o in objs.iter_mut() {
+            let p = slab::kmalloc(64).unwrap().as_ptr().cast::<KObj>();
+            // SAFETY: a fresh 64-byte object.
+            unsafe {
+                p.write(KObj {
+                    rcu: slab::RcuPtr::new(),
+                    data: [0; 7],
+                })
+            };
+            *o = p.cast();
+        }
+        let t0 = Instant::now();
+        for &o in objs.iter() {
+            let p = o.cast::<KObj>();
+            // SAFETY: each object is queued once and not used after.
+            unsafe {
+                if nolock {
+                    kfree_rcu_nolock!(p, KObj, rcu);
+                } else {
+                    kfree_rcu!(p, KObj, rcu);
+                }
+            }
+        }
+        let t1 = Instant::now();
+        if round % 16 == 15 {
+            slab::kvfree_rcu_barrier();
+        }
+        if round >= warmup {
+            t_rcu += t1 - t0;
+        }
+    }
+    let per = |t: Duration, n: usize| t.as_secs_f64() * 1e9 / n as f64;
+    out(
+        "ns_per_kmalloc",
+        per(t_alloc, NOLOCK_ALLOC_BATCH * NOLOCK_ROUNDS * 10),
+        "ns",
+    );
+    out(
+        "ns_per_kfree",
+        per(t_free, NOLOCK_ALLOC_BATCH * NOLOCK_ROUNDS * 10),
+        "ns",
+    );
+    out(
+        "ns_per_kfree_rcu",
+        per(t_rcu, NOLOCK_RCU_BATCH * NOLOCK_ROUNDS),
+        "ns",
+    );
+    if nolock {
+        let st = slab::stats();
+        out(
+            "kfree_rcu_nolock_in_place",
+            st.kfree_rcu_nolock as f64,
+            "calls",
+        );
+        out(
+            "kfree_rcu_nolock_deferred",
+            st.kfree_rcu_deferred as f64,
+            "calls",
+        );
+    }
+    slab::kvfree_rcu_barrier();
+    if nolock {
+        storm::run();
+    }
+}
+
+/// The nolock workload's signal storm: two threads, each with a 10 kHz
+/// per-thread timer whose handler allocates with kmalloc_nolock and frees
+/// with kfree_rcu_nolock, while the threads loop over kmalloc, kfree,
+/// kfree_rcu and barriers.
+mod storm {
+    use super::{out, KObj};
+    use krcu::slab::{self as slab, kfree_rcu, kfree_rcu_nolock};
+    use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+    use std::time::{Duration, Instant};
+
+    const SECS: u64 = 2;
+    static SIGNALS: AtomicU64 = AtomicU64::new(0);
+    static NULLS: AtomicU64 = AtomicU64::new(0);
+
+    extern "C" fn on_signal(_: libc::c_int) {
+        SIGNALS.fetch_add(1, Relaxed);
+        match slab::kmalloc_nolock(std::mem::size_of::<KObj>()) {
+            Ok(p) => {
+                let p = p.as_ptr().cast::<KObj>();
+                // SAFETY: a fresh object of a KObj's size, queued once.
+                unsafe {
+                    p.write(KObj {
+                        rcu: slab::RcuPtr::new(),
+                        data: [1; 7],
+                    });
+                    kfree_rcu_nolock!(p, KObj, rcu);
+                }
+            }
+            Err(_) => {
+                NULLS.fetch_add(1, Relaxed);
+            }
+        }
+    }
+
+    fn worker(end: Instant) {
+        // SAFETY: plain libc calls on zero-initialised C structs; the timer
+        // is deleted before the thread returns.
+        let timer = unsafe {
+            let mut sev: libc::sigevent = std::mem::zeroed();
+            sev.sigev_notify = libc::SIGEV_THREAD_ID;
+            sev.sigev_signo = libc::SIGRTMIN();
+            sev.sigev_notify_thread_id = libc::gettid();
+            let mut timer: libc::timer_t = std::mem::zeroed();
+            assert_eq!(
+                libc::timer_create(libc::CLOCK_MONOTONIC, &mut sev, &mut timer),
+                0
+            );
+            let period = libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 100_000,
+            };
+            let spec = libc::itimerspec {
+                it_interval: period,
+                it_value: period,
+            };
+            assert_eq!(
+                libc::timer_settime(timer, 0, &spec, std::ptr::null_mut()),
+                0
+            );
+            timer
+        };
+        let mut held = Vec::with_capacity(64);
+        while Instant::now() < end {
+            for i in 0..256u64 {
+                held.push(slab::kmalloc(64).unwrap().as_ptr());
+                if held.len() == 64 {
+                    for p in held.drain(..) {
+                        // SAFETY: live kmalloc objects, freed once.
+                        unsafe { slab::kfree(p) };
+                    }
+                }
+                let p = slab::kmalloc(64).unwrap().as_ptr().cast::<KObj>();
+                // SAFETY: a fresh object, queued once.
+                unsafe {
+                    p.write(KObj {
+                        rcu: slab::RcuPtr::new(),
+                        data: [i; 7],
+                    });
+                    kfree_rcu!(p, KObj, rcu);
+                }
+            }
+            slab::kvfree_rcu_barrier();
+        }
+        for p in held {
+            // SAFETY: as above.
+            unsafe { slab::kfree(p) };
+        }
+        // SAFETY: created above by this thread.
+        unsafe { libc::timer_delete(timer) };
+    }
+
+    pub(super) fn run() {
+        // SAFETY: the handler uses only _nolock calls and atomics.
+        unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = on_signal as *const () as usize;
+            sa.sa_flags = libc::SA_RESTART;
+            libc::sigemptyset(&mut sa.sa_mask);
+            assert_eq!(
+                libc::sigaction(libc::SIGRTMIN(), &sa, std::ptr::null_mut()),
+                0
+            );
+        }
+        let end = Instant::now() + Duration::from_secs(SECS);
+        std::thread::scope(|s| {
+            for _ in 0..2 {
+                s.spawn(move || worker(end));
+            }
+        });
+        slab::kvfree_rcu_barrier();
+        let (signals, nulls) = (SIGNALS.load(Relaxed), NULLS.load(Relaxed));
+        out(
+            "storm_alloc_success_pct",
+            100.0 * (signals - nulls) as f64 / signals.max(1) as f64,
+            "%",
+        );
+        out(
+            "storm_signals_per_thread_sec",
+            signals as f64 / (2 * SECS) as f64,
+            "signals",
+        );
+        out("storm_alloc_nulls", nulls as f64, "calls");
+    }
+}
+
 fn child_plain(threads: usize) {
     let v = Box::into_raw(Box::new([1u64; 6]));
     let shared = Arc::new(AtomicPtr::new(v));
@@ -497,6 +759,7 @@ fn child(args: &[String]) {
         "krcu-kmalloc" | "krcu-cache" | "krcu-headless" if workload == "kfree" => {
             child_kfree(imp, threads, defer_count)
         }
+        "krcu-kmalloc" | "krcu-nolock" if workload == "nolock" => child_nolock(imp),
         "krcu-kmalloc" | "krcu-cache" | "glibc-malloc" => child_alloc(imp),
         "plain" => child_plain(threads),
         _ => panic!("unknown implementation {imp}"),
@@ -962,6 +1225,30 @@ const GOALS: &[Goal] = &[
         other: Some("glibc-malloc"),
         at_most: true,
         bound: 1.0,
+    },
+    Goal {
+        workload: "nolock",
+        metric: "ns_per_kfree_rcu",
+        krcu: "krcu-nolock",
+        other: Some("krcu-kmalloc"),
+        at_most: true,
+        bound: 1.5,
+    },
+    Goal {
+        workload: "nolock",
+        metric: "ns_per_kmalloc",
+        krcu: "krcu-nolock",
+        other: Some("krcu-kmalloc"),
+        at_most: true,
+        bound: 1.5,
+    },
+    Goal {
+        workload: "nolock",
+        metric: "storm_alloc_success_pct",
+        krcu: "krcu-nolock",
+        other: None,
+        at_most: false,
+        bound: 99.0,
     },
     Goal {
         workload: "read",

@@ -2,11 +2,11 @@
 //! paths through sheaves, barn and slabs.
 
 use crate::error::{AllocError, CacheError, DestroyError};
+use crate::lock::Mutex;
 use crate::pages::SLAB_SIZE;
 use crate::sheaf::{Barn, Sheaf};
 use crate::slab::{self, Slab, SlabList};
 use crate::thread::{self, MAX_CACHES};
-use parking_lot::Mutex;
 use std::ffi::c_void;
 use std::fmt;
 use std::ptr::{self, NonNull};
@@ -358,10 +358,6 @@ impl CacheInner {
     pub(crate) fn alloc(&self) -> *mut u8 {
         let ts = thread::current();
         if !ts.is_orphan() {
-            // Entered before the sheaf is read: a signal handler's
-            // `_nolock` call may swap this thread's sheaves when the state
-            // is not entered.
-            let _e = ts.enter();
             let main = ts.slot(self.id).main.get();
             if !main.is_null() && !self.poison {
                 // SAFETY: the owner's sheaf.
@@ -448,8 +444,6 @@ impl CacheInner {
     pub(crate) fn free(&self, obj: *mut u8) {
         let ts = thread::current();
         if !ts.is_orphan() && !self.poison {
-            // Entered first, as in alloc().
-            let _e = ts.enter();
             let main = ts.slot(self.id).main.get();
             // SAFETY: the owner's sheaf.
             if !main.is_null() && unsafe { !(*main).is_full() } {
@@ -588,30 +582,27 @@ impl CacheInner {
         }
     }
 
-    /// Fills a thread's reserve sheaf for `_nolock` calls (the helper, when
-    /// a call found it missing or low). A reserve held by its thread's
-    /// signal handler at this moment is left alone: the handler asks again
-    /// if it is still low when it puts it back.
-    pub(crate) fn refill_reserve(&self, slot: &thread::CacheSlot) {
-        // Acquire: pairs with the Release store of the last holder.
-        let cur = slot.reserve.swap(thread::RESERVE_HELD, Ordering::Acquire);
-        if cur == thread::RESERVE_HELD {
+    /// Stocks a full sheaf for a thread's `_nolock` calls (the helper, when
+    /// a call found its sheaf missing or low), unless one is waiting.
+    pub(crate) fn stock_nolock(&self, slot: &thread::CacheSlot) {
+        // Relaxed: only the helper installs; the thread only takes.
+        if self.sheaf_capacity == 0 || !slot.incoming.load(Ordering::Relaxed).is_null() {
             return;
         }
-        let sheaf = if cur.is_null() {
-            self.barn
-                .take_full()
-                .unwrap_or_else(|| Sheaf::new_empty(self))
-        } else {
-            cur
-        };
-        // SAFETY: held by us until stored back.
-        let s = unsafe { &mut *sheaf };
-        if !s.is_full() {
-            s.top_up(|out| self.take_from_slabs(out));
+        let sheaf = self.barn.take_full().unwrap_or_else(|| {
+            let s = Sheaf::new_empty(self);
+            // SAFETY: fresh, ours.
+            unsafe { (*s).fill(|out| self.take_from_slabs(out)) };
+            s
+        });
+        // Release: the thread's Acquire swap sees the filled sheaf.
+        if slot
+            .incoming
+            .compare_exchange(ptr::null_mut(), sheaf, Ordering::Release, Ordering::Relaxed)
+            .is_err()
+        {
+            self.return_sheaf(sheaf);
         }
-        // Release: the handler's Acquire swap sees the filled sheaf.
-        slot.reserve.store(sheaf, Ordering::Release);
     }
 
     /// Live objects: taken from the slabs and in no thread's sheaf or the
@@ -631,11 +622,13 @@ impl CacheInner {
                         free += unsafe { (*sheaf).len() };
                     }
                 }
-                // Relaxed: a snapshot (a held reserve is not counted).
-                let reserve = slot.reserve.load(Ordering::Relaxed);
-                if !reserve.is_null() && reserve != thread::RESERVE_HELD {
-                    // SAFETY: as above.
-                    free += unsafe { (*reserve).len() };
+                // Relaxed: a snapshot.
+                for s in [&slot.nolock, &slot.incoming] {
+                    let sheaf = s.load(Ordering::Relaxed);
+                    if !sheaf.is_null() {
+                        // SAFETY: as above.
+                        free += unsafe { (*sheaf).len() };
+                    }
                 }
             }
         }
@@ -840,12 +833,13 @@ impl KmemCache {
     }
 
     /// Allocates an object from any context, a signal handler that
-    /// interrupted anything included: from this thread's sheaves of the
-    /// cache, else its reserve. Never blocks, locks or waits; fails at once
-    /// (no retry) when neither has an object, or when the cache has no
-    /// sheaves. A failure asks the helper to stock this thread's reserve,
-    /// so later calls succeed; a thread that has allocated from the cache
-    /// in an ordinary context is ready at once.
+    /// interrupted anything included: from this thread's `_nolock` sheaf of
+    /// the cache, which the helper keeps stocked. Never blocks, locks or
+    /// waits; fails at once (no retry) when the sheaf is empty and no full
+    /// one is waiting, or when the cache has no sheaves. A thread's first
+    /// call on a cache fails and asks the helper for a sheaf; later calls
+    /// succeed. The thread must have made an ordinary krcu slab call, or
+    /// [`prepare_thread`](crate::prepare_thread).
     ///
     /// # Contexts
     ///

@@ -37,12 +37,12 @@
 //! with no callback per object, once both its cookies have completed.
 
 use crate::cache::{CacheInner, KmemCache};
+use crate::lock::Mutex;
 use crate::pending::{Kind, PendingHead};
 use crate::reclaim;
 use crate::sheaf::Sheaf;
 use crate::slab::{self, Object};
 use crate::thread::{self, bump, ThreadSlab};
-use parking_lot::Mutex;
 use std::cell::UnsafeCell;
 use std::ptr;
 use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};

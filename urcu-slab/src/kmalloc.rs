@@ -13,6 +13,7 @@ use crate::cache::{CacheArgs, CacheInner, KmemCache};
 use crate::error::AllocError;
 use crate::slab;
 use std::ptr::NonNull;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 
 /// The largest size served by a size class; larger ones are mapped.
@@ -34,10 +35,9 @@ fn sheaf_capacity(size: usize) -> u32 {
     }
 }
 
-static CLASS_CACHES: OnceLock<[KmemCache; 13]> = OnceLock::new();
-
 fn classes() -> &'static [KmemCache; 13] {
-    CLASS_CACHES.get_or_init(|| {
+    static CACHES: OnceLock<[KmemCache; 13]> = OnceLock::new();
+    CACHES.get_or_init(|| {
         CLASSES.map(|size| {
             let align = 1 << size.trailing_zeros().min(12);
             KmemCache::new(
@@ -54,9 +54,15 @@ fn classes() -> &'static [KmemCache; 13] {
     })
 }
 
-/// Creates the size classes (the helper, for `kmalloc_nolock`).
+/// Set once the classes exist (Release after creating them): a `_nolock`
+/// call may then look them up without initialising anything.
+static READY: AtomicBool = AtomicBool::new(false);
+
+/// Creates the size classes (the helper, for `kmalloc_nolock`;
+/// `prepare_thread`).
 pub(crate) fn init_classes() {
     classes();
+    READY.store(true, Ordering::Release);
 }
 
 /// The size class serving `size` bytes, for a `_nolock` call: none when the
@@ -64,21 +70,14 @@ pub(crate) fn init_classes() {
 /// them allocates).
 #[inline]
 pub(crate) fn class_nolock(size: usize) -> Option<&'static CacheInner> {
-    if size > KMALLOC_MAX_CACHE_SIZE {
-        return None;
-    }
-    Some(CLASS_CACHES.get()?[class_index(size)].inner())
+    // Acquire: pairs with init_classes' Release; class_for then only reads.
+    (size <= KMALLOC_MAX_CACHE_SIZE && READY.load(Ordering::Acquire)).then(|| class_for(size))
 }
 
 /// The size class serving `size` bytes.
 #[inline]
 fn class_for(size: usize) -> &'static CacheInner {
-    classes()[class_index(size)].inner()
-}
-
-#[inline(always)]
-fn class_index(size: usize) -> usize {
-    match size {
+    let i = match size {
         0..=8 => 0,
         9..=16 => 1,
         17..=32 => 2,
@@ -87,7 +86,8 @@ fn class_index(size: usize) -> usize {
         97..=128 => 5,
         129..=192 => 6,
         _ => 7 + (size.next_power_of_two().trailing_zeros() as usize - 8),
-    }
+    };
+    classes()[i].inner()
 }
 
 /// Allocates `size` bytes (at least 1). Contents are undefined.

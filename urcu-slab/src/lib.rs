@@ -51,6 +51,8 @@ mod kfree_rcu;
 #[cfg(not(loom))]
 mod kmalloc;
 #[cfg(not(loom))]
+mod lock;
+#[cfg(not(loom))]
 mod nolock;
 #[cfg(not(loom))]
 mod pages;
@@ -78,7 +80,7 @@ pub use {
     kmalloc::{kfree, kmalloc, kmalloc_stats, ksize, KMALLOC_MAX_CACHE_SIZE},
     nolock::{
         kfree_nolock, kfree_rcu_nolock_link, kmalloc_nolock, kvfree_call_rcu_nolock,
-        kvfree_call_rcu_ptr_nolock,
+        kvfree_call_rcu_ptr_nolock, prepare_thread,
     },
     reclaim::{set_monitor_period, DEFAULT_MONITOR},
     stats::{stats, SlabStats},

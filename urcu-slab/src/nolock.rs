@@ -9,22 +9,26 @@
 //!
 //! # The paths
 //!
-//! * **This thread's state**, when it is not busy (the handler did not
-//!   interrupt krcu on this thread, see `thread.rs`): the same sheaves and
-//!   kfree_rcu batch the normal calls use, without the steps that take a
-//!   lock (the barn, the block pool): an allocation pops the `main` or
-//!   `spare` sheaf; a free pushes on them; a kfree_rcu goes into the
-//!   `rcu_free` sheaf or the open batch (an array slot, else linked through
-//!   the object's own link), and a full sheaf or batch is handed to the
-//!   helper on its lock-free stack, as usual.
-//! * **The reserve**: per thread and cache, one sheaf taken whole with an
-//!   atomic swap. It serves allocations (and takes frees) when the state is
-//!   busy; the helper refills it when a call finds it low.
+//! * **Allocation and free**: per thread and cache, a `nolock` sheaf of
+//!   free objects that only `_nolock` calls touch (the ordinary paths pay
+//!   nothing for them), guarded by a per-thread flag against a nested
+//!   signal handler. The helper keeps a full sheaf waiting next to it
+//!   (`incoming`, taken with an atomic swap) and is asked for the next one
+//!   when the sheaf runs below half; an emptied sheaf goes back to the
+//!   helper on a lock-free stack. An allocation that finds nothing fails
+//!   at once (ENOMEM semantics: no retry loop); a free into a full sheaf is
+//!   deferred.
+//! * **kfree_rcu**: this thread's `rcu_free` sheaf or open batch, inside
+//!   the steal protocol's lock-free window, when the call did not interrupt
+//!   the owner inside that window and no flusher wants the state; without
+//!   the steps that lock (taking an empty sheaf from the barn, a block from
+//!   the pool): the object takes an array slot if one is at hand, else it
+//!   is linked through its own link. A full sheaf or batch is handed to
+//!   the helper on its lock-free stack, as usual.
 //! * **The deferred list** (`deferred.rs`): a free or kfree_rcu that cannot
-//!   be done here pushes the object, linked through its own memory, and
-//!   wakes the helper, which runs the normal path. A later grace period is
-//!   still a correct one. An allocation that cannot be served returns an
-//!   error at once (no retry loop), and asks the helper for a reserve.
+//!   be done in place pushes the object, linked through its own memory,
+//!   and wakes the helper, which runs the normal path. A later grace period
+//!   is still a correct one.
 //!
 //! Barriers first have the helper drain the deferred list and hand off what
 //! it queued, so an object pushed before a barrier started is freed when it
@@ -34,10 +38,11 @@ use crate::cache::CacheInner;
 use crate::deferred::LinkStack;
 use crate::error::AllocError;
 use crate::kfree_rcu::{self, RcuLink, KFREE_RCU_MAX_OFFSET};
+use crate::pending::PendingStack;
 use crate::reclaim;
 use crate::sheaf::Sheaf;
 use crate::slab::{self, Object};
-use crate::thread::{self, bump, CacheSlot, ThreadSlab, RESERVE_HELD};
+use crate::thread::{self, bump, CacheSlot, ThreadSlab};
 use std::ptr::{self, NonNull};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use urcu_core::futex;
@@ -54,18 +59,19 @@ static DEFERRED_RCU: LinkStack = LinkStack::new();
 static DRAIN_REQ: AtomicU32 = AtomicU32::new(0);
 static DRAIN_DONE: AtomicU32 = AtomicU32::new(0);
 
-/// Some slot asked for its reserve, or some thread for a slot table chunk,
+/// Emptied `nolock` sheaves given back to the helper (to their cache).
+static RETURNED: PendingStack = PendingStack::new();
+
+/// Some slot asked for a stocked sheaf, or some thread for a slot table chunk,
 /// or `kmalloc_nolock` for the size classes. Relaxed: hints, delivered by
 /// the wake that follows them.
-static WANT_RESERVE: AtomicBool = AtomicBool::new(false);
+static WANT_STOCK: AtomicBool = AtomicBool::new(false);
 static WANT_CHUNKS: AtomicBool = AtomicBool::new(false);
 static WANT_KMALLOC: AtomicBool = AtomicBool::new(false);
 
 // Counters of the slow paths (atomic: any thread, any handler). The fast
 // paths count per thread (`ThreadCounters::nolock_*`).
-pub(crate) static ALLOC_RESERVE: AtomicU64 = AtomicU64::new(0);
 pub(crate) static ALLOC_FAILED: AtomicU64 = AtomicU64::new(0);
-pub(crate) static FREE_RESERVE: AtomicU64 = AtomicU64::new(0);
 
 /// Counts one event of a slow path.
 #[inline]
@@ -140,15 +146,32 @@ fn object(ptr: *const u8, what: &str) -> Object {
 
 // ---- allocation ----
 
-/// Allocates `size` bytes from any context, a signal handler that
-/// interrupted anything included: from this thread's sheaves of the size
-/// class, else its reserve for the class. Never blocks, locks or waits.
+/// Readies the calling thread for `_nolock` calls (from this thread and its
+/// signal handlers): creates its slab state and the kmalloc size classes,
+/// which a `_nolock` call cannot do (both allocate and lock). Any ordinary
+/// krcu slab call on the thread does the first; call this at thread start
+/// in a thread whose first krcu call may be a `_nolock` one. On a thread
+/// that is not ready, `_nolock` allocations fail and frees are deferred.
 ///
-/// Fails (at once, with no retry) when neither has an object, and for sizes
-/// over [`KMALLOC_MAX_CACHE_SIZE`](crate::KMALLOC_MAX_CACHE_SIZE) (those
-/// need a mapping). A failure asks the helper to stock this thread's
-/// reserve, so later calls succeed; a thread that has used [`kmalloc`] of
-/// the class in an ordinary context is ready at once.
+/// # Contexts
+///
+/// Ordinary code only (it may allocate and lock), not a signal handler.
+pub fn prepare_thread() {
+    thread::current();
+    crate::kmalloc::init_classes();
+}
+
+/// Allocates `size` bytes from any context, a signal handler that
+/// interrupted anything included: from this thread's `_nolock` sheaf of
+/// the size class, which the helper keeps stocked. Never blocks, locks or
+/// waits.
+///
+/// Fails (at once, with no retry) when the sheaf is empty and no full one
+/// is waiting, and for sizes over
+/// [`KMALLOC_MAX_CACHE_SIZE`](crate::KMALLOC_MAX_CACHE_SIZE) (those need a
+/// mapping). A thread's first call on a class fails and asks the helper
+/// for a sheaf; later calls succeed. The thread must have made an ordinary
+/// krcu slab call, or [`prepare_thread`].
 ///
 /// Free the object with [`kfree`](crate::kfree), [`kfree_nolock`], or a
 /// kfree_rcu of either kind.
@@ -159,66 +182,104 @@ fn object(ptr: *const u8, what: &str) -> Object {
 /// an `rcu_dtor` or `call_rcu` callback.
 ///
 /// [`kmalloc`]: crate::kmalloc
-#[inline]
+#[inline(always)]
 pub fn kmalloc_nolock(size: usize) -> Result<NonNull<u8>, AllocError> {
     let Some(cache) = crate::kmalloc::class_nolock(size) else {
-        if size <= crate::KMALLOC_MAX_CACHE_SIZE && !WANT_KMALLOC.swap(true, Ordering::Relaxed) {
-            wake();
-        }
-        count(&ALLOC_FAILED);
-        return Err(AllocError);
+        return Err(no_class(size));
     };
     NonNull::new(alloc(cache)).ok_or(AllocError)
 }
 
+/// `kmalloc_nolock` of a size no class serves, or before the classes
+/// exist (the helper creates them).
+#[cold]
+fn no_class(size: usize) -> AllocError {
+    if size <= crate::KMALLOC_MAX_CACHE_SIZE && !WANT_KMALLOC.swap(true, Ordering::Relaxed) {
+        wake();
+    }
+    count(&ALLOC_FAILED);
+    AllocError
+}
+
 /// `cache.alloc_nolock()`: see [`KmemCache::alloc_nolock`](crate::KmemCache::alloc_nolock).
+#[inline(always)]
 pub(crate) fn alloc(cache: &CacheInner) -> *mut u8 {
     let obj = alloc_inner(cache);
     if obj.is_null() {
-        count(&ALLOC_FAILED);
-    } else if cache.poison {
+        return failed();
+    }
+    if cache.poison {
         cache.check_poison(obj);
     }
     obj
 }
 
-#[inline]
+/// Counts one failed allocation.
+#[cold]
+fn failed() -> *mut u8 {
+    count(&ALLOC_FAILED);
+    ptr::null_mut()
+}
+
+#[inline(always)]
 fn alloc_inner(cache: &CacheInner) -> *mut u8 {
-    if cache.sheaf_capacity == 0 {
-        return ptr::null_mut();
-    }
+    // A cache without sheaves never gets a nolock sheaf: take_stocked
+    // finds none and fails.
     let Some(ts) = thread::current_nolock() else {
         return ptr::null_mut();
     };
     let Some(slot) = slot_of(ts, cache) else {
         return ptr::null_mut();
     };
-    if let Some(_e) = ts.try_enter() {
-        // The state is ours: what the allocation fast path does, without
-        // the barn.
-        let main = slot.main.get();
-        if !main.is_null() {
-            // SAFETY (sheaf derefs): this thread's sheaves, entered.
-            if let Some(obj) = unsafe { (*main).pop() } {
-                bump(&ts.counters.nolock_alloc, 1);
-                return obj;
+    let Some(_g) = ts.enter_nolock() else {
+        // A nested handler: the interrupted call has the sheaf.
+        return ptr::null_mut();
+    };
+    // Relaxed: this thread's own pointer (see CacheSlot::nolock).
+    let sheaf = slot.nolock.load(Ordering::Relaxed);
+    if !sheaf.is_null() {
+        // SAFETY: this thread's nolock sheaf, under enter_nolock.
+        let s = unsafe { &mut *sheaf };
+        if let Some(obj) = s.pop() {
+            if s.len() < s.capacity() / 2 {
+                want_stock(slot);
             }
-            let spare = slot.spare.get();
-            if !spare.is_null() && unsafe { (*spare).len() } > 0 {
-                slot.spare.set(main);
-                slot.main.set(spare);
-                let obj = unsafe { (*spare).pop() };
-                bump(&ts.counters.nolock_alloc, 1);
-                return obj.unwrap_or(ptr::null_mut());
-            }
+            bump(&ts.counters.nolock_alloc, 1);
+            return obj;
         }
     }
-    let obj = with_reserve(slot, |s| s.pop());
-    if let Some(Some(obj)) = obj {
-        count(&ALLOC_RESERVE);
-        return obj;
+    take_stocked(ts, cache, slot, sheaf)
+}
+
+/// The `nolock` sheaf is empty (or missing): takes the full sheaf the
+/// helper stocked, gives the empty one back, and pops an object.
+#[cold]
+fn take_stocked(
+    ts: &ThreadSlab,
+    cache: &CacheInner,
+    slot: &CacheSlot,
+    sheaf: *mut Sheaf,
+) -> *mut u8 {
+    if cache.sheaf_capacity == 0 {
+        return ptr::null_mut();
     }
-    ptr::null_mut()
+    // Acquire: pairs with the helper's Release install.
+    let full = slot.incoming.swap(ptr::null_mut(), Ordering::Acquire);
+    if full.is_null() {
+        want_stock(slot);
+        return ptr::null_mut();
+    }
+    slot.nolock.store(full, Ordering::Relaxed);
+    if !sheaf.is_null() {
+        // SAFETY: the emptied sheaf is ours to give back; it starts with its
+        // pending head.
+        unsafe { RETURNED.push(sheaf.cast()) };
+    }
+    want_stock(slot);
+    // SAFETY: now this thread's nolock sheaf, full.
+    let obj = unsafe { (*full).pop() };
+    bump(&ts.counters.nolock_alloc, 1);
+    obj.unwrap_or(ptr::null_mut())
 }
 
 /// This thread's slot for `cache`; when it has none yet (creating one
@@ -233,39 +294,16 @@ fn slot_of(ts: &'static ThreadSlab, cache: &CacheInner) -> Option<&'static Cache
     slot
 }
 
-/// Runs `f` on the slot's reserve sheaf, taken whole; asks the helper to
-/// fill it when it is missing or, after `f`, less than half full. `None`
-/// when the reserve is missing or held (a nested handler, or the helper
-/// refilling it).
-fn with_reserve<R>(slot: &CacheSlot, f: impl FnOnce(&mut Sheaf) -> R) -> Option<R> {
-    // Acquire: pairs with the Release store of whoever put it back (the
-    // helper's refill included): its contents are visible.
-    let sheaf = slot.reserve.swap(RESERVE_HELD, Ordering::Acquire);
-    if sheaf == RESERVE_HELD {
-        return None;
+/// Asks the helper for a full sheaf for this slot, unless one is waiting or
+/// asked for.
+#[inline]
+fn want_stock(slot: &CacheSlot) {
+    // Relaxed: hints (see CacheSlot::want); the loads keep the common case
+    // free of read-modify-writes.
+    if !slot.incoming.load(Ordering::Relaxed).is_null() || slot.want.load(Ordering::Relaxed) {
+        return;
     }
-    if sheaf.is_null() {
-        // Release: nothing to publish; the slot is free again.
-        slot.reserve.store(ptr::null_mut(), Ordering::Release);
-        want_reserve(slot);
-        return None;
-    }
-    // SAFETY: the swap made the sheaf ours until we put it back.
-    let s = unsafe { &mut *sheaf };
-    let r = f(s);
-    let low = s.len() < s.capacity() / 2;
-    // Release: our changes are visible to the next taker.
-    slot.reserve.store(sheaf, Ordering::Release);
-    if low {
-        want_reserve(slot);
-    }
-    Some(r)
-}
-
-fn want_reserve(slot: &CacheSlot) {
-    if !slot.reserve_want.swap(true, Ordering::Relaxed)
-        && !WANT_RESERVE.swap(true, Ordering::Relaxed)
-    {
+    if !slot.want.swap(true, Ordering::Relaxed) && !WANT_STOCK.swap(true, Ordering::Relaxed) {
         wake();
     }
 }
@@ -274,11 +312,10 @@ fn want_reserve(slot: &CacheSlot) {
 
 /// Frees a krcu allocation from any context, a signal handler that
 /// interrupted anything included. Never fails and never blocks: the object
-/// goes back to this thread's sheaves, or its reserve, or (when this
-/// thread's state is busy and the reserve is full or held, and for large
-/// objects and caches without sheaves) onto the deferred list, linked
-/// through the object's own memory, for the helper to free. Null is a
-/// no-op.
+/// goes into this thread's `_nolock` sheaf of its cache, or (when that is
+/// full or in use by the call this one interrupted, and for large objects
+/// and caches without sheaves) onto the deferred list, linked through the
+/// object's own memory, for the helper to free. Null is a no-op.
 ///
 /// # Contexts
 ///
@@ -327,40 +364,20 @@ fn free_in_place(cache: &CacheInner, obj: *mut u8) -> bool {
     let Some(slot) = slot_of(ts, cache) else {
         return false;
     };
-    if let Some(_e) = ts.try_enter() {
-        let main = slot.main.get();
-        if !main.is_null() {
-            // SAFETY (sheaf derefs): this thread's sheaves, entered.
-            let mut target = main;
-            if unsafe { (*main).is_full() } {
-                let spare = slot.spare.get();
-                if !spare.is_null() && unsafe { (*spare).len() } == 0 {
-                    slot.spare.set(main);
-                    slot.main.set(spare);
-                    target = spare;
-                }
-            }
-            if unsafe { !(*target).is_full() } {
-                cache.poison_object(obj);
-                unsafe { (*target).push(obj) };
-                bump(&ts.counters.nolock_free, 1);
-                return true;
-            }
-        }
+    let Some(_g) = ts.enter_nolock() else {
+        return false;
+    };
+    // Relaxed: this thread's own pointer.
+    let sheaf = slot.nolock.load(Ordering::Relaxed);
+    // SAFETY: this thread's nolock sheaf, under enter_nolock.
+    if sheaf.is_null() || unsafe { (*sheaf).is_full() } {
+        return false;
     }
-    let pushed = with_reserve(slot, |s| {
-        if s.is_full() {
-            return false;
-        }
-        cache.poison_object(obj);
-        s.push(obj);
-        true
-    });
-    if pushed == Some(true) {
-        count(&FREE_RESERVE);
-        return true;
-    }
-    false
+    cache.poison_object(obj);
+    // SAFETY: as above; not full.
+    unsafe { (*sheaf).push(obj) };
+    bump(&ts.counters.nolock_free, 1);
+    true
 }
 
 /// Pushes a free for the helper: `obj`'s word at `link_off` links it.
@@ -502,7 +519,8 @@ pub unsafe fn kvfree_call_rcu_ptr_nolock(head: *mut crate::RcuPtr, ptr: *mut u8)
 pub(crate) fn has_work() -> bool {
     !DEFERRED_FREE.is_empty()
         || !DEFERRED_RCU.is_empty()
-        || WANT_RESERVE.load(Ordering::Relaxed)
+        || !RETURNED.is_empty()
+        || WANT_STOCK.load(Ordering::Relaxed)
         || WANT_CHUNKS.load(Ordering::Relaxed)
         || WANT_KMALLOC.load(Ordering::Relaxed)
         || DRAIN_REQ.load(Ordering::Relaxed) != DRAIN_DONE.load(Ordering::Relaxed)
@@ -535,14 +553,20 @@ pub(crate) fn helper_pass() {
             ts.install_wanted_chunks();
         }
     }
-    if WANT_RESERVE.swap(false, Ordering::Relaxed) {
+    RETURNED.take_all(|h| {
+        let sheaf = h.cast::<Sheaf>();
+        // SAFETY: a sheaf a thread gave up; its cache outlives it (destroy
+        // runs a barrier, which waits for this pass).
+        unsafe { (*(*sheaf).cache).return_sheaf(sheaf) };
+    });
+    if WANT_STOCK.swap(false, Ordering::Relaxed) {
         for ts in thread::all_states() {
             for (id, slot) in ts.slots() {
-                if !slot.reserve_want.swap(false, Ordering::Relaxed) {
+                if !slot.want.swap(false, Ordering::Relaxed) {
                     continue;
                 }
                 if let Some(cache) = crate::cache::by_id(id) {
-                    cache.refill_reserve(slot);
+                    cache.stock_nolock(slot);
                 }
             }
         }

@@ -17,11 +17,11 @@
 
 use crate::cache::CacheInner;
 use crate::kfree_rcu;
+use crate::lock::Mutex;
 use crate::pending::{Kind, PendingHead, PendingStack};
 use crate::sheaf::Sheaf;
 use crate::slab::{self, Slab};
 use crate::thread::{self, ThreadSlab};
-use parking_lot::Mutex;
 use std::cell::Cell;
 use std::collections::VecDeque;
 use std::mem::MaybeUninit;

@@ -14,8 +14,8 @@
 //! the objects freed by kfree_rcu feed allocations without touching a slab.
 
 use crate::cache::CacheInner;
+use crate::lock::Mutex;
 use crate::pending::{Kind, PendingHead};
-use parking_lot::Mutex;
 use std::alloc::{self, Layout};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use urcu_core::GpCookie;
@@ -146,19 +146,6 @@ impl Sheaf {
         };
         let n = fill(all);
         self.set_len(n);
-    }
-
-    /// Fills the free part of the sheaf with `fill` (as [`fill`](Self::fill)).
-    pub(crate) fn top_up(&mut self, fill: impl FnOnce(&mut [*mut u8]) -> usize) {
-        let len = self.len();
-        // SAFETY: slots len..capacity are ours; null-initialised so the
-        // slice holds valid values.
-        let free = unsafe {
-            std::ptr::write_bytes(self.slots().add(len), 0, self.capacity - len);
-            std::slice::from_raw_parts_mut(self.slots().add(len), self.capacity - len)
-        };
-        let n = fill(free);
-        self.set_len(len + n);
     }
 
     /// The most objects it holds.

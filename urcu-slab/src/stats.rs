@@ -35,17 +35,13 @@ pub struct SlabStats {
     /// Times a kfree_rcu caller yielded the CPU to the helper because too
     /// many objects waited (the flood bound).
     pub throttled: u64,
-    /// `kmalloc_nolock` / `alloc_nolock` calls served from the calling
-    /// thread's sheaves.
+    /// `kmalloc_nolock` / `alloc_nolock` calls served (from the calling
+    /// thread's `_nolock` sheaves).
     pub nolock_alloc: u64,
-    /// ... served from the thread's reserve (its state was busy).
-    pub nolock_alloc_reserve: u64,
     /// ... that failed (returned null): nothing at hand without a lock.
     pub nolock_alloc_failed: u64,
-    /// `kfree_nolock` calls that freed into the thread's sheaves.
+    /// `kfree_nolock` calls that freed into the thread's `_nolock` sheaves.
     pub kfree_nolock: u64,
-    /// ... into the thread's reserve.
-    pub kfree_nolock_reserve: u64,
     /// ... that went to the deferred list for the helper.
     pub kfree_nolock_deferred: u64,
     /// `kfree_rcu_nolock` calls queued on the thread's own sheaf or batch.
@@ -82,10 +78,8 @@ pub fn stats() -> SlabStats {
         bytes_mapped: crate::pages::mapped_bytes() as u64,
         throttled: get(&reclaim::THROTTLED),
         nolock_alloc,
-        nolock_alloc_reserve: get(&nolock::ALLOC_RESERVE),
         nolock_alloc_failed: get(&nolock::ALLOC_FAILED),
         kfree_nolock,
-        kfree_nolock_reserve: get(&nolock::FREE_RESERVE),
         kfree_nolock_deferred,
         kfree_rcu_nolock,
         kfree_rcu_deferred,

@@ -61,6 +61,15 @@ impl StealFlag {
         false
     }
 
+    /// Whether the owner is inside its lock-free window: asked by a signal
+    /// handler on the owner's own thread (which sees the owner's stores in
+    /// program order), before it enters the window itself.
+    #[inline(always)]
+    pub(crate) fn owner_busy(&self) -> bool {
+        // Relaxed: same-thread, see above.
+        self.busy.load(Ordering::Relaxed) != 0
+    }
+
     /// Owner: done with its state.
     #[inline(always)]
     pub(crate) fn owner_exit(&self) {
@@ -160,10 +169,10 @@ mod loom_tests {
     /// A signal handler's `_nolock` call on the owner's thread (the owner
     /// is interrupted, so the handler is the only code running there):
     /// uses the state in the lock-free window when the owner was not
-    /// inside krcu (`entered`) and no flusher wants it, else pushes the
+    /// inside its own window and no flusher wants it, else pushes the
     /// object on the deferred list. It never takes the lock.
-    fn handler(t: &Thread, list: &crate::deferred::LinkStack, entered: bool, obj: *mut u8) {
-        if !entered && t.flag.owner_enter(|| fence(Ordering::SeqCst)) {
+    fn handler(t: &Thread, list: &crate::deferred::LinkStack, obj: *mut u8) {
+        if !t.flag.owner_busy() && t.flag.owner_enter(|| fence(Ordering::SeqCst)) {
             t.state.with_mut(|s| unsafe { *s += 1 });
             t.flag.owner_exit();
         } else {
@@ -198,14 +207,15 @@ mod loom_tests {
                 thread::spawn(move || {
                     let obj = |i: usize| &objs[i] as *const Obj as *mut u8;
                     // Interrupted while idle.
-                    handler(&t, &list, false, obj(0));
-                    // Interrupted inside its own window (entered).
+                    handler(&t, &list, obj(0));
+                    // Interrupted inside its own window, or holding the
+                    // lock in the locked mode.
                     if t.flag.owner_enter(|| fence(Ordering::SeqCst)) {
-                        handler(&t, &list, true, obj(1));
+                        handler(&t, &list, obj(1));
                         t.flag.owner_exit();
                     } else {
                         let _g = t.lock.lock().unwrap();
-                        handler(&t, &list, true, obj(1));
+                        handler(&t, &list, obj(1));
                     }
                 })
             };
@@ -222,7 +232,10 @@ mod loom_tests {
             owner.join().unwrap();
             deferred += list.take_all(|_| {});
             let left = t.state.with(|s| unsafe { *s });
-            assert!(deferred >= 1, "the handler inside the window deferred");
+            assert!(
+                deferred >= 1,
+                "the handler that interrupted the owner's window or lock deferred"
+            );
             assert_eq!(
                 taken as usize + left as usize + deferred,
                 2,

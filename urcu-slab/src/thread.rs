@@ -24,13 +24,15 @@
 //! # The unknown context
 //!
 //! A signal handler may interrupt this thread anywhere, krcu's own code
-//! included. Every path that touches this thread's state marks the state
-//! `entered` ([`ThreadSlab::enter`]) for its duration; a `_nolock` call
-//! uses the state only when it is not entered ([`ThreadSlab::try_enter`]),
-//! and otherwise falls back to the thread's per-cache reserve sheaves
-//! (taken with an atomic swap) or to the deferred list (`nolock.rs`).
+//! included (`nolock.rs`). Its `_nolock` calls never touch the allocation
+//! sheaves (`main`, `spare`), so the ordinary allocation paths pay nothing
+//! for them: they use a `nolock` sheaf per cache of their own, guarded by
+//! a per-thread flag that only `_nolock` calls set. They use the kfree_rcu
+//! state only inside the steal protocol's lock-free window, after checking
+//! that the owner is not inside its own window ([`ThreadSlab::try_rcu_state`]);
+//! in the locked mode the steal count is raised, so they keep out too.
 //! Because a handler runs on the thread it interrupted and returns before
-//! that thread resumes, a plain flag with compiler fences is enough: the
+//! that thread resumes, plain flags with compiler fences are enough: the
 //! handler sees exactly the stores made before the interruption.
 //!
 //! A thread's state outlives the thread: at exit the thread hands its
@@ -41,9 +43,10 @@
 
 use crate::cache::CacheInner;
 use crate::kfree_rcu::{BatchDesc, RcuLocal};
+use crate::lock::Mutex;
 use crate::sheaf::Sheaf;
 use crate::steal::StealFlag;
-use parking_lot::{Mutex, ReentrantMutex};
+use parking_lot::ReentrantMutex;
 use std::cell::{Cell, UnsafeCell};
 use std::ptr;
 use std::sync::atomic::{compiler_fence, AtomicBool, AtomicPtr, AtomicU64, AtomicU8, Ordering};
@@ -72,18 +75,18 @@ pub(crate) struct CacheSlot {
     pub(crate) rcu_sheaf_fail: AtomicU64,
     pub(crate) sheaf_submissions: AtomicU64,
     pub(crate) rcu_batched: AtomicU64,
-    /// A sheaf of free objects for `_nolock` calls that find the state
-    /// entered: null (none yet), [`RESERVE_HELD`] (someone has it), or a
-    /// sheaf. Taken with a swap, so this thread's handlers and the helper
-    /// (which refills it) each get it whole.
-    pub(crate) reserve: AtomicPtr<Sheaf>,
-    /// A `_nolock` call found the reserve missing or low: the helper fills
-    /// it. Relaxed: a hint, delivered by the wake that follows it.
-    pub(crate) reserve_want: AtomicBool,
+    /// The sheaf `_nolock` calls allocate from and free into: touched only
+    /// on this thread, under [`ThreadSlab::enter_nolock`]; atomic (Relaxed,
+    /// plain moves) so that statistics may read it.
+    pub(crate) nolock: AtomicPtr<Sheaf>,
+    /// A full sheaf the helper stocked for the `_nolock` calls: the helper
+    /// installs it when it is null (Release); this thread takes it with a
+    /// swap (Acquire).
+    pub(crate) incoming: AtomicPtr<Sheaf>,
+    /// A `_nolock` call found its sheaf missing or low: the helper stocks
+    /// `incoming`. Relaxed: a hint, delivered by the wake that follows it.
+    pub(crate) want: AtomicBool,
 }
-
-/// [`CacheSlot::reserve`] while someone holds the reserve sheaf.
-pub(crate) const RESERVE_HELD: *mut Sheaf = ptr::dangling_mut();
 
 impl CacheSlot {
     fn new() -> Self {
@@ -96,9 +99,23 @@ impl CacheSlot {
             rcu_sheaf_fail: AtomicU64::new(0),
             sheaf_submissions: AtomicU64::new(0),
             rcu_batched: AtomicU64::new(0),
-            reserve: AtomicPtr::new(ptr::null_mut()),
-            reserve_want: AtomicBool::new(false),
+            nolock: AtomicPtr::new(ptr::null_mut()),
+            incoming: AtomicPtr::new(ptr::null_mut()),
+            want: AtomicBool::new(false),
         }
+    }
+
+    /// Gives the `_nolock` sheaves back to the cache: the thread is gone,
+    /// or nobody uses the cache any more.
+    pub(crate) fn return_nolock_sheaves(&self, cache: &CacheInner) {
+        // Acquire: a sheaf the helper stocked is complete.
+        for s in [&self.nolock, &self.incoming] {
+            let sheaf = s.swap(ptr::null_mut(), Ordering::Acquire);
+            if !sheaf.is_null() {
+                cache.return_sheaf(sheaf);
+            }
+        }
+        self.want.store(false, Ordering::Relaxed);
     }
 
     /// Zeroes the counters when the cache id is retired.
@@ -139,9 +156,9 @@ pub(crate) struct ThreadSlab {
     /// Flushers that want the kfree_rcu state; raised sends the owner to
     /// `lock`. See the module documentation and `steal.rs`.
     steal: StealFlag,
-    /// Nonzero while this thread runs krcu code on this state (see the
-    /// module documentation); read by signal handlers on this thread only.
-    entered: AtomicU8,
+    /// Nonzero while a `_nolock` call on this thread uses its `nolock`
+    /// sheaves (a nested handler's call then keeps out); this thread only.
+    nolock_busy: AtomicU8,
     /// Protects the kfree_rcu state while `steal` is nonzero, and all of the
     /// orphan state. Reentrant: a kfree_rcu path may allocate a bulk block
     /// while holding it. Innermost lock except for barns and node locks.
@@ -178,7 +195,7 @@ impl ThreadSlab {
     fn new(orphan: bool) -> Self {
         ThreadSlab {
             steal: StealFlag::new(orphan),
-            entered: AtomicU8::new(0),
+            nolock_busy: AtomicU8::new(0),
             lock: ReentrantMutex::new(()),
             orphan,
             chunks: [const { AtomicPtr::new(ptr::null_mut()) }; NCHUNKS],
@@ -250,6 +267,7 @@ impl ThreadSlab {
     }
 
     /// The slot for cache `id` if this thread ever used that cache.
+    #[inline]
     pub(crate) fn slot_if_used(&self, id: usize) -> Option<&CacheSlot> {
         let chunk = self.chunks[id / CHUNK].load(Ordering::Acquire);
         // SAFETY: installed chunks are never freed.
@@ -279,51 +297,35 @@ impl ThreadSlab {
         self.orphan
     }
 
-    /// Marks the state entered until the guard drops (nests). Owner only,
-    /// never on the orphan.
+    /// For a `_nolock` call: marks this thread's `nolock` sheaves in use
+    /// unless a call it interrupted (a nested signal handler) has them.
     #[inline(always)]
-    pub(crate) fn enter(&self) -> Entered<'_> {
-        debug_assert!(!self.orphan);
-        // Relaxed, with the compiler fence: only signal handlers on this
-        // thread read the flag, and they see this thread's stores in
-        // program order; the fence keeps the state's updates after it.
-        let prev = self.entered.load(Ordering::Relaxed);
-        self.entered.store(1, Ordering::Relaxed);
-        compiler_fence(Ordering::SeqCst);
-        Entered {
-            flag: &self.entered,
-            prev,
-        }
-    }
-
-    /// For a `_nolock` call: enters the state unless this thread is already
-    /// inside krcu (the call interrupted it).
-    #[inline(always)]
-    pub(crate) fn try_enter(&self) -> Option<Entered<'_>> {
-        // Relaxed: as in enter(). A nested handler that runs between this
-        // load and the store below finishes (and restores the flag) before
-        // this one resumes, so load-then-store is atomic for our purpose.
-        if self.entered.load(Ordering::Relaxed) != 0 {
+    pub(crate) fn enter_nolock(&self) -> Option<NolockGuard<'_>> {
+        // Relaxed, with the compiler fence: only code on this thread reads
+        // the flag, and a handler sees this thread's stores in program
+        // order. A nested handler that runs between this load and the store
+        // finishes (and clears the flag) before this call resumes, so the
+        // load-then-store is atomic for our purpose.
+        if self.nolock_busy.load(Ordering::Relaxed) != 0 {
             return None;
         }
-        self.entered.store(1, Ordering::Relaxed);
+        self.nolock_busy.store(1, Ordering::Relaxed);
         compiler_fence(Ordering::SeqCst);
-        Some(Entered {
-            flag: &self.entered,
-            prev: 0,
-        })
+        Some(NolockGuard(&self.nolock_busy))
     }
 
-    /// For a `_nolock` call: runs `f` on this thread's kfree_rcu state if
-    /// the state is not entered and no flusher wants it (the steal
-    /// protocol's lock-free window, never its lock); `None` otherwise.
+    /// For a `_nolock` call: runs `f` on this thread's kfree_rcu state in
+    /// the steal protocol's lock-free window, unless the call interrupted
+    /// the owner inside its own window or a flusher wants the state (then
+    /// the owner is in the locked mode, or waits for it): `None` then. The
+    /// lock is never taken.
     #[inline]
     pub(crate) fn try_rcu_state<R>(
         &'static self,
         f: impl FnOnce(&'static ThreadSlab) -> R,
     ) -> Option<R> {
-        let _e = self.try_enter()?;
-        if !self.steal.owner_enter(memb::slave_fence) {
+        let _g = self.enter_nolock()?;
+        if self.steal.owner_busy() || !self.steal.owner_enter(memb::slave_fence) {
             return None;
         }
         let _exit = ExitWindow(self);
@@ -336,17 +338,14 @@ impl ThreadSlab {
     }
 }
 
-/// Leaves [`ThreadSlab::enter`]'s mark: restores the flag's earlier value.
-pub(crate) struct Entered<'a> {
-    flag: &'a AtomicU8,
-    prev: u8,
-}
+/// Clears [`ThreadSlab::enter_nolock`]'s flag.
+pub(crate) struct NolockGuard<'a>(&'a AtomicU8);
 
-impl Drop for Entered<'_> {
+impl Drop for NolockGuard<'_> {
     #[inline(always)]
     fn drop(&mut self) {
         compiler_fence(Ordering::SeqCst);
-        self.flag.store(self.prev, Ordering::Relaxed);
+        self.0.store(0, Ordering::Relaxed);
     }
 }
 
@@ -458,10 +457,8 @@ fn current_slow(ts: *const ThreadSlab) -> &'static ThreadSlab {
     crate::kfree_rcu::debug_checks();
     let ts = match POOL.lock().pop() {
         Some(ts) => {
-            // The pooled state was retired with steal raised and entered;
-            // give it back.
+            // The pooled state was retired with steal raised; give it back.
             ts.steal.lower();
-            ts.entered.store(0, Ordering::Relaxed);
             ts
         }
         None => {
@@ -477,10 +474,9 @@ fn current_slow(ts: *const ThreadSlab) -> &'static ThreadSlab {
 /// Hands an exiting thread's state off: its kfree_rcu batch and sheaves to
 /// the helper, its allocation sheaves to the barns; then pools it.
 fn retire(ts: &'static ThreadSlab) {
-    // From now on anyone touching the state (a flusher) takes the lock, and
-    // a signal handler on this thread leaves it alone.
-    ts.entered.store(1, Ordering::Relaxed);
-    compiler_fence(Ordering::SeqCst);
+    // From now on anyone touching the state (a flusher) takes the lock. No
+    // signal handler on this thread sees the state any more (`CURRENT` is
+    // gone).
     ts.steal.raise();
     {
         let _g = ts.lock();
@@ -495,6 +491,7 @@ fn retire(ts: &'static ThreadSlab) {
                     cache.return_sheaf(sheaf);
                 }
             }
+            slot.return_nolock_sheaves(cache);
         }
     }
     POOL.lock().push(ts);
@@ -509,7 +506,6 @@ pub(crate) fn with_rcu_state<R>(f: impl FnOnce(&'static ThreadSlab) -> R) -> R {
         let _g = ts.lock();
         return f(ts);
     }
-    let _e = ts.enter();
     crate::reclaim::defer_wakes(ts, || {
         if ts.steal.owner_enter(memb::slave_fence) {
             let _exit = ExitWindow(ts);
@@ -546,7 +542,6 @@ pub(crate) fn steal_round(threads: &[&'static ThreadSlab], mut f: impl FnMut(&'s
 pub(crate) fn with_alloc_state<R>(f: impl FnOnce(&'static ThreadSlab) -> R) -> R {
     let ts = current();
     if !ts.is_orphan() {
-        let _e = ts.enter();
         return f(ts);
     }
     let _g = ts.lock();
@@ -567,13 +562,7 @@ pub(crate) fn forget_cache(cache: &CacheInner) {
                 cache.return_sheaf(sheaf);
             }
         }
-        // Relaxed: no thread uses the cache any more (the caller's
-        // guarantee), so nobody holds the reserve.
-        let reserve = slot.reserve.swap(ptr::null_mut(), Ordering::Relaxed);
-        if !reserve.is_null() && reserve != RESERVE_HELD {
-            cache.return_sheaf(reserve);
-        }
-        slot.reserve_want.store(false, Ordering::Relaxed);
+        slot.return_nolock_sheaves(cache);
         slot.reset_counters();
     }
 }
@@ -630,8 +619,8 @@ pub(crate) fn after_fork_child() {
     });
 }
 
-/// A test hook run inside krcu's critical sections (with this thread's
-/// state entered): at the start of a kfree_rcu batch and on the allocation
+/// A test hook run inside krcu's critical sections: at the start of a
+/// kfree_rcu batch (in the steal protocol's window) and on the allocation
 /// and free slow paths. Zero: none.
 static BUSY_HOOK: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 

@@ -1,7 +1,8 @@
 //! The `_nolock` paths, deterministically: a signal raised from inside
 //! krcu's own critical section (the busy hook) meets a busy thread state,
-//! so its calls take the deferred path and the reserve; the helper frees
-//! what was deferred, and a barrier covers objects deferred just before it.
+//! so its kfree_rcu takes the deferred path while its allocation is served
+//! from the thread's own nolock sheaf; the helper frees what was deferred,
+//! and a barrier covers objects deferred just before it.
 
 use std::ffi::c_void;
 use std::ptr;
@@ -9,8 +10,8 @@ use std::sync::atomic::{AtomicI32, AtomicPtr, AtomicU64, AtomicUsize, Ordering::
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use urcu_slab::{
-    kfree_nolock, kfree_rcu, kfree_rcu_nolock, kmalloc, kmalloc_nolock, kvfree_rcu_barrier, stats,
-    testing, CacheArgs, KmemCache, RcuHead, RcuPtr,
+    kfree_nolock, kfree_rcu, kfree_rcu_nolock, kmalloc_nolock, kvfree_rcu_barrier, stats, testing,
+    CacheArgs, KmemCache, RcuHead, RcuPtr,
 };
 
 /// The tests share the process's statistics and the busy hook.
@@ -151,46 +152,53 @@ fn busy_state_defers_and_the_helper_frees() {
     trigger.destroy().unwrap();
 }
 
-#[test]
-fn busy_state_allocates_from_the_reserve() {
-    let _s = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    install_handler();
-    testing::set_busy_hook(Some(raise_inside_krcu));
-    let trigger = cache("nolock-reserve-trigger", 0);
-    // Readies this thread's sheaves of the 200-byte class (256).
-    let warm = kmalloc(200).unwrap().as_ptr();
-    // SAFETY: a live allocation, not used again.
-    unsafe { urcu_slab::kfree(warm) };
-    ALLOC_SIZE.store(200, Relaxed);
-    // The first busy allocation may find no reserve and ask the helper for
-    // one; wait (no time limit is asserted, only progress) until a busy
-    // allocation is served.
+/// Allocates with kmalloc_nolock until the helper has stocked this
+/// thread's sheaf of the class (no time limit is asserted, only progress);
+/// returns the failures before the first success.
+fn warm_nolock(size: usize) -> u64 {
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut failed = 0;
-    let got = loop {
-        let before = stats();
-        trigger_inside_krcu(&trigger);
-        let p = ALLOCATED.swap(ptr::null_mut(), Relaxed);
-        let after = stats();
-        if !p.is_null() {
-            assert_eq!(
-                after.nolock_alloc_reserve - before.nolock_alloc_reserve,
-                1,
-                "served from the reserve, not the busy sheaves"
-            );
-            break p;
+    loop {
+        if let Ok(p) = kmalloc_nolock(size) {
+            // SAFETY: a live allocation, not used again.
+            unsafe { kfree_nolock(p.as_ptr()) };
+            return failed;
         }
-        assert_eq!(after.nolock_alloc_failed - before.nolock_alloc_failed, 1);
         failed += 1;
         assert!(
             Instant::now() < deadline,
-            "the helper never stocked the reserve"
+            "the helper never stocked the sheaf"
         );
         std::thread::sleep(Duration::from_millis(1));
-    };
+    }
+}
+
+/// A handler that interrupted krcu allocates from its own sheaf, which the
+/// helper stocks after the first call asks for it.
+#[test]
+fn handler_allocates_while_krcu_is_busy() {
+    let _s = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    install_handler();
+    testing::set_busy_hook(Some(raise_inside_krcu));
+    let trigger = cache("nolock-alloc-trigger", 0);
+    let before = stats();
+    ALLOC_SIZE.store(200, Relaxed);
+    trigger_inside_krcu(&trigger);
+    let first = ALLOCATED.swap(ptr::null_mut(), Relaxed);
+    assert!(
+        first.is_null(),
+        "no sheaf for the 256-byte class yet on this thread"
+    );
+    assert_eq!(stats().nolock_alloc_failed - before.nolock_alloc_failed, 1);
+    let failed = warm_nolock(200);
+    eprintln!("kmalloc_nolock failures before the helper stocked the sheaf: {failed}");
+    let before = stats();
+    trigger_inside_krcu(&trigger);
+    let got = ALLOCATED.swap(ptr::null_mut(), Relaxed);
     ALLOC_SIZE.store(0, Relaxed);
     testing::set_busy_hook(None);
-    eprintln!("busy allocations that failed before the reserve was stocked: {failed}");
+    assert!(!got.is_null(), "served while krcu was busy on this thread");
+    assert_eq!(stats().nolock_alloc - before.nolock_alloc, 1);
     // SAFETY: the handler's allocation, a live kmalloc object.
     assert_eq!(unsafe { urcu_slab::ksize(got) }, 256);
     unsafe { urcu_slab::kfree(got) };
@@ -198,14 +206,28 @@ fn busy_state_allocates_from_the_reserve() {
     trigger.destroy().unwrap();
 }
 
+/// With no signal in the way, kfree_rcu_nolock goes into this thread's own
+/// kfree_rcu state and kfree_nolock into its sheaf.
 #[test]
-fn idle_state_serves_nolock_calls_in_place() {
+fn nolock_calls_in_place() {
     let _s = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let c = cache("nolock-idle", 32);
-    // Ready this thread's sheaves of the cache.
-    let warm = c.alloc().unwrap();
-    // SAFETY: a live object of c.
-    unsafe { c.free(warm) };
+    // This test thread may not have made an ordinary krcu call yet.
+    urcu_slab::prepare_thread();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    // The first call asks the helper for this thread's sheaf of the cache.
+    loop {
+        if let Ok(p) = c.alloc_nolock() {
+            // SAFETY: an object of c, not used again.
+            unsafe { kfree_nolock(p.as_ptr()) };
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the helper never stocked the sheaf"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
     let before = stats();
     let dtors = DTORS.load(Relaxed);
     let a = c.alloc_nolock().expect("the thread's sheaf has objects");

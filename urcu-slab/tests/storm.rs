@@ -249,16 +249,14 @@ fn signal_storm_nolock_and_friends() {
         "signal storm, {secs} s, 2 threads at 10 kHz: {signals} signals handled; worker rounds {rounds:?}"
     );
     eprintln!(
-        "handler allocations: {tries}, null {nulls} ({:.3}% succeeded); own sheaves {}, reserve {}, failed {}",
+        "handler allocations: {tries}, null {nulls} ({:.3}% succeeded); served {}, failed {}",
         100.0 * (tries - nulls) as f64 / tries.max(1) as f64,
         d(|s| s.nolock_alloc),
-        d(|s| s.nolock_alloc_reserve),
         d(|s| s.nolock_alloc_failed),
     );
     eprintln!(
-        "kfree_nolock: own sheaves {}, reserve {}, deferred {}; kfree_rcu_nolock: own state {}, deferred {}; call_rcu_nolock {}",
+        "kfree_nolock: into the thread's sheaves {}, deferred {}; kfree_rcu_nolock: own state {}, deferred {}; call_rcu_nolock {}",
         d(|s| s.kfree_nolock),
-        d(|s| s.kfree_nolock_reserve),
         d(|s| s.kfree_nolock_deferred),
         d(|s| s.kfree_rcu_nolock),
         d(|s| s.kfree_rcu_deferred),

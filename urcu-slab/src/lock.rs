@@ -1,0 +1,126 @@
+//! The slab layer's blocking lock: a futex mutex with no state outside its
+//! own word.
+//!
+//! The fork handlers hold every slab lock across `fork()` and release them
+//! in both processes. parking_lot's mutexes keep their waiters in a global
+//! table: a thread of the parent parked on a lock at fork time stays queued
+//! in the child's copy of that table, where an unlock may hand the lock to
+//! it and the lock is then never free again (measured: the fork test hung
+//! in about one run in fifteen). Here a waiter lives only in the kernel,
+//! which forgets the parent's threads in the child, so releasing the word
+//! is all an unlock needs there. (urcu-core uses std's futex mutexes for
+//! the same reason; this one adds the `force_unlock` the fork handlers
+//! need.)
+//!
+//! The word: 0 free, 1 locked, 2 locked with possible waiters (the classic
+//! three-state futex mutex).
+
+use std::cell::UnsafeCell;
+use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicU32, Ordering};
+use urcu_core::futex;
+
+/// A mutual-exclusion lock over a `T`.
+pub(crate) struct Mutex<T> {
+    word: AtomicU32,
+    data: UnsafeCell<T>,
+}
+
+// SAFETY: the data is only reached through a guard, which exists for one
+// holder at a time.
+unsafe impl<T: Send> Sync for Mutex<T> {}
+unsafe impl<T: Send> Send for Mutex<T> {}
+
+impl<T> Mutex<T> {
+    pub(crate) const fn new(data: T) -> Self {
+        Mutex {
+            word: AtomicU32::new(0),
+            data: UnsafeCell::new(data),
+        }
+    }
+
+    /// Takes the lock, sleeping while another thread holds it.
+    #[inline]
+    pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
+        // Acquire: pairs with the Release in unlock(): the previous holder's
+        // writes are visible.
+        if self
+            .word
+            .compare_exchange(0, 1, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            self.lock_contended();
+        }
+        MutexGuard { lock: self }
+    }
+
+    #[cold]
+    fn lock_contended(&self) {
+        // Spin briefly: holders keep these locks for a few list operations.
+        for _ in 0..100 {
+            std::hint::spin_loop();
+            if self.word.load(Ordering::Relaxed) == 0
+                && self
+                    .word
+                    .compare_exchange(0, 1, Ordering::Acquire, Ordering::Relaxed)
+                    .is_ok()
+            {
+                return;
+            }
+        }
+        // Acquire: as in lock(). Marking the word 2 makes the holder's
+        // unlock wake a waiter.
+        while self.word.swap(2, Ordering::Acquire) != 0 {
+            futex::wait(&self.word, 2, None);
+        }
+    }
+
+    fn unlock(&self) {
+        // Release: pairs with the next holder's Acquire.
+        if self.word.swap(0, Ordering::Release) == 2 {
+            futex::wake(&self.word, 1);
+        }
+    }
+
+    /// Releases a lock whose guard was given to [`std::mem::forget`].
+    ///
+    /// # Safety
+    ///
+    /// The lock is held, by a forgotten guard of the calling thread (or, in
+    /// a fork child, of the thread that forked).
+    pub(crate) unsafe fn force_unlock(&self) {
+        self.unlock();
+    }
+
+    /// The data, for a caller that holds the lock through a forgotten
+    /// guard.
+    pub(crate) fn data_ptr(&self) -> *mut T {
+        self.data.get()
+    }
+}
+
+/// Holds a [`Mutex`]; releases it when dropped.
+pub(crate) struct MutexGuard<'a, T> {
+    lock: &'a Mutex<T>,
+}
+
+impl<T> Deref for MutexGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        // SAFETY: the guard holds the lock.
+        unsafe { &*self.lock.data.get() }
+    }
+}
+
+impl<T> DerefMut for MutexGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: the guard holds the lock.
+        unsafe { &mut *self.lock.data.get() }
+    }
+}
+
+impl<T> Drop for MutexGuard<'_, T> {
+    fn drop(&mut self) {
+        self.lock.unlock();
+    }
+}
