@@ -132,6 +132,19 @@ typedef struct krcu_stats {
    * Bytes krcu has mapped for slabs and large objects.
    */
   uint64_t bytes_mapped;
+  /**
+   * `_nolock` calls by path: allocations served and failed; frees into
+   * the thread's nolock sheaves and deferred to the helper; kfree_rcu
+   * queued on the thread's own state and deferred; objects on the
+   * deferred list now.
+   */
+  uint64_t nolock_alloc;
+  uint64_t nolock_alloc_failed;
+  uint64_t kfree_nolock;
+  uint64_t kfree_nolock_deferred;
+  uint64_t kfree_rcu_nolock;
+  uint64_t kfree_rcu_deferred;
+  uint64_t deferred_pending;
 } krcu_stats;
 
 /**
@@ -715,6 +728,87 @@ void krcu_kvfree_rcu_barrier_on_cache(struct krcu_cache *cache);
 void krcu_trim(void);
 
 /**
+ * Readies the calling thread for `_nolock` calls from it and its signal
+ * handlers: creates its slab state and the kmalloc size classes, which a
+ * `_nolock` call cannot do. Any ordinary slab call on the thread does the
+ * first. On a thread that is not ready, `_nolock` allocations return NULL
+ * and frees are deferred to the helper.
+ *
+ * Context: normal code (it may allocate and lock), not a signal handler.
+ */
+void krcu_prepare_thread(void);
+
+/**
+ * `krcu_kmalloc` for any context, a signal handler that interrupted
+ * anything included: from this thread's nolock sheaf of the size class,
+ * which krcu's helper keeps stocked. Never blocks, locks, calls malloc or
+ * waits. Returns NULL, with errno `ENOMEM`, at once when nothing is at hand
+ * (a thread's first call on a class asks the helper for a sheaf; later
+ * calls succeed) and for sizes over 8192. A handler that must keep the
+ * interrupted code's errno saves and restores it, as around any call.
+ *
+ * Context: any (normal code, signal handlers, read sections, callbacks).
+ */
+void *krcu_kmalloc_nolock(size_t size);
+
+/**
+ * `krcu_cache_alloc` for any context: see `krcu_kmalloc_nolock`. Also NULL
+ * (`ENOMEM`) for a cache without sheaves. Aborts, with a message written
+ * by write(2), when `cache` is NULL.
+ *
+ * Context: any.
+ *
+ * # Safety
+ *
+ * `cache` is a live cache handle.
+ */
+void *krcu_cache_alloc_nolock(struct krcu_cache *cache);
+
+/**
+ * `krcu_kfree` for any context: never fails, never blocks. The object
+ * goes into this thread's nolock sheaf of its cache or, when that is full
+ * or in use by the call this one interrupted (and for large objects), on
+ * a lock-free list linked through the object itself, for krcu's helper to
+ * free. NULL is a no-op. Aborts, with a message written by write(2), when
+ * krcu did not allocate `obj`.
+ *
+ * Context: any.
+ *
+ * # Safety
+ *
+ * `obj` is NULL or a live krcu allocation, not used after.
+ */
+void krcu_kfree_nolock(void *obj);
+
+/**
+ * `krcu_kvfree_call_rcu` for any context: the object goes into this
+ * thread's kfree_rcu sheaf or batch when the call did not interrupt krcu
+ * on this thread, else on a lock-free list through `head` for krcu's
+ * helper (a later grace period, still a correct one). Never blocks,
+ * allocates or waits. NULL `ptr` is a no-op. Aborts, with a message written
+ * by write(2), when krcu did not allocate `ptr` or `head` lies outside it.
+ * The `krcu_kfree_rcu_nolock` macro calls this or the `_ptr` variant.
+ *
+ * Context: any.
+ *
+ * # Safety
+ *
+ * As for `krcu_kvfree_call_rcu`.
+ */
+void krcu_kvfree_call_rcu_nolock(struct krcu_head *head, void *ptr);
+
+/**
+ * As `krcu_kvfree_call_rcu_nolock`, with an 8-byte `struct krcu_ptr` link.
+ *
+ * Context: any.
+ *
+ * # Safety
+ *
+ * As for `krcu_kvfree_call_rcu`.
+ */
+void krcu_kvfree_call_rcu_ptr_nolock(struct krcu_ptr *head, void *ptr);
+
+/**
  * Fills `out` with the counters. Does nothing for NULL.
  *
  * Context: normal code.
@@ -766,11 +860,9 @@ extern "C" {
 #define KRCU_KFREE_RCU_MAX_OFFSET 4096
 
 #if !defined(__cplusplus) && defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
-/* krcu_kfree_rcu(ptr, field): frees *ptr after a grace period of both
- * flavors through its `field`, a struct krcu_head or struct krcu_ptr member
- * within the first 4096 bytes (rejected at compile time otherwise). Never
- * sleeps, never allocates. NULL ptr is a no-op. */
-#define krcu_kfree_rcu(ptr, field)                                              \
+/* The body of both kfree_rcu macros: checks the link's offset at compile
+ * time and calls the export for the link's type. */
+#define KRCU_KFREE_RCU_CALL_(ptr, field, head_fn, ptr_fn)                       \
     do {                                                                        \
         _Static_assert(offsetof(__typeof__(*(ptr)), field) <                    \
                            KRCU_KFREE_RCU_MAX_OFFSET,                           \
@@ -779,10 +871,26 @@ extern "C" {
         __typeof__(ptr) krcu_p_ = (ptr);                                        \
         if (krcu_p_)                                                            \
             _Generic(&krcu_p_->field,                                           \
-                struct krcu_head *: krcu_kvfree_call_rcu,                       \
-                struct krcu_ptr *: krcu_kvfree_call_rcu_ptr)(                   \
+                struct krcu_head *: head_fn,                                    \
+                struct krcu_ptr *: ptr_fn)(                                     \
                 (void *)&krcu_p_->field, (void *)krcu_p_);                      \
     } while (0)
+
+/* krcu_kfree_rcu(ptr, field): frees *ptr after a grace period of both
+ * flavors through its `field`, a struct krcu_head or struct krcu_ptr member
+ * within the first 4096 bytes (rejected at compile time otherwise). Never
+ * sleeps, never allocates. NULL ptr is a no-op. */
+#define krcu_kfree_rcu(ptr, field)                                              \
+    KRCU_KFREE_RCU_CALL_(ptr, field, krcu_kvfree_call_rcu,                      \
+                         krcu_kvfree_call_rcu_ptr)
+
+/* krcu_kfree_rcu_nolock(ptr, field): krcu_kfree_rcu for any context, a
+ * signal handler that interrupted anything included (the two-argument form
+ * only: nothing may be allocated and nothing may wait). Never blocks,
+ * allocates or waits. NULL ptr is a no-op. */
+#define krcu_kfree_rcu_nolock(ptr, field)                                       \
+    KRCU_KFREE_RCU_CALL_(ptr, field, krcu_kvfree_call_rcu_nolock,               \
+                         krcu_kvfree_call_rcu_ptr_nolock)
 #endif
 
 

@@ -44,6 +44,11 @@ fn examples_build_with_pkg_config_and_run() {
         &mut Command::new(root().join("examples/c/table")),
     );
     assert!(out.contains("cache destroyed: yes"), "{out}");
+    let out = ok(
+        "examples/c/sampler",
+        &mut Command::new(root().join("examples/c/sampler")),
+    );
+    assert!(out.contains("pending after the barrier: 0"), "{out}");
 
     // An install prefix, and the example built against it alone.
     let prefix = std::env::temp_dir().join(format!("krcu-install-{}", std::process::id()));

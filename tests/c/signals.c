@@ -1,10 +1,14 @@
 /* A signal storm from C: on each of 2 threads a per-thread timer signal at
  * 10 kHz (timer_create, SIGEV_THREAD_ID) whose handler runs an inline memb
- * read section and queues a callback with krcu_call_rcu_nolock, while the
- * threads run read sections, synchronize, call_rcu and kfree_rcu. Pass: no
- * deadlock (alarm() kills a hung run), and after the barriers every
- * callback queued by a handler has run exactly once. Argument: seconds. */
+ * read section, queues a callback with krcu_call_rcu_nolock, and allocates
+ * with krcu_kmalloc_nolock, freeing with krcu_kfree_rcu_nolock and
+ * krcu_kfree_nolock, while the threads run read sections, synchronize,
+ * call_rcu and kfree_rcu. Pass: no deadlock (alarm() kills a hung run);
+ * after the barriers every callback queued by a handler has run exactly
+ * once, nothing waits for a grace period and the deferred list is empty.
+ * Argument: seconds. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -39,10 +43,25 @@ static __thread struct worker *self;
 static long *_Atomic shared;
 static atomic_int stop;
 static atomic_long handler_sections;
+static atomic_long nolock_tries, nolock_nulls;
 
 static void node_done(struct krcu_head *h)
 {
     atomic_fetch_add(&((struct node *)h)->runs, 1);
+}
+
+struct kobj {
+    struct krcu_ptr rcu;
+    long v;
+};
+
+static void *try_alloc(size_t size)
+{
+    atomic_fetch_add_explicit(&nolock_tries, 1, memory_order_relaxed);
+    void *p = krcu_kmalloc_nolock(size);
+    if (!p)
+        atomic_fetch_add_explicit(&nolock_nulls, 1, memory_order_relaxed);
+    return p;
 }
 
 static void on_tick(int sig)
@@ -50,6 +69,13 @@ static void on_tick(int sig)
     (void)sig;
     if (!self)
         return;
+    int saved_errno = errno; /* krcu_kmalloc_nolock sets ENOMEM on failure */
+    struct kobj *k = try_alloc(sizeof *k);
+    if (k) {
+        k->v = 1;
+        krcu_kfree_rcu_nolock(k, rcu);
+    }
+    krcu_kfree_nolock(try_alloc(24));
     krcu_read_lock();
     long *p = krcu_dereference(shared);
     if (p && FREED(*p))
@@ -61,12 +87,8 @@ static void on_tick(int sig)
         krcu_call_rcu_nolock(&self->pool[i].head, node_done);
         atomic_store_explicit(&self->used, i + 1, memory_order_relaxed);
     }
+    errno = saved_errno;
 }
-
-struct kobj {
-    struct krcu_ptr rcu;
-    long v;
-};
 
 /* Marks a retired value, then frees it. */
 static void free_long(struct krcu_head *h)
@@ -80,6 +102,7 @@ static void *run(void *arg)
     self = arg;
     krcu_read_lock(); /* first use registers: before the timer fires */
     krcu_read_unlock();
+    krcu_prepare_thread(); /* the slab state the handler's _nolock calls use */
     struct sigevent sev = {0};
     sev.sigev_notify = SIGEV_THREAD_ID;
     sev.sigev_signo = SIGRTMIN;
@@ -145,7 +168,16 @@ int main(int argc, char **argv)
             if (atomic_load(&workers[w].pool[i].runs) != 1)
                 bad++;
     }
+    struct krcu_stats st;
+    krcu_stats_get(&st);
     printf("c signals: %ld handler read sections, %ld handler callbacks, %ld not run exactly once, loops %ld+%ld\n",
            atomic_load(&handler_sections), queued, bad, workers[0].loops, workers[1].loops);
-    return bad == 0 && queued > 0 ? 0 : 1;
+    printf("c signals: kmalloc_nolock %ld, null %ld; kfree_nolock %llu in place, %llu deferred; kfree_rcu_nolock %llu in place, %llu deferred; pending %llu, deferred list %llu\n",
+           atomic_load(&nolock_tries), atomic_load(&nolock_nulls),
+           (unsigned long long)st.kfree_nolock, (unsigned long long)st.kfree_nolock_deferred,
+           (unsigned long long)st.kfree_rcu_nolock, (unsigned long long)st.kfree_rcu_deferred,
+           (unsigned long long)st.objects_pending, (unsigned long long)st.deferred_pending);
+    int books = st.objects_pending == 0 && st.deferred_pending == 0 &&
+                atomic_load(&nolock_tries) > atomic_load(&nolock_nulls);
+    return bad == 0 && queued > 0 && books ? 0 : 1;
 }

@@ -21,11 +21,9 @@ extern "C" {
 #define KRCU_KFREE_RCU_MAX_OFFSET 4096
 
 #if !defined(__cplusplus) && defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
-/* krcu_kfree_rcu(ptr, field): frees *ptr after a grace period of both
- * flavors through its `field`, a struct krcu_head or struct krcu_ptr member
- * within the first 4096 bytes (rejected at compile time otherwise). Never
- * sleeps, never allocates. NULL ptr is a no-op. */
-#define krcu_kfree_rcu(ptr, field)                                              \
+/* The body of both kfree_rcu macros: checks the link's offset at compile
+ * time and calls the export for the link's type. */
+#define KRCU_KFREE_RCU_CALL_(ptr, field, head_fn, ptr_fn)                       \
     do {                                                                        \
         _Static_assert(offsetof(__typeof__(*(ptr)), field) <                    \
                            KRCU_KFREE_RCU_MAX_OFFSET,                           \
@@ -34,10 +32,26 @@ extern "C" {
         __typeof__(ptr) krcu_p_ = (ptr);                                        \
         if (krcu_p_)                                                            \
             _Generic(&krcu_p_->field,                                           \
-                struct krcu_head *: krcu_kvfree_call_rcu,                       \
-                struct krcu_ptr *: krcu_kvfree_call_rcu_ptr)(                   \
+                struct krcu_head *: head_fn,                                    \
+                struct krcu_ptr *: ptr_fn)(                                     \
                 (void *)&krcu_p_->field, (void *)krcu_p_);                      \
     } while (0)
+
+/* krcu_kfree_rcu(ptr, field): frees *ptr after a grace period of both
+ * flavors through its `field`, a struct krcu_head or struct krcu_ptr member
+ * within the first 4096 bytes (rejected at compile time otherwise). Never
+ * sleeps, never allocates. NULL ptr is a no-op. */
+#define krcu_kfree_rcu(ptr, field)                                              \
+    KRCU_KFREE_RCU_CALL_(ptr, field, krcu_kvfree_call_rcu,                      \
+                         krcu_kvfree_call_rcu_ptr)
+
+/* krcu_kfree_rcu_nolock(ptr, field): krcu_kfree_rcu for any context, a
+ * signal handler that interrupted anything included (the two-argument form
+ * only: nothing may be allocated and nothing may wait). Never blocks,
+ * allocates or waits. NULL ptr is a no-op. */
+#define krcu_kfree_rcu_nolock(ptr, field)                                       \
+    KRCU_KFREE_RCU_CALL_(ptr, field, krcu_kvfree_call_rcu_nolock,               \
+                         krcu_kvfree_call_rcu_ptr_nolock)
 #endif
 
 

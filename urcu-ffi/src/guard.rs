@@ -27,3 +27,17 @@ pub(crate) fn bad_argument(name: &str, what: &str) -> ! {
     eprintln!("krcu: {name}: {what}; aborting");
     std::process::abort()
 }
+
+/// Aborts for a bad argument of a `_nolock` export, which may run in a
+/// signal handler: the message goes out with `write(2)`, nothing formats
+/// or allocates.
+#[cold]
+#[inline(never)]
+pub(crate) fn bad_argument_nolock(name: &str, what: &str) -> ! {
+    for part in ["krcu: ", name, ": ", what, "; aborting\n"] {
+        // SAFETY: writes a valid buffer to fd 2; an error changes nothing
+        // (we abort next).
+        unsafe { libc::write(2, part.as_ptr().cast(), part.len()) };
+    }
+    std::process::abort()
+}

@@ -1,6 +1,6 @@
 //! Slab caches, kmalloc and kfree_rcu.
 
-use crate::guard::{bad_argument, ffi};
+use crate::guard::{bad_argument, bad_argument_nolock, ffi};
 use crate::types::{
     krcu_cache, krcu_cache_args, krcu_head, krcu_ptr, KRCU_CACHE_POISON, KRCU_CACHE_TYPESAFE_BY_RCU,
 };
@@ -282,4 +282,123 @@ pub unsafe extern "C" fn krcu_kvfree_rcu_barrier_on_cache(cache: *mut krcu_cache
 #[no_mangle]
 pub extern "C" fn krcu_trim() {
     ffi("krcu_trim", urcu_slab::trim)
+}
+
+// ---- the unknown context ----
+
+/// Readies the calling thread for `_nolock` calls from it and its signal
+/// handlers: creates its slab state and the kmalloc size classes, which a
+/// `_nolock` call cannot do. Any ordinary slab call on the thread does the
+/// first. On a thread that is not ready, `_nolock` allocations return NULL
+/// and frees are deferred to the helper.
+///
+/// Context: normal code (it may allocate and lock), not a signal handler.
+#[no_mangle]
+pub extern "C" fn krcu_prepare_thread() {
+    ffi("krcu_prepare_thread", urcu_slab::prepare_thread)
+}
+
+/// `krcu_kmalloc` for any context, a signal handler that interrupted
+/// anything included: from this thread's nolock sheaf of the size class,
+/// which krcu's helper keeps stocked. Never blocks, locks, calls malloc or
+/// waits. Returns NULL, with errno `ENOMEM`, at once when nothing is at hand
+/// (a thread's first call on a class asks the helper for a sheaf; later
+/// calls succeed) and for sizes over 8192. A handler that must keep the
+/// interrupted code's errno saves and restores it, as around any call.
+///
+/// Context: any (normal code, signal handlers, read sections, callbacks).
+#[no_mangle]
+pub extern "C" fn krcu_kmalloc_nolock(size: usize) -> *mut c_void {
+    ffi("krcu_kmalloc_nolock", || {
+        match urcu_slab::kmalloc_nolock(size) {
+            Ok(p) => p.as_ptr().cast(),
+            Err(_) => {
+                set_errno(libc::ENOMEM);
+                ptr::null_mut()
+            }
+        }
+    })
+}
+
+/// `krcu_cache_alloc` for any context: see `krcu_kmalloc_nolock`. Also NULL
+/// (`ENOMEM`) for a cache without sheaves. Aborts, with a message written
+/// by write(2), when `cache` is NULL.
+///
+/// Context: any.
+///
+/// # Safety
+///
+/// `cache` is a live cache handle.
+#[no_mangle]
+pub unsafe extern "C" fn krcu_cache_alloc_nolock(cache: *mut krcu_cache) -> *mut c_void {
+    if cache.is_null() {
+        bad_argument_nolock("krcu_cache_alloc_nolock", "cache is NULL");
+    }
+    ffi("krcu_cache_alloc_nolock", || {
+        with_cache("krcu_cache_alloc_nolock", cache, |c| {
+            match c.alloc_nolock() {
+                Ok(p) => p.as_ptr().cast(),
+                Err(_) => {
+                    set_errno(libc::ENOMEM);
+                    ptr::null_mut()
+                }
+            }
+        })
+    })
+}
+
+/// `krcu_kfree` for any context: never fails, never blocks. The object
+/// goes into this thread's nolock sheaf of its cache or, when that is full
+/// or in use by the call this one interrupted (and for large objects), on
+/// a lock-free list linked through the object itself, for krcu's helper to
+/// free. NULL is a no-op. Aborts, with a message written by write(2), when
+/// krcu did not allocate `obj`.
+///
+/// Context: any.
+///
+/// # Safety
+///
+/// `obj` is NULL or a live krcu allocation, not used after.
+#[no_mangle]
+pub unsafe extern "C" fn krcu_kfree_nolock(obj: *mut c_void) {
+    // SAFETY: the caller's contract.
+    ffi("krcu_kfree_nolock", || unsafe {
+        urcu_slab::kfree_nolock(obj.cast())
+    })
+}
+
+/// `krcu_kvfree_call_rcu` for any context: the object goes into this
+/// thread's kfree_rcu sheaf or batch when the call did not interrupt krcu
+/// on this thread, else on a lock-free list through `head` for krcu's
+/// helper (a later grace period, still a correct one). Never blocks,
+/// allocates or waits. NULL `ptr` is a no-op. Aborts, with a message written
+/// by write(2), when krcu did not allocate `ptr` or `head` lies outside it.
+/// The `krcu_kfree_rcu_nolock` macro calls this or the `_ptr` variant.
+///
+/// Context: any.
+///
+/// # Safety
+///
+/// As for `krcu_kvfree_call_rcu`.
+#[no_mangle]
+pub unsafe extern "C" fn krcu_kvfree_call_rcu_nolock(head: *mut krcu_head, ptr: *mut c_void) {
+    // SAFETY: the caller's contract; krcu_head and RcuHead share a layout.
+    ffi("krcu_kvfree_call_rcu_nolock", || unsafe {
+        urcu_slab::kvfree_call_rcu_nolock(head.cast(), ptr.cast())
+    })
+}
+
+/// As `krcu_kvfree_call_rcu_nolock`, with an 8-byte `struct krcu_ptr` link.
+///
+/// Context: any.
+///
+/// # Safety
+///
+/// As for `krcu_kvfree_call_rcu`.
+#[no_mangle]
+pub unsafe extern "C" fn krcu_kvfree_call_rcu_ptr_nolock(head: *mut krcu_ptr, ptr: *mut c_void) {
+    // SAFETY: the caller's contract; krcu_ptr and RcuPtr share a layout.
+    ffi("krcu_kvfree_call_rcu_ptr_nolock", || unsafe {
+        urcu_slab::kvfree_call_rcu_ptr_nolock(head.cast::<RcuPtr>(), ptr.cast())
+    })
 }

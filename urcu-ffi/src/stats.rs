@@ -40,6 +40,17 @@ pub struct krcu_stats {
     pub sheaf_submissions: u64,
     /// Bytes krcu has mapped for slabs and large objects.
     pub bytes_mapped: u64,
+    /// `_nolock` calls by path: allocations served and failed; frees into
+    /// the thread's nolock sheaves and deferred to the helper; kfree_rcu
+    /// queued on the thread's own state and deferred; objects on the
+    /// deferred list now.
+    pub nolock_alloc: u64,
+    pub nolock_alloc_failed: u64,
+    pub kfree_nolock: u64,
+    pub kfree_nolock_deferred: u64,
+    pub kfree_rcu_nolock: u64,
+    pub kfree_rcu_deferred: u64,
+    pub deferred_pending: u64,
 }
 
 /// Fills `out` with the counters. Does nothing for NULL.
@@ -81,6 +92,13 @@ pub unsafe extern "C" fn krcu_stats_get(out: *mut krcu_stats) {
             batches: sl.batches,
             sheaf_submissions: sl.sheaf_submissions,
             bytes_mapped: sl.bytes_mapped,
+            nolock_alloc: sl.nolock_alloc,
+            nolock_alloc_failed: sl.nolock_alloc_failed,
+            kfree_nolock: sl.kfree_nolock,
+            kfree_nolock_deferred: sl.kfree_nolock_deferred,
+            kfree_rcu_nolock: sl.kfree_rcu_nolock,
+            kfree_rcu_deferred: sl.kfree_rcu_deferred,
+            deferred_pending: sl.deferred_pending,
         }
     });
     // SAFETY: the caller's contract.

@@ -54,6 +54,11 @@ fn classes() -> &'static [KmemCache; 13] {
     })
 }
 
+/// The class sizes.
+pub(crate) fn class_sizes() -> impl Iterator<Item = usize> {
+    CLASSES.into_iter()
+}
+
 /// Set once the classes exist (Release after creating them): a `_nolock`
 /// call may then look them up without initialising anything.
 static READY: AtomicBool = AtomicBool::new(false);

@@ -30,6 +30,17 @@
 //! [`kvfree_rcu_barrier_on_cache`] wait for everything queued before them,
 //! on every thread. See the `kfree_rcu` module source for the paths, and
 //! `thread.rs` for how another thread takes a thread's kfree_rcu state.
+//!
+//! # The unknown context
+//!
+//! [`kmalloc_nolock`], [`KmemCache::alloc_nolock`], [`kfree_nolock`] and
+//! [`kfree_rcu_nolock!`] may be called from a signal handler that
+//! interrupted anything, krcu included: they never block, lock, allocate
+//! with the system allocator, yield or wait. They work on per-thread
+//! `nolock` sheaves the helper keeps stocked and on the kfree_rcu state
+//! when it is free, and otherwise push the object on a lock-free deferred
+//! list for the helper; allocations fail at once instead of waiting.
+//! Barriers cover what was deferred before them. See `nolock.rs`.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]

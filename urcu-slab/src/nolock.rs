@@ -157,8 +157,17 @@ fn object(ptr: *const u8, what: &str) -> Object {
 ///
 /// Ordinary code only (it may allocate and lock), not a signal handler.
 pub fn prepare_thread() {
-    thread::current();
+    let ts = thread::current();
     crate::kmalloc::init_classes();
+    if !ts.is_orphan() {
+        // The slot tables of the size classes: a first kmalloc_nolock then
+        // needs only its sheaf from the helper.
+        for size in crate::kmalloc::class_sizes() {
+            if let Some(c) = crate::kmalloc::class_nolock(size) {
+                ts.slot(c.id);
+            }
+        }
+    }
 }
 
 /// Allocates `size` bytes from any context, a signal handler that

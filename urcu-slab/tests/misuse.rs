@@ -83,3 +83,42 @@ fn interior_pointers_find_their_object() {
     }
     kvfree_rcu_barrier();
 }
+
+/// A `_nolock` call may run in a signal handler, where a panic cannot be
+/// caught: a foreign pointer aborts with a message written by `write(2)`.
+/// The aborting calls run in a child process (this test binary again).
+#[test]
+fn nolock_calls_abort_on_a_foreign_pointer() {
+    if let Ok(which) = std::env::var("KRCU_NOLOCK_MISUSE_CHILD") {
+        let mut stack_object = [0u64; 4];
+        let foreign = stack_object.as_mut_ptr().cast::<u8>();
+        // SAFETY: the call must refuse the pointer before touching it.
+        unsafe {
+            match which.as_str() {
+                "kfree" => urcu_slab::kfree_nolock(foreign),
+                _ => urcu_slab::kfree_rcu_nolock_link(foreign, foreign.cast::<RcuPtr>()),
+            }
+        }
+        unreachable!("the call returned");
+    }
+    for (which, name) in [("kfree", "kfree_nolock"), ("kfree_rcu", "kfree_rcu_nolock")] {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "nolock_calls_abort_on_a_foreign_pointer",
+                "--nocapture",
+            ])
+            .env("KRCU_NOLOCK_MISUSE_CHILD", which)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(out.status.signal(), Some(libc::SIGABRT), "{stderr}");
+        assert!(
+            stderr.contains(&format!("krcu: {name}(0x"))
+                && stderr.contains("was not allocated by krcu")
+                && stderr.contains("pass only pointers returned by krcu"),
+            "{stderr}"
+        );
+    }
+}
