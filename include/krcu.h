@@ -798,7 +798,9 @@ void krcu_kfree_nolock(void *obj);
 void krcu_kvfree_call_rcu_nolock(struct krcu_head *head, void *ptr);
 
 /**
- * As `krcu_kvfree_call_rcu_nolock`, with an 8-byte `struct krcu_ptr` link.
+ * As `krcu_kvfree_call_rcu_nolock`, with an 8-byte `struct krcu_ptr` link
+ * (the name of the C API contract; `krcu_kfree_rcu_nolock` calls it for a
+ * `struct krcu_ptr` member).
  *
  * Context: any.
  *
@@ -806,7 +808,7 @@ void krcu_kvfree_call_rcu_nolock(struct krcu_head *head, void *ptr);
  *
  * As for `krcu_kvfree_call_rcu`.
  */
-void krcu_kvfree_call_rcu_ptr_nolock(struct krcu_ptr *head, void *ptr);
+void krcu_kfree_call_rcu_nolock(struct krcu_ptr *head, void *ptr);
 
 /**
  * Fills `out` with the counters. Does nothing for NULL.
@@ -890,7 +892,7 @@ extern "C" {
  * allocates or waits. NULL ptr is a no-op. */
 #define krcu_kfree_rcu_nolock(ptr, field)                                       \
     KRCU_KFREE_RCU_CALL_(ptr, field, krcu_kvfree_call_rcu_nolock,               \
-                         krcu_kvfree_call_rcu_ptr_nolock)
+                         krcu_kfree_call_rcu_nolock)
 #endif
 
 

@@ -220,6 +220,59 @@ static void test_slab(void)
            (unsigned long long)after.bytes_mapped);
 }
 
+/* The nolock entry points, from an ordinary context (tests/c/signals.c
+ * calls them from signal handlers): a first allocation may find no sheaf
+ * and asks krcu's helper for one; within a bounded wait one is served. */
+static void *nolock_alloc_eventually(struct krcu_cache *c, size_t size)
+{
+    for (int i = 0; i < 10000; i++) {
+        void *o = c ? krcu_cache_alloc_nolock(c) : krcu_kmalloc_nolock(size);
+        if (o)
+            return o;
+        CHECK(errno == ENOMEM);
+        struct timespec ms = {0, 1000000};
+        nanosleep(&ms, NULL);
+    }
+    return NULL;
+}
+
+static void test_nolock(void)
+{
+    krcu_prepare_thread();
+    CHECK(krcu_kmalloc_nolock(100000) == NULL && errno == ENOMEM); /* large: never */
+    struct krcu_cache_args args = {.sheaf_capacity = 8, .rcu_dtor = rcu_dtor};
+    struct krcu_cache *c = krcu_cache_create("nolock", sizeof(struct with_head), &args);
+    CHECK(c);
+    struct krcu_stats before, after;
+    krcu_stats_get(&before);
+    int dtors_before = atomic_load(&dtors);
+    struct with_ptr *p = nolock_alloc_eventually(NULL, sizeof *p);
+    struct with_head *h = nolock_alloc_eventually(c, 0);
+    struct with_head *h2 = nolock_alloc_eventually(c, 0);
+    void *raw = nolock_alloc_eventually(NULL, 40);
+    CHECK(p && h && h2 && raw);
+    CHECK(krcu_ksize(raw) == 64);
+    krcu_kfree_rcu_nolock(p, rcu); /* the krcu_ptr member */
+    krcu_kfree_rcu_nolock(h, rcu); /* the krcu_head member */
+    krcu_kfree_call_rcu_nolock((struct krcu_ptr *)&h2->rcu, h2);
+    krcu_kfree_nolock(raw);
+    krcu_kfree_nolock(NULL);
+    struct with_ptr *none = NULL;
+    krcu_kfree_rcu_nolock(none, rcu); /* NULL is a no-op */
+    krcu_kvfree_rcu_barrier();
+    krcu_stats_get(&after);
+    CHECK(atomic_load(&dtors) - dtors_before == 2); /* h and h2, after their grace period */
+    CHECK(after.kfree_rcu_nolock + after.kfree_rcu_deferred -
+              (before.kfree_rcu_nolock + before.kfree_rcu_deferred) == 3);
+    CHECK(after.kfree_nolock + after.kfree_nolock_deferred -
+              (before.kfree_nolock + before.kfree_nolock_deferred) == 1);
+    CHECK(after.nolock_alloc - before.nolock_alloc == 4);
+    CHECK(after.deferred_pending == 0 && after.objects_pending == 0);
+    CHECK(krcu_cache_destroy(c) == 0);
+    printf("nolock: %llu allocations failed before the helper stocked the sheaves\n",
+           (unsigned long long)(after.nolock_alloc_failed - before.nolock_alloc_failed));
+}
+
 /* The inline read side (the default) and the exported functions work on
  * the same record: they nest across each other, and an explicit
  * unregistration makes the next inline lock register again. */
@@ -261,6 +314,7 @@ int main(void)
     test_memb();
     test_qsbr();
     test_slab();
+    test_nolock();
     pthread_t t;
     CHECK(pthread_create(&t, NULL, thread_main, NULL) == 0);
     CHECK(pthread_join(t, NULL) == 0);

@@ -51,7 +51,7 @@ extern "C" {
  * allocates or waits. NULL ptr is a no-op. */
 #define krcu_kfree_rcu_nolock(ptr, field)                                       \
     KRCU_KFREE_RCU_CALL_(ptr, field, krcu_kvfree_call_rcu_nolock,               \
-                         krcu_kvfree_call_rcu_ptr_nolock)
+                         krcu_kfree_call_rcu_nolock)
 #endif
 
 

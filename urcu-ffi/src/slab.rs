@@ -388,7 +388,9 @@ pub unsafe extern "C" fn krcu_kvfree_call_rcu_nolock(head: *mut krcu_head, ptr: 
     })
 }
 
-/// As `krcu_kvfree_call_rcu_nolock`, with an 8-byte `struct krcu_ptr` link.
+/// As `krcu_kvfree_call_rcu_nolock`, with an 8-byte `struct krcu_ptr` link
+/// (the name of the C API contract; `krcu_kfree_rcu_nolock` calls it for a
+/// `struct krcu_ptr` member).
 ///
 /// Context: any.
 ///
@@ -396,9 +398,9 @@ pub unsafe extern "C" fn krcu_kvfree_call_rcu_nolock(head: *mut krcu_head, ptr: 
 ///
 /// As for `krcu_kvfree_call_rcu`.
 #[no_mangle]
-pub unsafe extern "C" fn krcu_kvfree_call_rcu_ptr_nolock(head: *mut krcu_ptr, ptr: *mut c_void) {
+pub unsafe extern "C" fn krcu_kfree_call_rcu_nolock(head: *mut krcu_ptr, ptr: *mut c_void) {
     // SAFETY: the caller's contract; krcu_ptr and RcuPtr share a layout.
-    ffi("krcu_kvfree_call_rcu_ptr_nolock", || unsafe {
+    ffi("krcu_kfree_call_rcu_nolock", || unsafe {
         urcu_slab::kvfree_call_rcu_ptr_nolock(head.cast::<RcuPtr>(), ptr.cast())
     })
 }

@@ -168,11 +168,12 @@ mod loom_tests {
 
     /// A signal handler's `_nolock` call on the owner's thread (the owner
     /// is interrupted, so the handler is the only code running there):
-    /// uses the state in the lock-free window when the owner was not
-    /// inside its own window and no flusher wants it, else pushes the
-    /// object on the deferred list. It never takes the lock.
-    fn handler(t: &Thread, list: &crate::deferred::LinkStack, obj: *mut u8) {
-        if !t.flag.owner_busy() && t.flag.owner_enter(|| fence(Ordering::SeqCst)) {
+    /// uses the state in the lock-free window when the owner was neither
+    /// inside its own window nor working under the lock (`locked`, a
+    /// same-thread flag) and no flusher wants it, else pushes the object on
+    /// the deferred list. It never takes the lock.
+    fn handler(t: &Thread, list: &crate::deferred::LinkStack, locked: bool, obj: *mut u8) {
+        if !locked && !t.flag.owner_busy() && t.flag.owner_enter(|| fence(Ordering::SeqCst)) {
             t.state.with_mut(|s| unsafe { *s += 1 });
             t.flag.owner_exit();
         } else {
@@ -207,15 +208,16 @@ mod loom_tests {
                 thread::spawn(move || {
                     let obj = |i: usize| &objs[i] as *const Obj as *mut u8;
                     // Interrupted while idle.
-                    handler(&t, &list, obj(0));
+                    handler(&t, &list, false, obj(0));
                     // Interrupted inside its own window, or holding the
-                    // lock in the locked mode.
+                    // lock in the locked mode (where the flusher may lower
+                    // its count meanwhile).
                     if t.flag.owner_enter(|| fence(Ordering::SeqCst)) {
-                        handler(&t, &list, obj(1));
+                        handler(&t, &list, false, obj(1));
                         t.flag.owner_exit();
                     } else {
                         let _g = t.lock.lock().unwrap();
-                        handler(&t, &list, obj(1));
+                        handler(&t, &list, true, obj(1));
                     }
                 })
             };

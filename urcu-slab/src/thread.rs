@@ -159,6 +159,9 @@ pub(crate) struct ThreadSlab {
     /// Nonzero while a `_nolock` call on this thread uses its `nolock`
     /// sheaves (a nested handler's call then keeps out); this thread only.
     nolock_busy: AtomicU8,
+    /// Nonzero while the owner works on its kfree_rcu state under the lock
+    /// (the steal protocol's locked mode); read by its signal handlers.
+    owner_locked: AtomicU8,
     /// Protects the kfree_rcu state while `steal` is nonzero, and all of the
     /// orphan state. Reentrant: a kfree_rcu path may allocate a bulk block
     /// while holding it. Innermost lock except for barns and node locks.
@@ -196,6 +199,7 @@ impl ThreadSlab {
         ThreadSlab {
             steal: StealFlag::new(orphan),
             nolock_busy: AtomicU8::new(0),
+            owner_locked: AtomicU8::new(0),
             lock: ReentrantMutex::new(()),
             orphan,
             chunks: [const { AtomicPtr::new(ptr::null_mut()) }; NCHUNKS],
@@ -309,23 +313,24 @@ impl ThreadSlab {
         if self.nolock_busy.load(Ordering::Relaxed) != 0 {
             return None;
         }
-        self.nolock_busy.store(1, Ordering::Relaxed);
-        compiler_fence(Ordering::SeqCst);
-        Some(NolockGuard(&self.nolock_busy))
+        Some(NolockGuard::set(&self.nolock_busy))
     }
 
     /// For a `_nolock` call: runs `f` on this thread's kfree_rcu state in
     /// the steal protocol's lock-free window, unless the call interrupted
-    /// the owner inside its own window or a flusher wants the state (then
-    /// the owner is in the locked mode, or waits for it): `None` then. The
-    /// lock is never taken.
+    /// the owner inside its own window or in its locked mode, or a flusher
+    /// wants the state: `None` then. The lock is never taken.
     #[inline]
     pub(crate) fn try_rcu_state<R>(
         &'static self,
         f: impl FnOnce(&'static ThreadSlab) -> R,
     ) -> Option<R> {
         let _g = self.enter_nolock()?;
-        if self.steal.owner_busy() || !self.steal.owner_enter(memb::slave_fence) {
+        // Relaxed: same-thread flags (see enter_nolock).
+        if self.owner_locked.load(Ordering::Relaxed) != 0
+            || self.steal.owner_busy()
+            || !self.steal.owner_enter(memb::slave_fence)
+        {
             return None;
         }
         let _exit = ExitWindow(self);
@@ -338,8 +343,21 @@ impl ThreadSlab {
     }
 }
 
-/// Clears [`ThreadSlab::enter_nolock`]'s flag.
+/// Sets a same-thread flag until dropped ([`ThreadSlab::enter_nolock`],
+/// the owner's locked mode).
 pub(crate) struct NolockGuard<'a>(&'a AtomicU8);
+
+impl<'a> NolockGuard<'a> {
+    #[inline(always)]
+    fn set(flag: &'a AtomicU8) -> Self {
+        // Relaxed, with the compiler fence: read only by signal handlers on
+        // this thread, which see its stores in program order; the fence
+        // keeps the guarded updates after the store.
+        flag.store(1, Ordering::Relaxed);
+        compiler_fence(Ordering::SeqCst);
+        NolockGuard(flag)
+    }
+}
 
 impl Drop for NolockGuard<'_> {
     #[inline(always)]
@@ -512,6 +530,10 @@ pub(crate) fn with_rcu_state<R>(f: impl FnOnce(&'static ThreadSlab) -> R) -> R {
             return f(ts);
         }
         let _g = ts.lock();
+        // A signal handler on this thread must not take the lock-free
+        // window while this thread updates the state under the lock (the
+        // flusher that sent it here may lower the steal count meanwhile).
+        let _locked = NolockGuard::set(&ts.owner_locked);
         f(ts)
     })
 }
