@@ -278,6 +278,8 @@ fn take_stocked(
         want_stock(slot);
         return ptr::null_mut();
     }
+    // Relaxed: this thread's own pointer; other threads only read it for
+    // statistics (the sheaf's contents came with the Acquire swap above).
     slot.nolock.store(full, Ordering::Relaxed);
     if !sheaf.is_null() {
         // SAFETY: the emptied sheaf is ours to give back; it starts with its
