@@ -1,5 +1,5 @@
 //! The hand-off of work to the reclaim helper: an intrusive lock-free stack
-//! (Treiber push, take-all pop).
+//! (Treiber push, take-all pop; the deferred list's `LinkStack`).
 //!
 //! Producers are threads handing off a kfree_rcu batch or a full `rcu_free`
 //! sheaf, a barrier's marker, or a typesafe-by-RCU slab to unmap; each item
@@ -16,9 +16,8 @@
 //! | `push`     | any thread, any context | lock-free, multi-producer   |
 //! | `take_all` | the helper only         | wait-free, single consumer  |
 
-use crate::primitive::AtomicPtr;
+use crate::deferred::LinkStack;
 use std::ptr;
-use std::sync::atomic::Ordering;
 
 /// What a pending item is; the helper dispatches on it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,7 +39,7 @@ pub(crate) enum Kind {
 #[derive(Debug)]
 pub(crate) struct PendingHead {
     /// Written by the pusher before the CAS that publishes the item; read by
-    /// the helper after the Acquire swap.
+    /// the helper after the Acquire swap. First: the stack links through it.
     next: *mut PendingHead,
     pub(crate) kind: Kind,
 }
@@ -54,27 +53,25 @@ impl PendingHead {
     }
 }
 
-/// The stack of pending items.
+/// The stack of pending items: the deferred list's intrusive stack
+/// ([`LinkStack`]), linked through each item's `next`, the first word of
+/// its head.
 pub(crate) struct PendingStack {
-    top: AtomicPtr<PendingHead>,
+    links: LinkStack,
 }
-
-// SAFETY: the stack only moves pointers between threads; items are handed
-// over whole (Release push, Acquire take).
-unsafe impl Sync for PendingStack {}
 
 impl PendingStack {
     #[cfg(not(loom))]
     pub(crate) const fn new() -> Self {
         PendingStack {
-            top: AtomicPtr::new(ptr::null_mut()),
+            links: LinkStack::new(),
         }
     }
 
     #[cfg(loom)]
     pub(crate) fn new() -> Self {
         PendingStack {
-            top: AtomicPtr::new(ptr::null_mut()),
+            links: LinkStack::new(),
         }
     }
 
@@ -85,49 +82,20 @@ impl PendingStack {
     /// `item` is valid and not on the stack; it belongs to the helper from
     /// now on, until the helper gives it back.
     pub(crate) unsafe fn push(&self, item: *mut PendingHead) {
-        let mut top = self.top.load(Ordering::Relaxed);
-        loop {
-            // SAFETY: the item is ours until the CAS below publishes it.
-            unsafe { (*item).next = top };
-            // Release: the item's contents (and `next`) are visible to the
-            // helper's Acquire swap in take_all. Relaxed on failure: we only
-            // retry with the new top.
-            match self
-                .top
-                .compare_exchange_weak(top, item, Ordering::Release, Ordering::Relaxed)
-            {
-                Ok(_) => return,
-                Err(now) => top = now,
-            }
-        }
+        // SAFETY: `next` is the head's first field (`repr(C)`): the word the
+        // stack links through; the caller's contract does the rest.
+        unsafe { self.links.push(item.cast()) };
     }
 
     /// Whether anything is pending (a hint: a push may be in progress).
     pub(crate) fn is_empty(&self) -> bool {
-        self.top.load(Ordering::Relaxed).is_null()
+        self.links.is_empty()
     }
 
     /// Takes every pending item, oldest first, calling `f` on each. Only the
     /// helper calls this.
     pub(crate) fn take_all(&self, mut f: impl FnMut(*mut PendingHead)) {
-        // Acquire: pairs with push's Release CAS: every item in the chain
-        // and its contents are visible.
-        let mut node = self.top.swap(ptr::null_mut(), Ordering::Acquire);
-        let mut reversed: *mut PendingHead = ptr::null_mut();
-        while !node.is_null() {
-            // SAFETY: taken items are the helper's; `next` was written
-            // before publication.
-            let next = unsafe { (*node).next };
-            unsafe { (*node).next = reversed };
-            reversed = node;
-            node = next;
-        }
-        while !reversed.is_null() {
-            // SAFETY: as above; read `next` before `f` may reuse the item.
-            let next = unsafe { (*reversed).next };
-            f(reversed);
-            reversed = next;
-        }
+        self.links.take_all(|w| f(w.cast()));
     }
 }
 
