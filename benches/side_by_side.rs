@@ -640,32 +640,7 @@ mod storm {
     }
 
     fn worker(end: Instant) {
-        // SAFETY: plain libc calls on zero-initialised C structs; the timer
-        // is deleted before the thread returns.
-        let timer = unsafe {
-            let mut sev: libc::sigevent = std::mem::zeroed();
-            sev.sigev_notify = libc::SIGEV_THREAD_ID;
-            sev.sigev_signo = libc::SIGRTMIN();
-            sev.sigev_notify_thread_id = libc::gettid();
-            let mut timer: libc::timer_t = std::mem::zeroed();
-            assert_eq!(
-                libc::timer_create(libc::CLOCK_MONOTONIC, &mut sev, &mut timer),
-                0
-            );
-            let period = libc::timespec {
-                tv_sec: 0,
-                tv_nsec: 100_000,
-            };
-            let spec = libc::itimerspec {
-                it_interval: period,
-                it_value: period,
-            };
-            assert_eq!(
-                libc::timer_settime(timer, 0, &spec, std::ptr::null_mut()),
-                0
-            );
-            timer
-        };
+        let timer = slab::testing::ThreadTimer::start(libc::SIGRTMIN(), Duration::from_micros(100));
         let mut held = Vec::with_capacity(64);
         while Instant::now() < end {
             for i in 0..256u64 {
@@ -692,22 +667,12 @@ mod storm {
             // SAFETY: as above.
             unsafe { slab::kfree(p) };
         }
-        // SAFETY: created above by this thread.
-        unsafe { libc::timer_delete(timer) };
+        drop(timer);
     }
 
     pub(super) fn run() {
         // SAFETY: the handler uses only _nolock calls and atomics.
-        unsafe {
-            let mut sa: libc::sigaction = std::mem::zeroed();
-            sa.sa_sigaction = on_signal as *const () as usize;
-            sa.sa_flags = libc::SA_RESTART;
-            libc::sigemptyset(&mut sa.sa_mask);
-            assert_eq!(
-                libc::sigaction(libc::SIGRTMIN(), &sa, std::ptr::null_mut()),
-                0
-            );
-        }
+        unsafe { slab::testing::install_handler(libc::SIGRTMIN(), on_signal) };
         let end = Instant::now() + Duration::from_secs(SECS);
         std::thread::scope(|s| {
             for _ in 0..2 {

@@ -126,6 +126,63 @@ pub mod testing {
     pub fn set_busy_hook(hook: Option<fn()>) {
         crate::thread::set_busy_hook(hook);
     }
+
+    /// Installs `handler` for `signal` (`SA_RESTART`, nothing blocked
+    /// besides `signal` itself while it runs).
+    ///
+    /// # Safety
+    ///
+    /// `handler` does only what is async-signal-safe.
+    pub unsafe fn install_handler(signal: libc::c_int, handler: extern "C" fn(libc::c_int)) {
+        // SAFETY: a zeroed sigaction is valid; the caller vouches for the
+        // handler.
+        unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = handler as *const () as usize;
+            sa.sa_flags = libc::SA_RESTART;
+            libc::sigemptyset(&mut sa.sa_mask);
+            let rc = libc::sigaction(signal, &sa, std::ptr::null_mut());
+            assert_eq!(rc, 0, "sigaction failed");
+        }
+    }
+
+    /// A POSIX timer that sends `signal` to the calling thread alone
+    /// (`SIGEV_THREAD_ID`) every `period`; deleted when dropped.
+    pub struct ThreadTimer(libc::timer_t);
+
+    impl ThreadTimer {
+        /// Starts the timer.
+        pub fn start(signal: libc::c_int, period: std::time::Duration) -> ThreadTimer {
+            let ts = libc::timespec {
+                tv_sec: period.as_secs() as libc::time_t,
+                tv_nsec: period.subsec_nanos() as libc::c_long,
+            };
+            // SAFETY: plain libc calls on zero-initialised C structs.
+            unsafe {
+                let mut sev: libc::sigevent = std::mem::zeroed();
+                sev.sigev_notify = libc::SIGEV_THREAD_ID;
+                sev.sigev_signo = signal;
+                sev.sigev_notify_thread_id = libc::gettid();
+                let mut timer: libc::timer_t = std::mem::zeroed();
+                let rc = libc::timer_create(libc::CLOCK_MONOTONIC, &mut sev, &mut timer);
+                assert_eq!(rc, 0, "timer_create failed");
+                let spec = libc::itimerspec {
+                    it_interval: ts,
+                    it_value: ts,
+                };
+                let rc = libc::timer_settime(timer, 0, &spec, std::ptr::null_mut());
+                assert_eq!(rc, 0, "timer_settime failed");
+                ThreadTimer(timer)
+            }
+        }
+    }
+
+    impl Drop for ThreadTimer {
+        fn drop(&mut self) {
+            // SAFETY: created by start, deleted once.
+            unsafe { libc::timer_delete(self.0) };
+        }
+    }
 }
 
 /// Reports a misuse: names the rule broken and what to do instead.

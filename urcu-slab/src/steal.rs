@@ -118,6 +118,31 @@ mod loom_tests {
         state: UnsafeCell<u32>,
     }
 
+    impl Thread {
+        fn new() -> Self {
+            Thread {
+                flag: StealFlag::new(false),
+                lock: Mutex::new(()),
+                state: UnsafeCell::new(0),
+            }
+        }
+
+        /// A flusher's take (a barrier, the monitor): raise, fence, wait
+        /// for the owner's window, take the state under the lock, lower.
+        fn flush(&self) -> u32 {
+            self.flag.raise();
+            fence(Ordering::SeqCst);
+            self.flag.wait_idle(thread::yield_now);
+            let taken = {
+                let _g = self.lock.lock().unwrap();
+                self.state
+                    .with_mut(|s| unsafe { std::mem::replace(&mut *s, 0) })
+            };
+            self.flag.lower();
+            taken
+        }
+    }
+
     /// An owner's two operations race a flusher's take, with full fences
     /// on both sides (the fence mode; membarrier makes the owner's compiler
     /// fence one): every access to the state is exclusive, and each update
@@ -125,11 +150,7 @@ mod loom_tests {
     #[test]
     fn loom_steal_protocol() {
         loom::model(|| {
-            let t = Arc::new(Thread {
-                flag: StealFlag::new(false),
-                lock: Mutex::new(()),
-                state: UnsafeCell::new(0),
-            });
+            let t = Arc::new(Thread::new());
             let owner = {
                 let t = t.clone();
                 thread::spawn(move || {
@@ -145,15 +166,7 @@ mod loom_tests {
                 })
             };
             // The flusher takes what the owner queued so far.
-            t.flag.raise();
-            fence(Ordering::SeqCst);
-            t.flag.wait_idle(thread::yield_now);
-            let taken = {
-                let _g = t.lock.lock().unwrap();
-                t.state
-                    .with_mut(|s| unsafe { std::mem::replace(&mut *s, 0) })
-            };
-            t.flag.lower();
+            let taken = t.flush();
             owner.join().unwrap();
             let left = t.state.with(|s| unsafe { *s });
             assert_eq!(taken + left, 2, "an update was lost or seen twice");
@@ -190,11 +203,7 @@ mod loom_tests {
     #[test]
     fn loom_nolock_handler_vs_flush() {
         loom::model(|| {
-            let t = Arc::new(Thread {
-                flag: StealFlag::new(false),
-                lock: Mutex::new(()),
-                state: UnsafeCell::new(0),
-            });
+            let t = Arc::new(Thread::new());
             let list = Arc::new(crate::deferred::LinkStack::new());
             let objs: Arc<Vec<Obj>> = Arc::new(
                 (0..2)
@@ -221,15 +230,7 @@ mod loom_tests {
                     }
                 })
             };
-            t.flag.raise();
-            fence(Ordering::SeqCst);
-            t.flag.wait_idle(thread::yield_now);
-            let taken = {
-                let _g = t.lock.lock().unwrap();
-                t.state
-                    .with_mut(|s| unsafe { std::mem::replace(&mut *s, 0) })
-            };
-            t.flag.lower();
+            let taken = t.flush();
             let mut deferred = list.take_all(|_| {});
             owner.join().unwrap();
             deferred += list.take_all(|_| {});

@@ -77,13 +77,7 @@ extern "C" fn on_signal(_: libc::c_int) {
 
 fn install_handler() {
     // SAFETY: a handler that uses only krcu's _nolock calls and atomics.
-    unsafe {
-        let mut sa: libc::sigaction = std::mem::zeroed();
-        sa.sa_sigaction = on_signal as *const () as usize;
-        sa.sa_flags = libc::SA_RESTART;
-        libc::sigemptyset(&mut sa.sa_mask);
-        assert_eq!(libc::sigaction(libc::SIGUSR1, &sa, ptr::null_mut()), 0);
-    }
+    unsafe { testing::install_handler(libc::SIGUSR1, on_signal) };
 }
 
 /// The busy hook: raises SIGUSR1 on this thread, inside krcu's critical

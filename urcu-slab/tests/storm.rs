@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use urcu_core::{memb, RcuHead};
 use urcu_slab::{
     kfree, kfree_nolock, kfree_rcu, kfree_rcu_nolock, kmalloc, kmalloc_nolock, kmalloc_stats,
-    kvfree_rcu, kvfree_rcu_barrier, stats, CacheArgs, KmemCache, RcuPtr,
+    kvfree_rcu, kvfree_rcu_barrier, stats, testing, CacheArgs, KmemCache, RcuPtr,
 };
 
 #[repr(C)]
@@ -97,32 +97,6 @@ fn storm_secs() -> u64 {
         .unwrap_or(2)
 }
 
-/// A 10 kHz timer signal for the calling thread only.
-fn start_timer() -> libc::timer_t {
-    // SAFETY: plain libc calls on zero-initialised C structs.
-    unsafe {
-        let mut sev: libc::sigevent = std::mem::zeroed();
-        sev.sigev_notify = libc::SIGEV_THREAD_ID;
-        sev.sigev_signo = libc::SIGRTMIN();
-        sev.sigev_notify_thread_id = libc::gettid();
-        let mut timer: libc::timer_t = std::mem::zeroed();
-        assert_eq!(
-            libc::timer_create(libc::CLOCK_MONOTONIC, &mut sev, &mut timer),
-            0
-        );
-        let period = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 100_000,
-        };
-        let spec = libc::itimerspec {
-            it_interval: period,
-            it_value: period,
-        };
-        assert_eq!(libc::timer_settime(timer, 0, &spec, ptr::null_mut()), 0);
-        timer
-    }
-}
-
 /// The interrupted thread's own work: every kind of ordinary call.
 fn worker(end: Instant) -> u64 {
     let _reg = memb::register_thread();
@@ -141,7 +115,8 @@ fn worker(end: Instant) -> u64 {
     let o = cache.alloc().unwrap();
     // SAFETY: an object of the cache.
     unsafe { cache.free(o) };
-    let timer = start_timer();
+    // A 10 kHz timer signal for this thread only.
+    let timer = testing::ThreadTimer::start(libc::SIGRTMIN(), Duration::from_micros(100));
     let mut rounds = 0u64;
     let mut held: Vec<*mut u8> = Vec::with_capacity(64);
     while Instant::now() < end {
@@ -183,8 +158,7 @@ fn worker(end: Instant) -> u64 {
         // SAFETY: as above.
         unsafe { kfree(p) };
     }
-    // SAFETY: the timer was created by this thread.
-    unsafe { libc::timer_delete(timer) };
+    drop(timer);
     rounds
 }
 
@@ -203,13 +177,7 @@ fn signal_storm_nolock_and_friends() {
     });
     // SAFETY: a handler that only uses krcu's _nolock calls, memb read
     // sections and atomics.
-    unsafe {
-        let mut sa: libc::sigaction = std::mem::zeroed();
-        sa.sa_sigaction = on_signal as *const () as usize;
-        sa.sa_flags = libc::SA_RESTART;
-        libc::sigemptyset(&mut sa.sa_mask);
-        assert_eq!(libc::sigaction(libc::SIGRTMIN(), &sa, ptr::null_mut()), 0);
-    }
+    unsafe { testing::install_handler(libc::SIGRTMIN(), on_signal) };
     let secs = storm_secs();
     let before = stats();
     let done = std::sync::Arc::new(AtomicBool::new(false));
