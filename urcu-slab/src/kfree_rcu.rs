@@ -311,17 +311,25 @@ pub(crate) fn mark_pending_quiet(o: &Object) -> bool {
 }
 
 /// Marks the object pending; false (after a warning) for a double kfree_rcu.
-#[inline]
+#[inline(always)]
 fn mark_pending(o: &Object) -> bool {
     if !debug_checks() || o.mark_pending() {
         return true;
     }
+    double_kfree_rcu(o);
+    false
+}
+
+/// Counts and reports a double kfree_rcu; out of line, so that the check
+/// inlines into every caller.
+#[cold]
+#[inline(never)]
+fn double_kfree_rcu(o: &Object) {
     reclaim::DOUBLE.fetch_add(1, Ordering::Relaxed);
     tracing::warn!(
         object = ?o.start,
         "krcu: double kfree_rcu of one object: it is already waiting for a grace period; the second call is ignored (the object is freed once)"
     );
-    false
 }
 
 /// Pointers per [`Block`]: the block fills a 4 KiB object.

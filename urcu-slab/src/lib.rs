@@ -78,6 +78,8 @@ mod stats;
 #[cfg(not(loom))]
 mod thread;
 #[cfg(not(loom))]
+mod tls;
+#[cfg(not(loom))]
 mod typed;
 
 #[cfg(not(loom))]

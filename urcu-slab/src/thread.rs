@@ -46,6 +46,7 @@ use crate::kfree_rcu::{BatchDesc, RcuLocal};
 use crate::lock::Mutex;
 use crate::sheaf::Sheaf;
 use crate::steal::StealFlag;
+use crate::tls;
 use parking_lot::ReentrantMutex;
 use std::cell::{Cell, UnsafeCell};
 use std::ptr;
@@ -398,11 +399,12 @@ fn orphan() -> &'static ThreadSlab {
     })
 }
 
-/// `CURRENT` after this thread's state was handed back at exit.
+/// The `tls` slot after this thread's state was handed back at exit.
 const GONE: *const ThreadSlab = ptr::dangling();
 
 thread_local! {
-    static CURRENT: Cell<*const ThreadSlab> = const { Cell::new(ptr::null()) };
+    // Its destructor hands the state back at thread exit; the pointer
+    // itself lives in the `tls` slot.
     static EXIT: ExitHook = const { ExitHook };
 }
 
@@ -410,7 +412,8 @@ struct ExitHook;
 
 impl Drop for ExitHook {
     fn drop(&mut self) {
-        let ts = CURRENT.with(|c| c.replace(GONE));
+        let ts = tls::get();
+        tls::set(GONE);
         if ts as usize > GONE as usize {
             // SAFETY: states are leaked, never freed.
             retire(unsafe { &*ts });
@@ -421,7 +424,7 @@ impl Drop for ExitHook {
 /// This thread's state if it has one (its own or, after its own is gone,
 /// the orphan), without creating one.
 pub(crate) fn current_if_set() -> Option<&'static ThreadSlab> {
-    let ts = CURRENT.with(Cell::get);
+    let ts = tls::get();
     if ts.is_null() {
         None
     } else if ts == GONE {
@@ -437,9 +440,8 @@ pub(crate) fn current_if_set() -> Option<&'static ThreadSlab> {
 /// one allocates and locks; the orphan is used under a lock).
 #[inline(always)]
 pub(crate) fn current_nolock() -> Option<&'static ThreadSlab> {
-    // A const-initialised thread-local without a destructor: a plain TLS
-    // load, safe in a signal handler.
-    let ts = CURRENT.with(Cell::get);
+    // A plain TLS load, safe in a signal handler.
+    let ts = tls::get();
     // SAFETY: states are leaked, never freed.
     (ts as usize > GONE as usize).then(|| unsafe { &*ts })
 }
@@ -447,7 +449,7 @@ pub(crate) fn current_nolock() -> Option<&'static ThreadSlab> {
 /// This thread's state: its own, or the orphan when its own is gone.
 #[inline(always)]
 pub(crate) fn current() -> &'static ThreadSlab {
-    let ts = CURRENT.with(Cell::get);
+    let ts = tls::get();
     if ts as usize > GONE as usize {
         // SAFETY: states are leaked, never freed.
         return unsafe { &*ts };
@@ -485,7 +487,7 @@ fn current_slow(ts: *const ThreadSlab) -> &'static ThreadSlab {
             ts
         }
     };
-    CURRENT.with(|c| c.set(ts));
+    tls::set(ts);
     ts
 }
 
@@ -493,8 +495,8 @@ fn current_slow(ts: *const ThreadSlab) -> &'static ThreadSlab {
 /// the helper, its allocation sheaves to the barns; then pools it.
 fn retire(ts: &'static ThreadSlab) {
     // From now on anyone touching the state (a flusher) takes the lock. No
-    // signal handler on this thread sees the state any more (`CURRENT` is
-    // gone).
+    // signal handler on this thread sees the state any more (the `tls`
+    // slot is GONE).
     ts.steal.raise();
     {
         let _g = ts.lock();
@@ -626,7 +628,7 @@ pub(crate) unsafe fn unlock_after_fork() {
 /// ever reads them. This thread's state, the orphan and pooled states are
 /// consistent and kept.
 pub(crate) fn after_fork_child() {
-    let me = CURRENT.with(Cell::get);
+    let me = tls::get();
     let orphan = ORPHAN
         .get()
         .map_or(ptr::null(), |o| *o as *const ThreadSlab);
