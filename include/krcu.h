@@ -546,15 +546,39 @@ void krcu_qsbr_thread_offline(void);
  */
 void krcu_qsbr_thread_online(void);
 
-extern void krcu__set_memb_tls(uint64_t *word, void *gp);
+extern uint64_t *krcu__memb_word_addr(void);
+
+extern void krcu__set_memb_gp(void *gp);
 
 /**
- * Inline read side, first lock on this thread: registers, publishes the
- * record word to the inline code, then takes the lock.
+ * Makes `krcu__memb_tls.word` the record word of every thread that
+ * registers with memb from now on. Called by read_side.c's constructor,
+ * before the program can register anything.
+ *
+ * Context: library load.
+ */
+void krcu__memb_use_tls_words(void);
+
+/**
+ * Inline read side, first lock on this thread (or first since its
+ * registration ended): registers, publishes the registration to the inline
+ * code, then takes the lock.
+ *
+ * A thread registered without its TLS word (while running its thread-local
+ * destructors) stays on this path: its read sections go through krcu.
  *
  * Context: as `krcu_read_lock`; internal to krcu.h's inline functions.
  */
 void krcu__memb_read_lock_slow(void);
+
+/**
+ * Inline read side: an unlock that found the TLS word quiescent. Unlocks
+ * a section taken through krcu when the thread's word is not the TLS one;
+ * otherwise the unlock is unbalanced and aborts.
+ *
+ * Context: internal to krcu.h's inline `krcu_read_unlock`.
+ */
+void krcu__memb_read_unlock_slow(void);
 
 /**
  * Inline read side: wakes a writer sleeping for readers.
@@ -569,13 +593,6 @@ void krcu__memb_wake_writer(void);
  * Context: internal to krcu.h's inline `krcu_read_lock`.
  */
 void krcu__memb_nesting_overflow(void) __attribute__((noreturn));
-
-/**
- * Inline read side: an unlock without a lock; aborts.
- *
- * Context: internal to krcu.h's inline `krcu_read_unlock`.
- */
-void krcu__memb_unbalanced_unlock(void) __attribute__((noreturn));
 
 /**
  * Creates a cache of `size`-byte objects. `args` may be NULL (defaults).
@@ -932,8 +949,8 @@ void krcu_memb_read_unlock(void);
  *
  * As liburcu's _LGPL_SOURCE read side: krcu_read_lock and krcu_read_unlock
  * (and their krcu_memb_ names) expand to the static inline functions below,
- * which work on this thread's memb record word through an initial-exec
- * thread-local: loads from %fs, no call. Define KRCU_NO_INLINE before
+ * which work on this thread's memb record word, an initial-exec
+ * thread-local: loads and stores on %fs, no call. Define KRCU_NO_INLINE before
  * including krcu.h to call the exported functions instead (for example to
  * take their address). The steps are those of urcu_core::foreign; the
  * krcu__ names are internal. */
@@ -946,16 +963,16 @@ struct krcu__memb_gp_words {
 
 /* Out-of-line steps (exported by libkrcu; internal). */
 void krcu__memb_read_lock_slow(void);
+void krcu__memb_read_unlock_slow(void);
 void krcu__memb_wake_writer(void);
 __attribute__((noreturn)) void krcu__memb_nesting_overflow(void);
-__attribute__((noreturn)) void krcu__memb_unbalanced_unlock(void);
 
 #define KRCU__NEST_MASK ((uint64_t)0xffff)
 #define KRCU__GP_WAITING 1u
 
 struct krcu__memb_tls {
-    uint64_t *word; /* this thread's memb record word; NULL until first use */
-    struct krcu__memb_gp_words *gp;
+    uint64_t word; /* this thread's memb record word (0: quiescent) */
+    struct krcu__memb_gp_words *gp; /* NULL until the thread registers */
 };
 extern __thread struct krcu__memb_tls krcu__memb_tls __attribute__((tls_model("initial-exec")));
 
@@ -971,41 +988,38 @@ static inline void krcu__slave_fence(uint8_t real)
 
 static inline void krcu_read_lock_inline(void)
 {
-    uint64_t *word = krcu__memb_tls.word;
-    if (__builtin_expect(word == NULL, 0)) {
-        krcu__memb_read_lock_slow(); /* first use on this thread */
-        return;
-    }
-    uint64_t tmp = __atomic_load_n(word, __ATOMIC_RELAXED);
+    uint64_t tmp = __atomic_load_n(&krcu__memb_tls.word, __ATOMIC_RELAXED);
     if (__builtin_expect((tmp & KRCU__NEST_MASK) != 0, 0)) {
         if ((tmp & KRCU__NEST_MASK) == KRCU__NEST_MASK)
             krcu__memb_nesting_overflow();
-        __atomic_store_n(word, tmp + 1, __ATOMIC_RELAXED);
+        __atomic_store_n(&krcu__memb_tls.word, tmp + 1, __ATOMIC_RELAXED);
         return;
     }
     const struct krcu__memb_gp_words *gp = krcu__memb_tls.gp;
-    __atomic_store_n(word, __atomic_load_n(&gp->ctr, __ATOMIC_RELAXED), __ATOMIC_RELAXED);
+    if (__builtin_expect(gp == NULL, 0)) {
+        krcu__memb_read_lock_slow(); /* first use on this thread */
+        return;
+    }
+    __atomic_store_n(&krcu__memb_tls.word, __atomic_load_n(&gp->ctr, __ATOMIC_RELAXED),
+                     __ATOMIC_RELAXED);
     krcu__slave_fence(__atomic_load_n(&gp->reader_fences, __ATOMIC_RELAXED));
 }
 
 static inline void krcu_read_unlock_inline(void)
 {
-    uint64_t *word = krcu__memb_tls.word;
-    if (__builtin_expect(word == NULL, 0)) {
-        krcu__memb_unbalanced_unlock(); /* never locked on this thread */
-        return;
-    }
-    uint64_t tmp = __atomic_load_n(word, __ATOMIC_RELAXED);
+    uint64_t tmp = __atomic_load_n(&krcu__memb_tls.word, __ATOMIC_RELAXED);
     if (__builtin_expect((tmp & KRCU__NEST_MASK) != 1, 0)) {
-        if ((tmp & KRCU__NEST_MASK) == 0)
-            krcu__memb_unbalanced_unlock();
-        __atomic_store_n(word, tmp - 1, __ATOMIC_RELAXED);
+        if ((tmp & KRCU__NEST_MASK) == 0) {
+            krcu__memb_read_unlock_slow(); /* not locked here: aborts */
+            return;
+        }
+        __atomic_store_n(&krcu__memb_tls.word, tmp - 1, __ATOMIC_RELAXED);
         return;
     }
     struct krcu__memb_gp_words *gp = krcu__memb_tls.gp;
     uint8_t real = __atomic_load_n(&gp->reader_fences, __ATOMIC_RELAXED);
     krcu__slave_fence(real);
-    __atomic_store_n(word, tmp - 1, __ATOMIC_RELAXED);
+    __atomic_store_n(&krcu__memb_tls.word, tmp - 1, __ATOMIC_RELAXED);
     krcu__slave_fence(real);
     if (__builtin_expect(__atomic_load_n(&gp->futex, __ATOMIC_RELAXED) == KRCU__GP_WAITING, 0))
         krcu__memb_wake_writer();

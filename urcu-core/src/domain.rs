@@ -36,6 +36,7 @@
 //! `ready`, `gp_lock`, `registry`; each is held only as long as its comment
 //! says.
 
+use crate::entry::{Entry, Passes};
 use crate::head::{RcuCallback, RcuHead};
 use crate::primitive::{fence, AtomicBool, AtomicU32, AtomicU64};
 use crate::queue::{Batch, CallbackQueue};
@@ -103,11 +104,11 @@ pub(crate) struct Pending {
 /// Scratch space of the grace-period runner, reused across grace periods.
 #[derive(Debug)]
 pub(crate) struct GpScratch {
-    /// Every registered record, as of registry generation `generation`.
-    registered: Vec<&'static ReaderRecord>,
+    /// Every registered entry, as of registry generation `generation`.
+    registered: Vec<&'static Entry>,
     generation: u64,
     /// The records the running grace period still waits for.
-    readers: Vec<&'static ReaderRecord>,
+    readers: Vec<&'static Entry>,
 }
 
 pub(crate) struct Domain {
@@ -127,6 +128,8 @@ pub(crate) struct Domain {
     /// back-to-back grace periods taking it every time starve registering
     /// threads of std's unfair mutex.
     registry_generation: AtomicU64,
+    /// The writer's scan passes over reader words (see entry.rs).
+    passes: Passes,
     /// Serializes grace periods; held for the whole of one.
     gp_lock: Mutex<GpScratch>,
     /// `call_rcu`'s queue.
@@ -177,6 +180,7 @@ impl Domain {
             needed: AtomicU64::new(0),
             registry: Mutex::new(Registry::new()),
             registry_generation: AtomicU64::new(1),
+            passes: Passes::new(),
             gp_lock: Mutex::new(GpScratch {
                 registered: Vec::new(),
                 generation: 0,
@@ -271,9 +275,18 @@ impl Domain {
     // ---- registration -------------------------------------------------
 
     /// Adds the calling thread; the flavor makes the record live.
-    pub(crate) fn register_current(&'static self) -> &'static ReaderRecord {
+    ///
+    /// # Safety
+    ///
+    /// `foreign`, when given, is a zero word in this thread's own memory,
+    /// accessed only atomically, valid until this thread unregisters.
+    pub(crate) unsafe fn register_current(
+        &'static self,
+        foreign: Option<*const ReaderRecord>,
+    ) -> &'static ReaderRecord {
         self.ensure_init();
-        let rec = lock(&self.registry).add_current();
+        // SAFETY: forwarded contract.
+        let rec = unsafe { lock(&self.registry).add_current(foreign) };
         // SeqCst bump, then SeqCst load of the counter: the registrant's
         // half of a store-buffering handshake with `run_gp` (SeqCst advance
         // of the counter, then SeqCst load of the generation). Either the
@@ -286,9 +299,10 @@ impl Domain {
         rec
     }
 
-    /// Removes a record its owner has made quiescent.
-    pub(crate) fn unregister(&self, rec: &'static ReaderRecord) {
-        lock(&self.registry).remove(rec);
+    /// Removes a record its owner has made quiescent. When it returns, no
+    /// writer reads the record's word any more (see entry.rs).
+    pub(crate) fn unregister(&self, rec: *const ReaderRecord) {
+        lock(&self.registry).remove(rec, &self.passes);
         // Relaxed: a grace period that misses the bump still holds the
         // record, which is quiescent and pooled (never freed).
         self.registry_generation.fetch_add(1, Relaxed);
@@ -365,7 +379,7 @@ impl Domain {
             scratch.registered.clear();
             scratch
                 .registered
-                .extend(registry.slots.iter().map(|s| s.rec));
+                .extend(registry.slots.iter().map(|s| s.entry));
             // Read under the lock: every change counted so far is in the copy.
             scratch.generation = self.registry_generation.load(Relaxed);
         }
@@ -376,7 +390,19 @@ impl Domain {
         self.seq.store(seq::end(seq::start(s)), Release);
     }
 
-    fn wait_for_readers(&self, readers: &mut Vec<&'static ReaderRecord>, gp: u64) {
+    /// Whether any of `readers` is still *old*: one pass over their words,
+    /// dropping the others.
+    fn retain_old(&self, readers: &mut Vec<&'static Entry>, gp: u64) -> bool {
+        self.passes.scan(|| {
+            // Relaxed (in load_ctr): the master fences around the scan
+            // order it.
+            // SAFETY: inside a pass.
+            readers.retain(|e| self.reader_state(unsafe { e.load_ctr() }, gp) == ReaderState::Old);
+        });
+        !readers.is_empty()
+    }
+
+    fn wait_for_readers(&self, readers: &mut Vec<&'static Entry>, gp: u64) {
         let started = Instant::now();
         let timeout = stall_timeout();
         let mut next_report = started + timeout;
@@ -384,9 +410,7 @@ impl Domain {
         let mut reported = false;
         let mut attempts = 0;
         loop {
-            // Relaxed: the master fences around the scan order it.
-            readers.retain(|r| self.reader_state(r.ctr.load(Relaxed), gp) == ReaderState::Old);
-            if readers.is_empty() {
+            if !self.retain_old(readers, gp) {
                 return;
             }
             if attempts < ACTIVE_ATTEMPTS {
@@ -402,8 +426,7 @@ impl Domain {
             // Orders the flag before the re-check; pairs with the reader's
             // fence between its ctr store and its flag load.
             self.master_fence();
-            readers.retain(|r| self.reader_state(r.ctr.load(Relaxed), gp) == ReaderState::Old);
-            if readers.is_empty() {
+            if !self.retain_old(readers, gp) {
                 self.gp.futex.store(0, Relaxed);
                 return;
             }
@@ -423,7 +446,7 @@ impl Domain {
     }
 
     #[cold]
-    fn report_stall(&self, readers: &[&'static ReaderRecord], waited: Duration) {
+    fn report_stall(&self, readers: &[&'static Entry], waited: Duration) {
         let registry = lock(&self.registry);
         for r in readers {
             let (tid, name) = registry.describe(r).unwrap_or((0, "<exited>".to_owned()));
@@ -713,7 +736,8 @@ impl ForkGuards {
     /// In the child: forget the parent's other threads and helpers.
     pub(crate) fn reset_in_child(&mut self, keep: *const ReaderRecord) {
         let d = self.domain;
-        self.registry.prune_after_fork(keep);
+        d.passes.reset_in_child();
+        self.registry.prune_after_fork(keep, &d.passes);
         d.registry_generation.fetch_add(1, Relaxed);
         d.started.store(false, Relaxed);
         d.gp_sleep.store(AWAKE, Relaxed);

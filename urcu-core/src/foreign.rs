@@ -3,10 +3,13 @@
 //! initial-exec thread-local), in the way liburcu's `_LGPL_SOURCE` read side
 //! works.
 //!
-//! Such a read side keeps, per thread, a pointer to the thread's record
-//! word ([`reader_word`]) and a pointer to memb's counter group
-//! ([`gp_words`]), and performs exactly the steps of `reader::memb_lock` and
-//! `reader::memb_unlock` on them (see reader.rs for why each step is there):
+//! Such a read side keeps, per thread, the thread's record word itself in
+//! its own thread-local memory, and a pointer to memb's counter group
+//! ([`gp_words`]). [`set_word_source`] tells krcu where that word is, so
+//! every thread registering afterwards uses it as its record word (Rust
+//! read sections on the thread included: one word per thread). The read
+//! side performs exactly the steps of `reader::memb_lock` and
+//! `reader::memb_unlock` on it (see reader.rs for why each step is there):
 //!
 //! ```text
 //! lock:   tmp = *word                       (relaxed)
@@ -20,12 +23,14 @@
 //! ```
 //!
 //! The counter group's layout is `#[repr(C)] { u64 ctr; u32 futex; bool
-//! reader_fences; }` (offsets 0, 8, 12). A record word is valid until the
-//! thread's memb registration ends; [`set_unregister_hook`] tells the
-//! foreign side when, on that thread, before the record can be reused.
+//! reader_fences; }` (offsets 0, 8, 12). A thread is registered from its
+//! first read section until its memb registration ends;
+//! [`set_unregister_hook`] tells the foreign side when, on that thread, so
+//! that it knows to register again before its next read section. When it
+//! returns, krcu no longer reads the word (see entry.rs).
 
 use crate::memb;
-use crate::reader::{self, GpCounter};
+use crate::reader::{self, GpCounter, ReaderRecord};
 use std::mem::offset_of;
 use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 
@@ -52,8 +57,52 @@ pub fn gp_words() -> *const () {
 
 /// This thread's memb record word, registering the thread lazily. Valid
 /// until the thread's memb registration ends (see [`set_unregister_hook`]).
+/// It is the word [`set_word_source`] gives, unless the thread registered
+/// before the source was set, or while running its thread-local destructors
+/// (nothing would unregister it before its memory dies): then it is a word
+/// krcu keeps, and the foreign read side must go through krcu's functions.
 pub fn reader_word() -> &'static AtomicU64 {
     &memb::record().ctr
+}
+
+static WORD_SOURCE: AtomicPtr<()> = AtomicPtr::new(std::ptr::null_mut());
+
+/// Sets where the memb record word of each thread that registers from now
+/// on lives: `source()`, called on the registering thread, returns the
+/// address of that thread's word in its own thread-local memory. One source
+/// per process; a later call replaces it for later registrations.
+///
+/// # Safety
+///
+/// For every thread that calls it, `source` returns the same non-null,
+/// 8-byte-aligned address of a `u64` that is zero whenever the thread is
+/// not registered, that only krcu and the foreign read side's atomic
+/// accesses touch, and that stays valid until the thread's memb
+/// registration ends (krcu unregisters a thread from its thread-local
+/// destructors, before its static thread-local memory is freed).
+pub unsafe fn set_word_source(source: extern "C" fn() -> *mut u64) {
+    // Release: pairs with word_for_this_thread's Acquire.
+    WORD_SOURCE.store(source as *mut (), Ordering::Release);
+}
+
+/// The registering thread's word from the source, if one is set.
+pub(crate) fn word_for_this_thread() -> Option<*const ReaderRecord> {
+    // Acquire: pairs with set_word_source's Release.
+    let source = WORD_SOURCE.load(Ordering::Acquire);
+    if source.is_null() {
+        return None;
+    }
+    // SAFETY: only set_word_source stores here, from an
+    // `extern "C" fn() -> *mut u64`.
+    let f: extern "C" fn() -> *mut u64 =
+        unsafe { std::mem::transmute::<*mut (), extern "C" fn() -> *mut u64>(source) };
+    let word = f();
+    assert!(
+        !word.is_null() && word as usize % 8 == 0,
+        "krcu: the memb word source returned a misaligned or null word ({word:p})"
+    );
+    // ReaderRecord is a transparent AtomicU64, which has u64's layout.
+    Some(word.cast::<ReaderRecord>())
 }
 
 static HOOK: AtomicPtr<()> = AtomicPtr::new(std::ptr::null_mut());

@@ -28,6 +28,7 @@
 // Under loom only the protocol modules are compiled, without their users.
 #![cfg_attr(loom, allow(dead_code))]
 
+mod entry;
 mod head;
 mod primitive;
 mod queue;

@@ -39,7 +39,8 @@ pub(crate) fn record() -> &'static ReaderRecord {
     if rec.is_null() {
         register_lazily()
     } else {
-        // SAFETY: a non-null MEMB_REC points at a leaked, never-freed record.
+        // SAFETY: a non-null MEMB_REC is this thread's registered record:
+        // leaked, or a foreign word valid while the thread is registered.
         unsafe { &*rec }
     }
 }
@@ -47,9 +48,19 @@ pub(crate) fn record() -> &'static ReaderRecord {
 #[cold]
 #[inline(never)]
 fn register_lazily() -> &'static ReaderRecord {
-    let rec = DOMAIN.register_current();
+    // A foreign word (one in this thread's own memory, see foreign.rs) only
+    // when the exit hook will unregister the thread before that memory dies.
+    let armed = arm_exit_hook();
+    let foreign = if armed {
+        crate::foreign::word_for_this_thread()
+    } else {
+        None
+    };
+    // SAFETY: a foreign word comes from the source's contract: zero, in
+    // this thread's memory, valid until the exit hook unregisters us.
+    let rec = unsafe { DOMAIN.register_current(foreign) };
     MEMB_REC.with(|c| c.set(rec));
-    if !arm_exit_hook() {
+    if !armed {
         // The thread is running its thread-local destructors: nothing will
         // unregister it. Its record stays registered, quiescent once this read
         // section ends, so it never delays a grace period.
@@ -71,10 +82,11 @@ pub(crate) fn unregister_current() {
     if rec.is_null() {
         return;
     }
-    // SAFETY: non-null records are leaked and never freed.
+    // SAFETY: this thread's record: leaked, or a foreign word that lives
+    // until the DOMAIN.unregister below returns.
     let rec = unsafe { &*rec };
-    // A foreign read side caching this record forgets it before the record
-    // can go to another thread.
+    // A foreign read side caching this registration forgets it before the
+    // record can go to another thread.
     crate::foreign::run_unregister_hook();
     // A thread that exits inside a read section (a forgotten guard, a
     // pthread_exit) is out of it now: never leave a record that a grace
@@ -115,7 +127,7 @@ pub fn raw_read_unlock() {
 #[inline]
 pub fn in_read_section() -> bool {
     let rec = MEMB_REC.with(|c| c.get());
-    // SAFETY: non-null records are leaked and never freed.
+    // SAFETY: as in `record`.
     !rec.is_null() && reader::memb_nesting(unsafe { &*rec }) != 0
 }
 

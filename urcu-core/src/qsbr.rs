@@ -58,7 +58,8 @@ fn register_online() -> &'static ReaderRecord {
             "register the thread (qsbr::register_thread) before its thread-local destructors run",
         );
     }
-    let rec = DOMAIN.register_current();
+    // SAFETY: no foreign word: the entry's own, which lives forever.
+    let rec = unsafe { DOMAIN.register_current(None) };
     QSBR_REC.with(|c| c.set(rec));
     reader::qsbr_online(rec, &DOMAIN.gp);
     QSBR_ONLINE.with(|c| c.set(true));

@@ -104,11 +104,14 @@ impl GpCounter {
     }
 }
 
-/// A registered thread's record, read by grace-period writers.
+/// A registered thread's record word, read by grace-period writers.
 ///
-/// Records are never freed: a thread's exit returns its record to a pool, so
-/// a writer scanning a snapshot of the registry never reads freed memory.
+/// It lives in the thread's registry entry (leaked and pooled, never freed),
+/// or, for a read side written in another language, in that thread's own
+/// memory: `#[repr(transparent)]`, so such a word is a `u64` there. See
+/// `entry.rs` for how a writer never reads a foreign word after it died.
 #[derive(Debug)]
+#[repr(transparent)]
 pub struct ReaderRecord {
     pub(crate) ctr: AtomicU64,
 }

@@ -8,15 +8,15 @@
 //! a thread registers; its destructor unregisters the thread when it exits, so
 //! an exiting thread never leaves a record that a grace period would wait on.
 
+use crate::entry::{Entry, Passes};
 use crate::reader::ReaderRecord;
-use crossbeam_utils::CachePadded;
 use std::cell::Cell;
 use std::ptr;
 
 /// One registered thread, as the writer and stall reports see it.
 #[derive(Debug)]
 pub(crate) struct Slot {
-    pub(crate) rec: &'static ReaderRecord,
+    pub(crate) entry: &'static Entry,
     pub(crate) tid: i32,
     pub(crate) name: String,
 }
@@ -28,7 +28,7 @@ pub(crate) struct Slot {
 #[derive(Debug)]
 pub(crate) struct Registry {
     pub(crate) slots: Vec<Slot>,
-    free: Vec<&'static ReaderRecord>,
+    free: Vec<&'static Entry>,
 }
 
 impl Registry {
@@ -39,54 +39,72 @@ impl Registry {
         }
     }
 
-    /// Adds the calling thread with a quiescent record.
-    pub(crate) fn add_current(&mut self) -> &'static ReaderRecord {
-        let rec = self.free.pop().unwrap_or_else(|| {
-            // Records are leaked on purpose: a writer may still hold a pointer
-            // to a record whose thread has exited (see ReaderRecord).
-            let padded: &'static CachePadded<ReaderRecord> =
-                Box::leak(Box::new(CachePadded::new(ReaderRecord::new())));
-            padded
-        });
+    /// Adds the calling thread with a quiescent record: its entry's own
+    /// word, or `foreign`.
+    ///
+    /// # Safety
+    ///
+    /// As [`Entry::attach`].
+    pub(crate) unsafe fn add_current(
+        &mut self,
+        foreign: Option<*const ReaderRecord>,
+    ) -> &'static ReaderRecord {
+        // Entries are leaked on purpose: a writer may still hold a pointer
+        // to an entry whose thread has exited.
+        let entry = self.free.pop().unwrap_or_else(Entry::leak);
+        // SAFETY: the caller's contract; the entry is ours (off the pool).
+        let rec = unsafe { entry.attach(foreign) };
         let thread = std::thread::current();
         self.slots.push(Slot {
-            rec,
+            entry,
             tid: crate::sys::gettid(),
             name: thread.name().unwrap_or("<unnamed>").to_owned(),
         });
-        rec
+        // SAFETY: `own` lives forever; a foreign word as long as the thread
+        // stays registered, and only the thread itself uses this reference.
+        unsafe { &*(rec as *const ReaderRecord) }
     }
 
-    /// Removes `rec`, whose owner has made it quiescent, and pools it.
-    pub(crate) fn remove(&mut self, rec: &'static ReaderRecord) {
-        if let Some(i) = self.slots.iter().position(|s| ptr::eq(s.rec, rec)) {
-            self.slots.swap_remove(i);
-            self.free.push(rec);
+    /// Removes the entry whose word is `rec` (quiescent: its owner stored
+    /// 0), detaches a foreign word from it, and pools it. Only this
+    /// thread's own word is ever passed.
+    pub(crate) fn remove(&mut self, rec: *const ReaderRecord, passes: &Passes) {
+        if let Some(i) = self.slots.iter().position(|s| ptr::eq(s.entry.live(), rec)) {
+            let slot = self.slots.swap_remove(i);
+            // Under the registry lock: a writer's pass never waits for it,
+            // so detach's wait is bounded by one pass.
+            slot.entry.detach(passes);
+            self.free.push(slot.entry);
         }
     }
 
     /// After `fork()`, in the child: keep only the records `keep` (the
     /// forking thread's), pooling the others, whose threads do not exist here.
-    pub(crate) fn prune_after_fork(&mut self, keep: *const ReaderRecord) {
+    pub(crate) fn prune_after_fork(&mut self, keep: *const ReaderRecord, passes: &Passes) {
         let tid = crate::sys::gettid();
         let mut i = 0;
         while i < self.slots.len() {
-            if ptr::eq(self.slots[i].rec, keep) {
+            if ptr::eq(self.slots[i].entry.live(), keep) {
                 self.slots[i].tid = tid;
                 i += 1;
             } else {
                 let slot = self.slots.swap_remove(i);
-                slot.rec.ctr.store(0, std::sync::atomic::Ordering::Relaxed);
-                self.free.push(slot.rec);
+                slot.entry
+                    .own
+                    .ctr
+                    .store(0, std::sync::atomic::Ordering::Relaxed);
+                // No pass runs in the child: detach returns at once.
+                slot.entry.detach(passes);
+                self.free.push(slot.entry);
             }
         }
     }
 
     /// Name and tid of the thread owning `rec`, for stall reports.
-    pub(crate) fn describe(&self, rec: &ReaderRecord) -> Option<(i32, String)> {
+    pub(crate) fn describe(&self, entry: &Entry) -> Option<(i32, String)> {
         self.slots
             .iter()
-            .find(|s| ptr::eq(s.rec, rec))
+            .find(|s| ptr::eq(s.entry, entry))
             .map(|s| (s.tid, s.name.clone()))
     }
 

@@ -28,8 +28,8 @@ void krcu_memb_read_unlock(void);
  *
  * As liburcu's _LGPL_SOURCE read side: krcu_read_lock and krcu_read_unlock
  * (and their krcu_memb_ names) expand to the static inline functions below,
- * which work on this thread's memb record word through an initial-exec
- * thread-local: loads from %fs, no call. Define KRCU_NO_INLINE before
+ * which work on this thread's memb record word, an initial-exec
+ * thread-local: loads and stores on %fs, no call. Define KRCU_NO_INLINE before
  * including krcu.h to call the exported functions instead (for example to
  * take their address). The steps are those of urcu_core::foreign; the
  * krcu__ names are internal. */
@@ -42,16 +42,16 @@ struct krcu__memb_gp_words {
 
 /* Out-of-line steps (exported by libkrcu; internal). */
 void krcu__memb_read_lock_slow(void);
+void krcu__memb_read_unlock_slow(void);
 void krcu__memb_wake_writer(void);
 __attribute__((noreturn)) void krcu__memb_nesting_overflow(void);
-__attribute__((noreturn)) void krcu__memb_unbalanced_unlock(void);
 
 #define KRCU__NEST_MASK ((uint64_t)0xffff)
 #define KRCU__GP_WAITING 1u
 
 struct krcu__memb_tls {
-    uint64_t *word; /* this thread's memb record word; NULL until first use */
-    struct krcu__memb_gp_words *gp;
+    uint64_t word; /* this thread's memb record word (0: quiescent) */
+    struct krcu__memb_gp_words *gp; /* NULL until the thread registers */
 };
 extern __thread struct krcu__memb_tls krcu__memb_tls __attribute__((tls_model("initial-exec")));
 
@@ -67,41 +67,38 @@ static inline void krcu__slave_fence(uint8_t real)
 
 static inline void krcu_read_lock_inline(void)
 {
-    uint64_t *word = krcu__memb_tls.word;
-    if (__builtin_expect(word == NULL, 0)) {
-        krcu__memb_read_lock_slow(); /* first use on this thread */
-        return;
-    }
-    uint64_t tmp = __atomic_load_n(word, __ATOMIC_RELAXED);
+    uint64_t tmp = __atomic_load_n(&krcu__memb_tls.word, __ATOMIC_RELAXED);
     if (__builtin_expect((tmp & KRCU__NEST_MASK) != 0, 0)) {
         if ((tmp & KRCU__NEST_MASK) == KRCU__NEST_MASK)
             krcu__memb_nesting_overflow();
-        __atomic_store_n(word, tmp + 1, __ATOMIC_RELAXED);
+        __atomic_store_n(&krcu__memb_tls.word, tmp + 1, __ATOMIC_RELAXED);
         return;
     }
     const struct krcu__memb_gp_words *gp = krcu__memb_tls.gp;
-    __atomic_store_n(word, __atomic_load_n(&gp->ctr, __ATOMIC_RELAXED), __ATOMIC_RELAXED);
+    if (__builtin_expect(gp == NULL, 0)) {
+        krcu__memb_read_lock_slow(); /* first use on this thread */
+        return;
+    }
+    __atomic_store_n(&krcu__memb_tls.word, __atomic_load_n(&gp->ctr, __ATOMIC_RELAXED),
+                     __ATOMIC_RELAXED);
     krcu__slave_fence(__atomic_load_n(&gp->reader_fences, __ATOMIC_RELAXED));
 }
 
 static inline void krcu_read_unlock_inline(void)
 {
-    uint64_t *word = krcu__memb_tls.word;
-    if (__builtin_expect(word == NULL, 0)) {
-        krcu__memb_unbalanced_unlock(); /* never locked on this thread */
-        return;
-    }
-    uint64_t tmp = __atomic_load_n(word, __ATOMIC_RELAXED);
+    uint64_t tmp = __atomic_load_n(&krcu__memb_tls.word, __ATOMIC_RELAXED);
     if (__builtin_expect((tmp & KRCU__NEST_MASK) != 1, 0)) {
-        if ((tmp & KRCU__NEST_MASK) == 0)
-            krcu__memb_unbalanced_unlock();
-        __atomic_store_n(word, tmp - 1, __ATOMIC_RELAXED);
+        if ((tmp & KRCU__NEST_MASK) == 0) {
+            krcu__memb_read_unlock_slow(); /* not locked here: aborts */
+            return;
+        }
+        __atomic_store_n(&krcu__memb_tls.word, tmp - 1, __ATOMIC_RELAXED);
         return;
     }
     struct krcu__memb_gp_words *gp = krcu__memb_tls.gp;
     uint8_t real = __atomic_load_n(&gp->reader_fences, __ATOMIC_RELAXED);
     krcu__slave_fence(real);
-    __atomic_store_n(word, tmp - 1, __ATOMIC_RELAXED);
+    __atomic_store_n(&krcu__memb_tls.word, tmp - 1, __ATOMIC_RELAXED);
     krcu__slave_fence(real);
     if (__builtin_expect(__atomic_load_n(&gp->futex, __ATOMIC_RELAXED) == KRCU__GP_WAITING, 0))
         krcu__memb_wake_writer();

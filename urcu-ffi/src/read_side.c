@@ -3,7 +3,9 @@
  * krcu_read_lock / krcu_read_unlock built from the same inline code. An
  * initial-exec access is a load from %fs; a Rust thread-local in a shared
  * library costs a __tls_get_addr call, which is why this part is C. The
- * thread-local is set and cleared from Rust (inline.rs). */
+ * thread-local holds this thread's memb record word itself (krcu registers
+ * the thread with it, see urcu_core::foreign) and the counter group's
+ * address, set and cleared from Rust (inline.rs). */
 #define KRCU_NO_INLINE /* this file defines the exported functions */
 #include <stddef.h>
 
@@ -11,12 +13,26 @@
 
 __thread struct krcu__memb_tls krcu__memb_tls __attribute__((tls_model("initial-exec")));
 
-void krcu__set_memb_tls(uint64_t *word, void *gp);
+uint64_t *krcu__memb_word_addr(void);
+void krcu__set_memb_gp(void *gp);
+void krcu__memb_use_tls_words(void); /* inline.rs */
 
-void krcu__set_memb_tls(uint64_t *word, void *gp)
+/* This thread's memb record word, for krcu's registration. */
+uint64_t *krcu__memb_word_addr(void)
+{
+    return &krcu__memb_tls.word;
+}
+
+void krcu__set_memb_gp(void *gp)
 {
     krcu__memb_tls.gp = (struct krcu__memb_gp_words *)gp;
-    krcu__memb_tls.word = word;
+}
+
+/* Before anything can register a thread with memb: every thread's record
+ * word is the one in krcu__memb_tls. */
+__attribute__((constructor)) static void krcu__init_read_side(void)
+{
+    krcu__memb_use_tls_words();
 }
 
 void krcu_read_lock(void)
