@@ -53,7 +53,10 @@ struct krcu__memb_tls {
     uint64_t word; /* this thread's memb record word (0: quiescent) */
     struct krcu__memb_gp_words *gp; /* NULL until the thread registers */
 };
-extern __thread struct krcu__memb_tls krcu__memb_tls __attribute__((tls_model("initial-exec")));
+/* The symbol carries the layout's version: a program compiled against a
+ * header with another layout fails to link or load instead of misreading
+ * the thread-local. */
+extern __thread struct krcu__memb_tls krcu__memb_tls_v2 __attribute__((tls_model("initial-exec")));
 
 /* A full fence without membarrier(), else a compiler fence (the writer's
  * membarrier() makes it a full one). */
@@ -67,38 +70,38 @@ static inline void krcu__slave_fence(uint8_t real)
 
 static inline void krcu_read_lock_inline(void)
 {
-    uint64_t tmp = __atomic_load_n(&krcu__memb_tls.word, __ATOMIC_RELAXED);
+    uint64_t tmp = __atomic_load_n(&krcu__memb_tls_v2.word, __ATOMIC_RELAXED);
     if (__builtin_expect((tmp & KRCU__NEST_MASK) != 0, 0)) {
         if ((tmp & KRCU__NEST_MASK) == KRCU__NEST_MASK)
             krcu__memb_nesting_overflow();
-        __atomic_store_n(&krcu__memb_tls.word, tmp + 1, __ATOMIC_RELAXED);
+        __atomic_store_n(&krcu__memb_tls_v2.word, tmp + 1, __ATOMIC_RELAXED);
         return;
     }
-    const struct krcu__memb_gp_words *gp = krcu__memb_tls.gp;
+    const struct krcu__memb_gp_words *gp = krcu__memb_tls_v2.gp;
     if (__builtin_expect(gp == NULL, 0)) {
         krcu__memb_read_lock_slow(); /* first use on this thread */
         return;
     }
-    __atomic_store_n(&krcu__memb_tls.word, __atomic_load_n(&gp->ctr, __ATOMIC_RELAXED),
+    __atomic_store_n(&krcu__memb_tls_v2.word, __atomic_load_n(&gp->ctr, __ATOMIC_RELAXED),
                      __ATOMIC_RELAXED);
     krcu__slave_fence(__atomic_load_n(&gp->reader_fences, __ATOMIC_RELAXED));
 }
 
 static inline void krcu_read_unlock_inline(void)
 {
-    uint64_t tmp = __atomic_load_n(&krcu__memb_tls.word, __ATOMIC_RELAXED);
+    uint64_t tmp = __atomic_load_n(&krcu__memb_tls_v2.word, __ATOMIC_RELAXED);
     if (__builtin_expect((tmp & KRCU__NEST_MASK) != 1, 0)) {
         if ((tmp & KRCU__NEST_MASK) == 0) {
             krcu__memb_read_unlock_slow(); /* not locked here: aborts */
             return;
         }
-        __atomic_store_n(&krcu__memb_tls.word, tmp - 1, __ATOMIC_RELAXED);
+        __atomic_store_n(&krcu__memb_tls_v2.word, tmp - 1, __ATOMIC_RELAXED);
         return;
     }
-    struct krcu__memb_gp_words *gp = krcu__memb_tls.gp;
+    struct krcu__memb_gp_words *gp = krcu__memb_tls_v2.gp;
     uint8_t real = __atomic_load_n(&gp->reader_fences, __ATOMIC_RELAXED);
     krcu__slave_fence(real);
-    __atomic_store_n(&krcu__memb_tls.word, tmp - 1, __ATOMIC_RELAXED);
+    __atomic_store_n(&krcu__memb_tls_v2.word, tmp - 1, __ATOMIC_RELAXED);
     krcu__slave_fence(real);
     if (__builtin_expect(__atomic_load_n(&gp->futex, __ATOMIC_RELAXED) == KRCU__GP_WAITING, 0))
         krcu__memb_wake_writer();

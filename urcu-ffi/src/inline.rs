@@ -1,7 +1,7 @@
 //! The out-of-line half of krcu.h's inline memb read side.
 //!
 //! `krcu_read_lock`/`krcu_read_unlock` (static inline in the header, and
-//! exported from `read_side.c`) work on `krcu__memb_tls`, an initial-exec
+//! exported from `read_side.c`) work on `krcu__memb_tls_v2`, an initial-exec
 //! thread-local that holds this thread's memb record word itself and a
 //! pointer to memb's counter group, and follow the steps documented in
 //! `urcu_core::foreign`. A library constructor makes that word every
@@ -32,7 +32,7 @@ extern "C" fn tls_word() -> *mut u64 {
     unsafe { krcu__memb_word_addr() }
 }
 
-/// Makes `krcu__memb_tls.word` the record word of every thread that
+/// Makes `krcu__memb_tls_v2.word` the record word of every thread that
 /// registers with memb from now on. Called by read_side.c's constructor,
 /// before the program can register anything.
 ///

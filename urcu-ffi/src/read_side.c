@@ -11,7 +11,7 @@
 
 #include "../include/krcu_read_side.h"
 
-__thread struct krcu__memb_tls krcu__memb_tls __attribute__((tls_model("initial-exec")));
+__thread struct krcu__memb_tls krcu__memb_tls_v2 __attribute__((tls_model("initial-exec")));
 
 uint64_t *krcu__memb_word_addr(void);
 void krcu__set_memb_gp(void *gp);
@@ -20,16 +20,16 @@ void krcu__memb_use_tls_words(void); /* inline.rs */
 /* This thread's memb record word, for krcu's registration. */
 uint64_t *krcu__memb_word_addr(void)
 {
-    return &krcu__memb_tls.word;
+    return &krcu__memb_tls_v2.word;
 }
 
 void krcu__set_memb_gp(void *gp)
 {
-    krcu__memb_tls.gp = (struct krcu__memb_gp_words *)gp;
+    krcu__memb_tls_v2.gp = (struct krcu__memb_gp_words *)gp;
 }
 
 /* Before anything can register a thread with memb: every thread's record
- * word is the one in krcu__memb_tls. */
+ * word is the one in krcu__memb_tls_v2. */
 __attribute__((constructor)) static void krcu__init_read_side(void)
 {
     krcu__memb_use_tls_words();
