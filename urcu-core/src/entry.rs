@@ -74,8 +74,9 @@ impl Entry {
     /// registry yet, or the registry lock is held).
     pub(crate) unsafe fn attach(&self, foreign: Option<*const ReaderRecord>) -> &ReaderRecord {
         let word = foreign.map_or(self.own_ptr(), |p| p as *mut ReaderRecord);
-        // Release: a writer that reads the pointer (in a pass) sees
-        // the word's initialised state.
+        // Release: publishes the word's initialised state with the pointer;
+        // a writer's pass acquires it through the registry mutex it took to
+        // snapshot the entry (pushed to the registry after this store).
         self.live.store(word, Release);
         // SAFETY: `own`, or valid per the caller's contract.
         unsafe { &*word }

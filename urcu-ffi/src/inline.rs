@@ -12,7 +12,6 @@
 use crate::guard::ffi;
 use std::ffi::c_void;
 use std::sync::atomic::AtomicU64;
-use std::sync::Once;
 use urcu_core::{foreign, memb};
 
 extern "C" {
@@ -65,10 +64,8 @@ fn word_is_tls(word: &AtomicU64) -> bool {
 #[no_mangle]
 pub extern "C" fn krcu__memb_read_lock_slow() {
     ffi("krcu_read_lock", || {
-        static INIT: Once = Once::new();
-        // Normally done by the constructor; a static link without it
-        // (read_side.o's constructor not run) still gets the hook first.
-        INIT.call_once(|| foreign::set_unregister_hook(forget_registration));
+        // The unregister hook is in place: read_side.c's constructor set it,
+        // and any program using this path links read_side.o.
         let gp = foreign::gp_words() as *mut c_void;
         if word_is_tls(foreign::reader_word()) {
             // SAFETY: this thread's TLS slot; the counter group lives for
