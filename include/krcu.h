@@ -548,10 +548,8 @@ void krcu_qsbr_thread_online(void);
 
 extern uint64_t *krcu__memb_word_addr(void);
 
-extern void krcu__set_memb_gp(void *gp);
-
 /**
- * Makes `krcu__memb_tls_v2.word` the record word of every thread that
+ * Makes `krcu__memb_word_v3` the record word of every thread that
  * registers with memb from now on. Called by read_side.c's constructor,
  * before the program can register anything.
  *
@@ -560,21 +558,23 @@ extern void krcu__set_memb_gp(void *gp);
 void krcu__memb_use_tls_words(void);
 
 /**
- * Inline read side, first lock on this thread (or first since its
- * registration ended): registers, publishes the registration to the inline
- * code, then takes the lock.
+ * Inline read side, a lock that found the TLS word unregistered or nested
+ * [`foreign::MAX_NEST`] deep: registers the thread if it is not (its TLS
+ * word then becomes its record word), and takes the lock, which aborts on
+ * the nesting limit.
  *
  * A thread registered without its TLS word (while running its thread-local
- * destructors) stays on this path: its read sections go through krcu.
+ * destructors) stays on this path: its TLS word stays unregistered, and its
+ * read sections go through krcu.
  *
  * Context: as `krcu_read_lock`; internal to krcu.h's inline functions.
  */
 void krcu__memb_read_lock_slow(void);
 
 /**
- * Inline read side: an unlock that found the TLS word quiescent. Unlocks
- * a section taken through krcu when the thread's word is not the TLS one;
- * otherwise the unlock is unbalanced and aborts.
+ * Inline read side, an unlock that found the TLS word quiescent or
+ * unregistered. Unlocks a section taken through krcu when the thread's word
+ * is not the TLS one; otherwise the unlock is unbalanced and aborts.
  *
  * Context: internal to krcu.h's inline `krcu_read_unlock`.
  */
@@ -586,13 +586,6 @@ void krcu__memb_read_unlock_slow(void);
  * Context: internal to krcu.h's inline `krcu_read_unlock`.
  */
 void krcu__memb_wake_writer(void);
-
-/**
- * Inline read side: read sections nested too deep; aborts.
- *
- * Context: internal to krcu.h's inline `krcu_read_lock`.
- */
-void krcu__memb_nesting_overflow(void) __attribute__((noreturn));
 
 /**
  * Creates a cache of `size`-byte objects. `args` may be NULL (defaults).
@@ -950,10 +943,11 @@ void krcu_memb_read_unlock(void);
  * As liburcu's _LGPL_SOURCE read side: krcu_read_lock and krcu_read_unlock
  * (and their krcu_memb_ names) expand to the static inline functions below,
  * which work on this thread's memb record word, an initial-exec
- * thread-local: loads and stores on %fs, no call. Define KRCU_NO_INLINE before
- * including krcu.h to call the exported functions instead (for example to
- * take their address). The steps are those of urcu_core::foreign; the
- * krcu__ names are internal. */
+ * thread-local, and on memb's counter group, a data symbol of libkrcu:
+ * loads and stores on %fs and at a fixed address, no call. Define
+ * KRCU_NO_INLINE before including krcu.h to call the exported functions
+ * instead (for example to take their address). The steps are those of
+ * urcu_core::foreign; the krcu__ names are internal. */
 
 struct krcu__memb_gp_words {
     uint64_t ctr;          /* the snapshot an outermost lock stores */
@@ -962,28 +956,28 @@ struct krcu__memb_gp_words {
 };
 
 /* Out-of-line steps (exported by libkrcu; internal). */
-void krcu__memb_read_lock_slow(void);
-void krcu__memb_read_unlock_slow(void);
-void krcu__memb_wake_writer(void);
-__attribute__((noreturn)) void krcu__memb_nesting_overflow(void);
+__attribute__((cold)) void krcu__memb_read_lock_slow(void);
+__attribute__((cold)) void krcu__memb_read_unlock_slow(void);
+__attribute__((cold)) void krcu__memb_wake_writer(void);
 
 #define KRCU__NEST_MASK ((uint64_t)0xffff)
+/* The deepest nesting; a word whose nesting is KRCU__NEST_MASK belongs to
+ * a thread that is not registered (it is where a thread's word starts). */
+#define KRCU__MAX_NEST (KRCU__NEST_MASK - 1)
+#define KRCU__UNREGISTERED KRCU__NEST_MASK
 #define KRCU__GP_WAITING 1u
 
-struct krcu__memb_tls {
-    uint64_t word; /* this thread's memb record word (0: quiescent) */
-    struct krcu__memb_gp_words *gp; /* NULL until the thread registers */
-};
-/* The symbol carries the layout's version: a program compiled against a
+/* The symbols carry their layout's version: a program compiled against a
  * header with another layout fails to link or load instead of misreading
- * the thread-local. */
-extern __thread struct krcu__memb_tls krcu__memb_tls_v2 __attribute__((tls_model("initial-exec")));
+ * them. */
+extern __thread uint64_t krcu__memb_word_v3 __attribute__((tls_model("initial-exec")));
+extern struct krcu__memb_gp_words krcu__memb_gp_v3;
 
 /* A full fence without membarrier(), else a compiler fence (the writer's
  * membarrier() makes it a full one). */
 static inline void krcu__slave_fence(uint8_t real)
 {
-    if (real)
+    if (__builtin_expect(real, 0))
         __atomic_thread_fence(__ATOMIC_SEQ_CST);
     else
         __atomic_signal_fence(__ATOMIC_SEQ_CST);
@@ -991,40 +985,38 @@ static inline void krcu__slave_fence(uint8_t real)
 
 static inline void krcu_read_lock_inline(void)
 {
-    uint64_t tmp = __atomic_load_n(&krcu__memb_tls_v2.word, __ATOMIC_RELAXED);
-    if (__builtin_expect((tmp & KRCU__NEST_MASK) != 0, 0)) {
-        if ((tmp & KRCU__NEST_MASK) == KRCU__NEST_MASK)
-            krcu__memb_nesting_overflow();
-        __atomic_store_n(&krcu__memb_tls_v2.word, tmp + 1, __ATOMIC_RELAXED);
+    uint64_t tmp = __atomic_load_n(&krcu__memb_word_v3, __ATOMIC_RELAXED);
+    if (__builtin_expect((uint16_t)tmp != 0, 0)) {
+        /* Nested; or too deep, or the thread's first section: krcu's. */
+        if ((tmp & KRCU__NEST_MASK) >= KRCU__MAX_NEST)
+            krcu__memb_read_lock_slow();
+        else
+            __atomic_store_n(&krcu__memb_word_v3, tmp + 1, __ATOMIC_RELAXED);
         return;
     }
-    const struct krcu__memb_gp_words *gp = krcu__memb_tls_v2.gp;
-    if (__builtin_expect(gp == NULL, 0)) {
-        krcu__memb_read_lock_slow(); /* first use on this thread */
-        return;
-    }
-    __atomic_store_n(&krcu__memb_tls_v2.word, __atomic_load_n(&gp->ctr, __ATOMIC_RELAXED),
+    __atomic_store_n(&krcu__memb_word_v3, __atomic_load_n(&krcu__memb_gp_v3.ctr, __ATOMIC_RELAXED),
                      __ATOMIC_RELAXED);
-    krcu__slave_fence(__atomic_load_n(&gp->reader_fences, __ATOMIC_RELAXED));
+    krcu__slave_fence(__atomic_load_n(&krcu__memb_gp_v3.reader_fences, __ATOMIC_RELAXED));
 }
 
 static inline void krcu_read_unlock_inline(void)
 {
-    uint64_t tmp = __atomic_load_n(&krcu__memb_tls_v2.word, __ATOMIC_RELAXED);
-    if (__builtin_expect((tmp & KRCU__NEST_MASK) != 1, 0)) {
-        if ((tmp & KRCU__NEST_MASK) == 0) {
-            krcu__memb_read_unlock_slow(); /* not locked here: aborts */
-            return;
-        }
-        __atomic_store_n(&krcu__memb_tls_v2.word, tmp - 1, __ATOMIC_RELAXED);
+    uint64_t tmp = __atomic_load_n(&krcu__memb_word_v3, __ATOMIC_RELAXED);
+    if (__builtin_expect((uint16_t)tmp != 1, 0)) {
+        /* Nested; or no section on this word: krcu's (it aborts, unless
+         * the thread's sections go through krcu). */
+        uint64_t nest = tmp & KRCU__NEST_MASK;
+        if (nest == 0 || nest == KRCU__UNREGISTERED)
+            krcu__memb_read_unlock_slow();
+        else
+            __atomic_store_n(&krcu__memb_word_v3, tmp - 1, __ATOMIC_RELAXED);
         return;
     }
-    struct krcu__memb_gp_words *gp = krcu__memb_tls_v2.gp;
-    uint8_t real = __atomic_load_n(&gp->reader_fences, __ATOMIC_RELAXED);
+    uint8_t real = __atomic_load_n(&krcu__memb_gp_v3.reader_fences, __ATOMIC_RELAXED);
     krcu__slave_fence(real);
-    __atomic_store_n(&krcu__memb_tls_v2.word, tmp - 1, __ATOMIC_RELAXED);
+    __atomic_store_n(&krcu__memb_word_v3, tmp - 1, __ATOMIC_RELAXED);
     krcu__slave_fence(real);
-    if (__builtin_expect(__atomic_load_n(&gp->futex, __ATOMIC_RELAXED) == KRCU__GP_WAITING, 0))
+    if (__builtin_expect(__atomic_load_n(&krcu__memb_gp_v3.futex, __ATOMIC_RELAXED) == KRCU__GP_WAITING, 0))
         krcu__memb_wake_writer();
 }
 

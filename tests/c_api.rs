@@ -100,10 +100,12 @@ fn assert_success(what: &str, out: &Output) {
 #[test]
 fn every_contract_function_from_c() {
     // Once with the inline read side (the default), once with the exported
-    // functions.
+    // functions; and once as a position-dependent executable, whose accesses
+    // to libkrcu's data symbols are always copy relocations.
     for (flags, out_name) in [
         (&[][..], "api"),
         (&["-DKRCU_NO_INLINE"][..], "api-noinline"),
+        (&["-no-pie"][..], "api-nopie"),
     ] {
         let exe = compile("api", out_name, flags, false).unwrap();
         let out = run(&exe, &[], &[]);
@@ -142,6 +144,8 @@ fn misuse_from_c_aborts_with_the_rule() {
         ("cache-free-wrong-cache", "belongs to another cache"),
         ("sync-in-read-section", "would deadlock"),
         ("unlock-without-lock", "without a matching read_lock"),
+        ("unlock-after-unregister", "without a matching read_lock"),
+        ("nesting-too-deep", "nested more than 65534 deep"),
         ("call-rcu-null-head", "head is NULL"),
         ("call-rcu-null-func", "func is NULL"),
         (
@@ -173,6 +177,12 @@ fn misuse_from_c_aborts_with_the_rule() {
             stderr.contains(message),
             "{case}: expected {message:?} in:\n{stderr}"
         );
+        if case == "nesting-too-deep" {
+            assert!(
+                stderr.contains("65534 nested sections taken"),
+                "the deepest nesting allowed aborted:\n{stderr}"
+            );
+        }
     }
 }
 

@@ -275,9 +275,23 @@ static void test_nolock(void)
 
 /* The inline read side (the default) and the exported functions work on
  * the same record: they nest across each other, and an explicit
- * unregistration makes the next inline lock register again. */
+ * unregistration makes the next inline lock register again. Underneath:
+ * the thread's word starts unregistered, is marked so again when the
+ * registration ends, and holds snapshots of the counter group this program
+ * reads (its own copy of krcu__memb_gp_v3, by copy relocation, unless
+ * linked statically), which must be the one krcu's grace periods advance. */
 static void test_read_side_forms(void)
 {
+    CHECK(krcu__memb_word_v3 == KRCU__UNREGISTERED);
+    krcu_read_lock();
+    CHECK(krcu__memb_word_v3 == __atomic_load_n(&krcu__memb_gp_v3.ctr, __ATOMIC_RELAXED));
+    krcu_read_unlock();
+    CHECK((krcu__memb_word_v3 & KRCU__NEST_MASK) == 0);
+    uint64_t before = __atomic_load_n(&krcu__memb_gp_v3.ctr, __ATOMIC_RELAXED);
+    krcu_synchronize_rcu();
+    CHECK(__atomic_load_n(&krcu__memb_gp_v3.ctr, __ATOMIC_RELAXED) != before);
+    CHECK(__atomic_load_n(&krcu__memb_gp_v3.reader_fences, __ATOMIC_RELAXED) ==
+          !krcu_uses_membarrier());
     krcu_read_lock();     /* inline, unless KRCU_NO_INLINE */
     (krcu_read_lock)();   /* the exported function */
     krcu_read_unlock();
@@ -291,6 +305,7 @@ static void test_read_side_forms(void)
     krcu_read_lock();
     krcu_read_unlock();
     krcu_unregister_thread(); /* the record goes back to the pool */
+    CHECK(krcu__memb_word_v3 == KRCU__UNREGISTERED);
     krcu_read_lock();         /* registers again */
     krcu_read_unlock();
     krcu_synchronize_rcu();

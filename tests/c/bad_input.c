@@ -37,6 +37,17 @@ int main(int argc, char **argv)
         krcu_synchronize_rcu();
     } else if (!strcmp(c, "unlock-without-lock")) {
         krcu_read_unlock();
+    } else if (!strcmp(c, "unlock-after-unregister")) {
+        krcu_register_thread();
+        krcu_read_lock();
+        krcu_read_unlock();
+        krcu_unregister_thread();
+        krcu_read_unlock();
+    } else if (!strcmp(c, "nesting-too-deep")) {
+        for (int i = 0; i < 65534; i++) /* the deepest nesting allowed */
+            krcu_read_lock();
+        fprintf(stderr, "65534 nested sections taken\n");
+        krcu_read_lock();
     } else if (!strcmp(c, "call-rcu-null-head")) {
         krcu_call_rcu(NULL, noop);
     } else if (!strcmp(c, "call-rcu-null-func")) {

@@ -114,8 +114,9 @@ pub(crate) struct GpScratch {
 pub(crate) struct Domain {
     pub(crate) kind: FlavorKind,
     pub(crate) name: &'static str,
-    /// The counter readers snapshot; see `reader`.
-    pub(crate) gp: CachePadded<GpCounter>,
+    /// The counter readers snapshot; see `reader`. A static of the
+    /// flavor's own, which its read side reaches at a link-time address.
+    pub(crate) gp: &'static CachePadded<GpCounter>,
     /// The grace-period sequence; written only under `gp_lock`.
     seq: CachePadded<AtomicU64>,
     /// The furthest cookie asked for by `start_poll`; the helper serves it.
@@ -171,11 +172,15 @@ pub struct Stats {
 }
 
 impl Domain {
-    pub(crate) const fn new(kind: FlavorKind, name: &'static str) -> Self {
+    pub(crate) const fn new(
+        kind: FlavorKind,
+        name: &'static str,
+        gp: &'static CachePadded<GpCounter>,
+    ) -> Self {
         Domain {
             kind,
             name,
-            gp: CachePadded::new(GpCounter::new()),
+            gp,
             seq: CachePadded::new(AtomicU64::new(0)),
             needed: AtomicU64::new(0),
             registry: Mutex::new(Registry::new()),
@@ -278,7 +283,7 @@ impl Domain {
     ///
     /// # Safety
     ///
-    /// `foreign`, when given, is a zero word in this thread's own memory,
+    /// `foreign`, when given, is a word in this thread's own memory,
     /// accessed only atomically, valid until this thread unregisters.
     pub(crate) unsafe fn register_current(
         &'static self,
@@ -308,7 +313,7 @@ impl Domain {
         self.registry_generation.fetch_add(1, Relaxed);
         // A writer may be asleep waiting on this record.
         fence(SeqCst);
-        reader::wake_writer(&self.gp);
+        reader::wake_writer(self.gp);
     }
 
     // ---- grace periods ------------------------------------------------

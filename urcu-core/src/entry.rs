@@ -69,11 +69,19 @@ impl Entry {
     ///
     /// # Safety
     ///
-    /// `foreign` (if any) is a quiescent word that stays valid until
-    /// [`Entry::detach`] returns. The caller owns the entry (it is not in a
-    /// registry yet, or the registry lock is held).
+    /// `foreign` (if any) is a word of the calling thread's, which only it
+    /// writes, that stays valid until [`Entry::detach`] returns. The caller
+    /// owns the entry (it is not in a registry yet, or the registry lock is
+    /// held).
     pub(crate) unsafe fn attach(&self, foreign: Option<*const ReaderRecord>) -> &ReaderRecord {
         let word = foreign.map_or(self.own_ptr(), |p| p as *mut ReaderRecord);
+        if foreign.is_some() {
+            // Quiescent from here: until now the word held what its side
+            // keeps there while unregistered (foreign::UNREGISTERED).
+            // Relaxed: published with the pointer by the store below.
+            // SAFETY: valid per the caller's contract.
+            unsafe { (*word).ctr.store(0, Relaxed) };
+        }
         // Release: publishes the word's initialised state with the pointer;
         // a writer's pass acquires it through the registry mutex it took to
         // snapshot the entry (pushed to the registry after this store).

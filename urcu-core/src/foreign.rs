@@ -3,33 +3,38 @@
 //! initial-exec thread-local), in the way liburcu's `_LGPL_SOURCE` read side
 //! works.
 //!
-//! Such a read side keeps, per thread, the thread's record word itself in
-//! its own thread-local memory, and a pointer to memb's counter group
-//! ([`gp_words`]). [`set_word_source`] tells krcu where that word is, so
-//! every thread registering afterwards uses it as its record word (Rust
-//! read sections on the thread included: one word per thread). The read
-//! side performs exactly the steps of `reader::memb_lock` and
-//! `reader::memb_unlock` on it (see reader.rs for why each step is there):
+//! Such a read side keeps each thread's record word itself in its own
+//! thread-local memory, and reads memb's counter group at a fixed address:
+//! with the `c-read-side` feature that group is the data symbol
+//! `krcu__memb_gp_v3`, laid out as `#[repr(C)] { u64 ctr; u32 futex; bool
+//! reader_fences; }` (offsets 0, 8, 12). [`set_word_source`] tells krcu
+//! where the words are, so every thread registering afterwards uses its word
+//! as its record word (Rust read sections on the thread included: one word
+//! per thread). The read side performs exactly the steps of
+//! `reader::memb_lock` and `reader::memb_unlock` on it (see reader.rs for
+//! why each step is there):
 //!
 //! ```text
 //! lock:   tmp = *word                       (relaxed)
-//!         if tmp & NEST_MASK: nested: *word = tmp + COUNT (overflow: nesting_overflow)
+//!         if tmp & NEST_MASK: nested: *word = tmp + COUNT
+//!             (nesting MAX_NEST or more: off to krcu, see below)
 //!         else: *word = gp.ctr (relaxed); fence(gp.reader_fences)
 //! unlock: tmp = *word
-//!         if tmp & NEST_MASK != COUNT: nested or unbalanced: *word = tmp - COUNT (0: unbalanced_unlock)
+//!         if tmp & NEST_MASK != COUNT: nested: *word = tmp - COUNT
+//!             (nesting 0 or NEST_MASK: off to krcu)
 //!         else: real = gp.reader_fences; fence(real); *word = tmp - COUNT;
 //!               fence(real); if gp.futex == GP_WAITING: wake_writer()
 //! fence(real): a full (SeqCst) fence if real, else a compiler fence
 //! ```
 //!
-//! The counter group's layout is `#[repr(C)] { u64 ctr; u32 futex; bool
-//! reader_fences; }` (offsets 0, 8, 12). A thread is registered from its
-//! first read section until its memb registration ends;
-//! [`set_unregister_hook`] tells the foreign side when, on that thread, so
-//! that it knows to register again before its next read section. When it
-//! returns, krcu no longer reads the word (see entry.rs).
+//! While its thread is not registered, a word holds [`UNREGISTERED`], whose
+//! nesting no registered word has, so the lock's nested branch finds it and
+//! hands the section to krcu, which registers the thread (storing 0 in the
+//! word) and takes the lock. A thread stays registered until its memb
+//! registration ends; [`set_unregister_hook`] runs on that thread then, once
+//! krcu no longer reads the word (see entry.rs), and puts `UNREGISTERED`
+//! back.
 
-use crate::memb;
 use crate::reader::{self, GpCounter, ReaderRecord};
 use std::mem::offset_of;
 use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
@@ -38,6 +43,11 @@ use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 pub const NEST_MASK: u64 = reader::NEST_MASK;
 /// One level of nesting.
 pub const COUNT: u64 = reader::COUNT;
+/// The deepest nesting of read sections.
+pub const MAX_NEST: u64 = reader::MAX_NEST;
+/// What a foreign word holds while its thread is not registered: a nesting
+/// of `NEST_MASK`, deeper than [`MAX_NEST`].
+pub const UNREGISTERED: u64 = NEST_MASK;
 /// `futex` while a writer sleeps waiting for readers.
 pub const GP_WAITING: u32 = reader::GP_WAITING;
 
@@ -47,14 +57,6 @@ const _: () = {
     assert!(offset_of!(GpCounter, reader_fences) == 12);
 };
 
-/// memb's counter group (see the module documentation for its layout),
-/// after the domain has started (so `reader_fences` is final for readers
-/// that registered after this call).
-pub fn gp_words() -> *const () {
-    memb::uses_membarrier();
-    (&*memb::DOMAIN.gp as *const GpCounter).cast()
-}
-
 /// This thread's memb record word, registering the thread lazily. Valid
 /// until the thread's memb registration ends (see [`set_unregister_hook`]).
 /// It is the word [`set_word_source`] gives, unless the thread registered
@@ -62,7 +64,7 @@ pub fn gp_words() -> *const () {
 /// (nothing would unregister it before its memory dies): then it is a word
 /// krcu keeps, and the foreign read side must go through krcu's functions.
 pub fn reader_word() -> &'static AtomicU64 {
-    &memb::record().ctr
+    &crate::memb::record().ctr
 }
 
 static WORD_SOURCE: AtomicPtr<()> = AtomicPtr::new(std::ptr::null_mut());
@@ -75,11 +77,11 @@ static WORD_SOURCE: AtomicPtr<()> = AtomicPtr::new(std::ptr::null_mut());
 /// # Safety
 ///
 /// For every thread that calls it, `source` returns the same non-null,
-/// 8-byte-aligned address of a `u64` that is zero whenever the thread is
-/// not registered, that only krcu and the foreign read side's atomic
-/// accesses touch, and that stays valid until the thread's memb
-/// registration ends (krcu unregisters a thread from its thread-local
-/// destructors, before its static thread-local memory is freed).
+/// 8-byte-aligned address of a `u64` that only krcu and the foreign read
+/// side's atomic accesses on that thread touch, and that stays valid until
+/// the thread's memb registration ends (krcu unregisters a thread from its
+/// thread-local destructors, before its static thread-local memory is
+/// freed). krcu stores 0 in it when the thread registers.
 pub unsafe fn set_word_source(source: extern "C" fn() -> *mut u64) {
     // Release: pairs with word_for_this_thread's Acquire.
     WORD_SOURCE.store(source as *mut (), Ordering::Release);
@@ -107,11 +109,10 @@ pub(crate) fn word_for_this_thread() -> Option<*const ReaderRecord> {
 
 static HOOK: AtomicPtr<()> = AtomicPtr::new(std::ptr::null_mut());
 
-/// Sets the function called on a thread whose memb registration is ending
-/// (its last explicit registration dropped, or the thread exiting), before
-/// its record can be handed to another thread: a foreign read side clears
-/// its cached record pointer there. One hook per process; a later call
-/// replaces it.
+/// Sets the function called on a thread whose memb registration has just
+/// ended (its last explicit registration dropped, or the thread exiting),
+/// when krcu no longer reads its word: a foreign read side marks its word
+/// [`UNREGISTERED`] there. One hook per process; a later call replaces it.
 pub fn set_unregister_hook(hook: extern "C" fn()) {
     // Release: a thread that sees the hook sees whatever the setter wrote
     // before.
@@ -133,13 +134,7 @@ pub(crate) fn run_unregister_hook() {
 /// unlock's last step, when it saw `GP_WAITING`).
 #[cold]
 pub fn wake_writer() {
-    reader::wake_writer_slow(&memb::DOMAIN.gp);
-}
-
-/// Reports read sections nested too deep (a lock without unlock in a loop).
-#[cold]
-pub fn nesting_overflow() -> ! {
-    reader::nesting_overflow()
+    reader::wake_writer_slow(&crate::memb::GP);
 }
 
 /// Reports an unlock without a lock.

@@ -23,11 +23,20 @@
 use crate::domain::{Domain, FlavorKind, Stats};
 use crate::flavor::{count_registration, Flavor, Guard, Registration};
 use crate::head::{RcuCallback, RcuHead};
-use crate::reader::{self, ReaderRecord};
+use crate::reader::{self, GpCounter, ReaderRecord};
 use crate::registry::{arm_exit_hook, MEMB_REC};
 use crate::seq::GpCookie;
+use crossbeam_utils::CachePadded;
 
-pub(crate) static DOMAIN: Domain = Domain::new(FlavorKind::Memb, "memb");
+/// memb's counter group: what read sections snapshot, at a link-time
+/// address. With the `c-read-side` feature it is also the data symbol
+/// `krcu__memb_gp_v3`, which krcu.h's inline read side reads (see
+/// foreign.rs). The symbol stays exported from a shared library, so its
+/// accesses from Rust go through the GOT, as C's `-fPIC` ones do, and a
+/// program's copy relocation of it moves them too.
+#[cfg_attr(feature = "c-read-side", export_name = "krcu__memb_gp_v3")]
+pub(crate) static GP: CachePadded<GpCounter> = CachePadded::new(GpCounter::new());
+pub(crate) static DOMAIN: Domain = Domain::new(FlavorKind::Memb, "memb", &GP);
 
 /// The memb flavor (the default).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -56,7 +65,7 @@ fn register_lazily() -> &'static ReaderRecord {
     } else {
         None
     };
-    // SAFETY: a foreign word comes from the source's contract: zero, in
+    // SAFETY: a foreign word comes from the source's contract: in
     // this thread's memory, valid until the exit hook unregisters us.
     let rec = unsafe { DOMAIN.register_current(foreign) };
     MEMB_REC.with(|c| c.set(rec));
@@ -85,22 +94,22 @@ pub(crate) fn unregister_current() {
     // SAFETY: this thread's record: leaked, or a foreign word that lives
     // until the DOMAIN.unregister below returns.
     let rec = unsafe { &*rec };
-    // A foreign read side caching this registration forgets it before the
-    // record can go to another thread.
-    crate::foreign::run_unregister_hook();
     // A thread that exits inside a read section (a forgotten guard, a
     // pthread_exit) is out of it now: never leave a record that a grace
     // period would wait on forever.
     std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
     rec.ctr.store(0, std::sync::atomic::Ordering::Relaxed);
     DOMAIN.unregister(rec);
+    // No writer reads the word any more: a foreign read side may mark it
+    // unregistered, so that its next read section registers again.
+    crate::foreign::run_unregister_hook();
 }
 
 /// Enters a read-side critical section; it ends when the guard drops.
 #[inline(always)]
 pub fn read_lock() -> Guard<Memb> {
     let rec = record();
-    reader::memb_lock(rec, &DOMAIN.gp);
+    reader::memb_lock(rec, &GP);
     // SAFETY: we just entered the section the guard will leave, on `rec`.
     unsafe { Guard::entered(rec) }
 }
@@ -109,7 +118,7 @@ pub fn read_lock() -> Guard<Memb> {
 /// sections that span scopes); pair it with [`raw_read_unlock`].
 #[inline(always)]
 pub fn raw_read_lock() {
-    reader::memb_lock(record(), &DOMAIN.gp);
+    reader::memb_lock(record(), &GP);
 }
 
 /// Leaves a section entered with [`raw_read_lock`].
@@ -119,7 +128,7 @@ pub fn raw_read_lock() {
 /// If this thread is not inside a memb read section.
 #[inline(always)]
 pub fn raw_read_unlock() {
-    reader::memb_unlock(record(), &DOMAIN.gp);
+    reader::memb_unlock(record(), &GP);
 }
 
 /// Whether this thread is inside a memb read-side critical section
@@ -148,12 +157,7 @@ pub fn uses_membarrier() -> bool {
 /// (or called [`uses_membarrier`]), so that it has seen the domain's start.
 #[inline(always)]
 pub fn slave_fence() {
-    reader::slave_fence(
-        DOMAIN
-            .gp
-            .reader_fences
-            .load(std::sync::atomic::Ordering::Relaxed),
-    );
+    reader::slave_fence(GP.reader_fences.load(std::sync::atomic::Ordering::Relaxed));
 }
 
 /// The heavy half of memb's asymmetric fence pair (liburcu's
@@ -208,5 +212,5 @@ flavor_common!(Memb, "memb");
 unsafe fn guard_drop(rec: *const ReaderRecord) {
     // SAFETY: `rec` is this thread's leaked record, put in the guard by
     // `read_lock`; the guard is !Send, so this is still its thread.
-    reader::memb_unlock(unsafe { &*rec }, &DOMAIN.gp);
+    reader::memb_unlock(unsafe { &*rec }, &GP);
 }

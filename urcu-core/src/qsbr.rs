@@ -30,11 +30,14 @@
 use crate::domain::{Domain, FlavorKind, Stats};
 use crate::flavor::{count_registration, Flavor, Guard, Registration};
 use crate::head::{RcuCallback, RcuHead};
-use crate::reader::{self, ReaderRecord};
+use crate::reader::{self, GpCounter, ReaderRecord};
 use crate::registry::{arm_exit_hook, QSBR_NESTING, QSBR_ONLINE, QSBR_REC};
 use crate::seq::GpCookie;
+use crossbeam_utils::CachePadded;
 
-pub(crate) static DOMAIN: Domain = Domain::new(FlavorKind::Qsbr, "qsbr");
+/// qsbr's counter group: what quiescent states copy.
+static GP: CachePadded<GpCounter> = CachePadded::new(GpCounter::new());
+pub(crate) static DOMAIN: Domain = Domain::new(FlavorKind::Qsbr, "qsbr", &GP);
 
 /// The qsbr flavor.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -61,7 +64,7 @@ fn register_online() -> &'static ReaderRecord {
     // SAFETY: no foreign word: the entry's own, which lives forever.
     let rec = unsafe { DOMAIN.register_current(None) };
     QSBR_REC.with(|c| c.set(rec));
-    reader::qsbr_online(rec, &DOMAIN.gp);
+    reader::qsbr_online(rec, &GP);
     QSBR_ONLINE.with(|c| c.set(true));
     rec
 }
@@ -81,7 +84,7 @@ pub(crate) fn unregister_current() {
     }
     // SAFETY: non-null records are leaked and never freed.
     let rec = unsafe { &*rec };
-    reader::qsbr_offline(rec, &DOMAIN.gp);
+    reader::qsbr_offline(rec, &GP);
     QSBR_ONLINE.with(|c| c.set(false));
     DOMAIN.unregister(rec);
 }
@@ -180,7 +183,7 @@ pub fn quiescent_state() {
     forbid_in_read_section("quiescent_state()");
     if QSBR_ONLINE.with(|c| c.get()) {
         if let Some(rec) = record() {
-            reader::qsbr_quiescent(rec, &DOMAIN.gp);
+            reader::qsbr_quiescent(rec, &GP);
         }
     } else if record().is_none() {
         register_online();
@@ -192,7 +195,7 @@ pub fn quiescent_state() {
 pub fn thread_offline() {
     forbid_in_read_section("thread_offline()");
     if let (Some(rec), true) = (record(), is_online()) {
-        reader::qsbr_offline(rec, &DOMAIN.gp);
+        reader::qsbr_offline(rec, &GP);
         QSBR_ONLINE.with(|c| c.set(false));
     }
 }
@@ -204,7 +207,7 @@ pub fn thread_online() {
             register_online();
         }
         Some(rec) if !is_online() => {
-            reader::qsbr_online(rec, &DOMAIN.gp);
+            reader::qsbr_online(rec, &GP);
             QSBR_ONLINE.with(|c| c.set(true));
         }
         Some(_) => {}

@@ -57,6 +57,10 @@ pub(crate) const NEST_BITS: u32 = 16;
 pub(crate) const COUNT: u64 = 1;
 /// The nesting part of a memb `ctr`.
 pub(crate) const NEST_MASK: u64 = (1 << NEST_BITS) - 1;
+/// The deepest memb nesting. One less than the field holds: a nesting of
+/// `NEST_MASK` never occurs in a registered word, so a read side written in
+/// another language marks its word unregistered with it (see foreign.rs).
+pub(crate) const MAX_NEST: u64 = NEST_MASK - 1;
 /// How much a grace period advances the counter.
 pub(crate) const CTR_STEP: u64 = 1 << NEST_BITS;
 /// `GpCounter::futex` while a writer sleeps waiting for readers.
@@ -176,7 +180,7 @@ pub(crate) fn memb_lock(rec: &ReaderRecord, gp: &GpCounter) {
 #[cold]
 #[inline(never)]
 fn memb_lock_nested(rec: &ReaderRecord, tmp: u64) {
-    if tmp & NEST_MASK == NEST_MASK {
+    if tmp & NEST_MASK >= MAX_NEST {
         nesting_overflow();
     }
     rec.ctr.store(tmp + COUNT, Relaxed);
@@ -316,7 +320,7 @@ pub(crate) fn nesting_overflow() -> ! {
     panic!(
         "krcu: memb read-side critical sections nested more than {} deep; \
          a read_lock without its read_unlock in a loop is the usual cause",
-        NEST_MASK - 1
+        MAX_NEST
     )
 }
 

@@ -10,29 +10,69 @@ use urcu_core::{foreign, memb};
 
 thread_local! {
     // Const-initialised, no destructor: static TLS, freed with the thread.
-    static WORD: AtomicU64 = const { AtomicU64::new(0) };
+    // Unregistered until the thread's first read section, as the C side's.
+    static WORD: AtomicU64 = const { AtomicU64::new(foreign::UNREGISTERED) };
 }
 
 extern "C" fn tls_word() -> *mut u64 {
     WORD.with(|w| w.as_ptr())
 }
 
+extern "C" fn mark_unregistered() {
+    WORD.with(|w| w.store(foreign::UNREGISTERED, Ordering::Relaxed));
+}
+
+fn word() -> u64 {
+    WORD.with(|w| w.load(Ordering::Relaxed))
+}
+
+fn use_tls_words() {
+    foreign::set_unregister_hook(mark_unregistered);
+    // SAFETY: WORD is touched only atomically, by krcu and this thread,
+    // and lives in static TLS until the thread is freed, after its
+    // thread-local destructors.
+    unsafe { foreign::set_word_source(tls_word) };
+}
+
 const LIVE: u64 = 0x1111_2222_3333_4444;
 const POISON: u64 = 0xdead_dead_dead_dead;
 
 #[test]
+fn a_word_is_zeroed_at_registration_and_marked_after_it() {
+    use_tls_words();
+    std::thread::spawn(|| {
+        assert_eq!(word(), foreign::UNREGISTERED);
+        let reg = memb::register_thread();
+        assert_eq!(word(), 0, "registration makes the word quiescent");
+        assert!(std::ptr::eq(foreign::reader_word().as_ptr(), tls_word()));
+        let g = memb::read_lock();
+        assert_eq!(word() & foreign::NEST_MASK, foreign::COUNT);
+        drop(g);
+        assert_eq!(word() & foreign::NEST_MASK, 0);
+        drop(reg);
+        assert_eq!(
+            word(),
+            foreign::UNREGISTERED,
+            "the hook ran after unregistration"
+        );
+        // A read section registers again.
+        drop(memb::read_lock());
+        assert_eq!(word() & foreign::NEST_MASK, 0);
+    })
+    .join()
+    .unwrap();
+}
+
+#[test]
 fn foreign_words_protect_readers_across_thread_churn() {
-    // SAFETY: WORD is zero whenever its thread is unregistered (krcu stores
-    // 0 on unregistration), touched only atomically, and lives in static
-    // TLS until the thread is freed, after its thread-local destructors.
-    unsafe { foreign::set_word_source(tls_word) };
+    use_tls_words();
 
     // The word in use is the source's.
     let g = memb::read_lock();
     assert!(std::ptr::eq(foreign::reader_word().as_ptr(), tls_word()));
-    assert_ne!(WORD.with(|w| w.load(Ordering::Relaxed)) & 0xffff, 0);
+    assert_ne!(word() & foreign::NEST_MASK, 0);
     drop(g);
-    assert_eq!(WORD.with(|w| w.load(Ordering::Relaxed)) & 0xffff, 0);
+    assert_eq!(word() & foreign::NEST_MASK, 0);
 
     let shared = Arc::new(AtomicPtr::new(Box::into_raw(Box::new(LIVE))));
     let stop = Arc::new(AtomicBool::new(false));

@@ -3,33 +3,28 @@
  * krcu_read_lock / krcu_read_unlock built from the same inline code. An
  * initial-exec access is a load from %fs; a Rust thread-local in a shared
  * library costs a __tls_get_addr call, which is why this part is C. The
- * thread-local holds this thread's memb record word itself (krcu registers
- * the thread with it, see urcu_core::foreign) and the counter group's
- * address, set and cleared from Rust (inline.rs). */
+ * thread-local is this thread's memb record word itself (krcu registers
+ * the thread with it, see urcu_core::foreign); the counter group the code
+ * reads, krcu__memb_gp_v3, is urcu-core's. */
 #define KRCU_NO_INLINE /* this file defines the exported functions */
 #include <stddef.h>
 
 #include "../include/krcu_read_side.h"
 
-__thread struct krcu__memb_tls krcu__memb_tls_v2 __attribute__((tls_model("initial-exec")));
+/* Unregistered until the thread's first read section. */
+__thread uint64_t krcu__memb_word_v3 __attribute__((tls_model("initial-exec"))) = KRCU__UNREGISTERED;
 
 uint64_t *krcu__memb_word_addr(void);
-void krcu__set_memb_gp(void *gp);
 void krcu__memb_use_tls_words(void); /* inline.rs */
 
 /* This thread's memb record word, for krcu's registration. */
 uint64_t *krcu__memb_word_addr(void)
 {
-    return &krcu__memb_tls_v2.word;
-}
-
-void krcu__set_memb_gp(void *gp)
-{
-    krcu__memb_tls_v2.gp = (struct krcu__memb_gp_words *)gp;
+    return &krcu__memb_word_v3;
 }
 
 /* Before anything can register a thread with memb: every thread's record
- * word is the one in krcu__memb_tls_v2. */
+ * word is krcu__memb_word_v3. */
 __attribute__((constructor)) static void krcu__init_read_side(void)
 {
     krcu__memb_use_tls_words();
