@@ -16,6 +16,7 @@ fn main() {
         "urcu-ffi/src",
         "urcu-ffi/cbindgen.toml",
         "urcu-ffi/header.rs",
+        "urcu-ffi/include/krcu_api.h",
         "urcu-ffi/include/krcu_trailer.h",
         "urcu-ffi/include/krcu_read_side.h",
         "include/krcu.h",

@@ -15,6 +15,23 @@
 #define KRCU_VERSION_PATCH 0
 #define KRCU_VERSION_STRING "0.1.0"
 
+/* KRCU_API marks every function krcu.h declares. With a compiler that has
+ * the noplt attribute (GCC on x86), position-independent code calls them
+ * through the GOT, one indirect call, instead of a call to a PLT stub that
+ * jumps through the GOT: a krcu_read_lock/krcu_read_unlock pair through the
+ * exported functions costs a fifth less. Define KRCU_API (empty) before
+ * including krcu.h to keep PLT calls, for example for ltrace. */
+#ifndef KRCU_API
+#ifdef __has_attribute
+#if __has_attribute(noplt)
+#define KRCU_API __attribute__((noplt))
+#endif
+#endif
+#endif
+#ifndef KRCU_API
+#define KRCU_API
+#endif
+
 
 /**
  * `krcu_cache_args.flags`: objects may be reused at once; slab memory is
@@ -224,7 +241,7 @@ extern "C" {
  *
  * Context: any (normal code, signal handlers, read sections, callbacks).
  */
-const char *krcu_version(void);
+KRCU_API const char *krcu_version(void);
 
 /**
  * Waits for a memb grace period: every memb read section that began before
@@ -233,7 +250,7 @@ const char *krcu_version(void);
  * Context: normal code or a callback, outside a memb read section (inside
  * one it aborts: that would deadlock).
  */
-void krcu_synchronize_rcu(void);
+KRCU_API void krcu_synchronize_rcu(void);
 
 /**
  * Queues `func(head)` to run after a memb grace period on krcu's callback
@@ -247,7 +264,7 @@ void krcu_synchronize_rcu(void);
  *
  * `head` is valid, not queued, and untouched until `func` runs.
  */
-void krcu_call_rcu(struct krcu_head *head, void (*func)(struct krcu_head *head));
+KRCU_API void krcu_call_rcu(struct krcu_head *head, void (*func)(struct krcu_head *head));
 
 /**
  * As `krcu_call_rcu`, also from a signal handler that interrupted
@@ -260,7 +277,7 @@ void krcu_call_rcu(struct krcu_head *head, void (*func)(struct krcu_head *head))
  *
  * As for `krcu_call_rcu`.
  */
-void krcu_call_rcu_nolock(struct krcu_head *head, void (*func)(struct krcu_head *head));
+KRCU_API void krcu_call_rcu_nolock(struct krcu_head *head, void (*func)(struct krcu_head *head));
 
 /**
  * Waits until every memb callback queued before the call has run.
@@ -268,14 +285,14 @@ void krcu_call_rcu_nolock(struct krcu_head *head, void (*func)(struct krcu_head 
  * Context: normal code outside a memb read section and outside a callback
  * (either aborts: it would deadlock).
  */
-void krcu_rcu_barrier(void);
+KRCU_API void krcu_rcu_barrier(void);
 
 /**
  * A cookie for a memb grace period that starts after this call.
  *
  * Context: any, except signal handlers.
  */
-struct krcu_gp_cookie krcu_get_state_synchronize_rcu(void);
+KRCU_API struct krcu_gp_cookie krcu_get_state_synchronize_rcu(void);
 
 /**
  * As `krcu_get_state_synchronize_rcu`, and makes sure that grace period
@@ -283,21 +300,21 @@ struct krcu_gp_cookie krcu_get_state_synchronize_rcu(void);
  *
  * Context: any, except signal handlers.
  */
-struct krcu_gp_cookie krcu_start_poll_synchronize_rcu(void);
+KRCU_API struct krcu_gp_cookie krcu_start_poll_synchronize_rcu(void);
 
 /**
  * Whether the cookie's memb grace period has completed. Never blocks.
  *
  * Context: any.
  */
-bool krcu_poll_state_synchronize_rcu(struct krcu_gp_cookie cookie);
+KRCU_API bool krcu_poll_state_synchronize_rcu(struct krcu_gp_cookie cookie);
 
 /**
  * Waits for the cookie's memb grace period unless it has completed.
  *
  * Context: as `krcu_synchronize_rcu`.
  */
-void krcu_cond_synchronize_rcu(struct krcu_gp_cookie cookie);
+KRCU_API void krcu_cond_synchronize_rcu(struct krcu_gp_cookie cookie);
 
 /**
  * Waits for a memb grace period: every memb read section that began before
@@ -306,7 +323,7 @@ void krcu_cond_synchronize_rcu(struct krcu_gp_cookie cookie);
  * Context: normal code or a callback, outside a memb read section (inside
  * one it aborts: that would deadlock).
  */
-void krcu_memb_synchronize_rcu(void);
+KRCU_API void krcu_memb_synchronize_rcu(void);
 
 /**
  * Queues `func(head)` to run after a memb grace period on krcu's callback
@@ -320,7 +337,7 @@ void krcu_memb_synchronize_rcu(void);
  *
  * `head` is valid, not queued, and untouched until `func` runs.
  */
-void krcu_memb_call_rcu(struct krcu_head *head, void (*func)(struct krcu_head *head));
+KRCU_API void krcu_memb_call_rcu(struct krcu_head *head, void (*func)(struct krcu_head *head));
 
 /**
  * As `krcu_memb_call_rcu`, also from a signal handler that interrupted
@@ -333,7 +350,9 @@ void krcu_memb_call_rcu(struct krcu_head *head, void (*func)(struct krcu_head *h
  *
  * As for `krcu_memb_call_rcu`.
  */
-void krcu_memb_call_rcu_nolock(struct krcu_head *head, void (*func)(struct krcu_head *head));
+KRCU_API
+void krcu_memb_call_rcu_nolock(struct krcu_head *head,
+                               void (*func)(struct krcu_head *head));
 
 /**
  * Waits until every memb callback queued before the call has run.
@@ -341,14 +360,14 @@ void krcu_memb_call_rcu_nolock(struct krcu_head *head, void (*func)(struct krcu_
  * Context: normal code outside a memb read section and outside a callback
  * (either aborts: it would deadlock).
  */
-void krcu_memb_rcu_barrier(void);
+KRCU_API void krcu_memb_rcu_barrier(void);
 
 /**
  * A cookie for a memb grace period that starts after this call.
  *
  * Context: any, except signal handlers.
  */
-struct krcu_gp_cookie krcu_memb_get_state_synchronize_rcu(void);
+KRCU_API struct krcu_gp_cookie krcu_memb_get_state_synchronize_rcu(void);
 
 /**
  * As `krcu_memb_get_state_synchronize_rcu`, and makes sure that grace period
@@ -356,21 +375,21 @@ struct krcu_gp_cookie krcu_memb_get_state_synchronize_rcu(void);
  *
  * Context: any, except signal handlers.
  */
-struct krcu_gp_cookie krcu_memb_start_poll_synchronize_rcu(void);
+KRCU_API struct krcu_gp_cookie krcu_memb_start_poll_synchronize_rcu(void);
 
 /**
  * Whether the cookie's memb grace period has completed. Never blocks.
  *
  * Context: any.
  */
-bool krcu_memb_poll_state_synchronize_rcu(struct krcu_gp_cookie cookie);
+KRCU_API bool krcu_memb_poll_state_synchronize_rcu(struct krcu_gp_cookie cookie);
 
 /**
  * Waits for the cookie's memb grace period unless it has completed.
  *
  * Context: as `krcu_memb_synchronize_rcu`.
  */
-void krcu_memb_cond_synchronize_rcu(struct krcu_gp_cookie cookie);
+KRCU_API void krcu_memb_cond_synchronize_rcu(struct krcu_gp_cookie cookie);
 
 /**
  * Waits for a qsbr grace period: every qsbr read section that began before
@@ -379,7 +398,7 @@ void krcu_memb_cond_synchronize_rcu(struct krcu_gp_cookie cookie);
  * Context: normal code or a callback, outside a qsbr read section (inside
  * one it aborts: that would deadlock).
  */
-void krcu_qsbr_synchronize_rcu(void);
+KRCU_API void krcu_qsbr_synchronize_rcu(void);
 
 /**
  * Queues `func(head)` to run after a qsbr grace period on krcu's callback
@@ -393,7 +412,7 @@ void krcu_qsbr_synchronize_rcu(void);
  *
  * `head` is valid, not queued, and untouched until `func` runs.
  */
-void krcu_qsbr_call_rcu(struct krcu_head *head, void (*func)(struct krcu_head *head));
+KRCU_API void krcu_qsbr_call_rcu(struct krcu_head *head, void (*func)(struct krcu_head *head));
 
 /**
  * As `krcu_qsbr_call_rcu`, also from a signal handler that interrupted
@@ -406,7 +425,9 @@ void krcu_qsbr_call_rcu(struct krcu_head *head, void (*func)(struct krcu_head *h
  *
  * As for `krcu_qsbr_call_rcu`.
  */
-void krcu_qsbr_call_rcu_nolock(struct krcu_head *head, void (*func)(struct krcu_head *head));
+KRCU_API
+void krcu_qsbr_call_rcu_nolock(struct krcu_head *head,
+                               void (*func)(struct krcu_head *head));
 
 /**
  * Waits until every qsbr callback queued before the call has run.
@@ -414,14 +435,14 @@ void krcu_qsbr_call_rcu_nolock(struct krcu_head *head, void (*func)(struct krcu_
  * Context: normal code outside a qsbr read section and outside a callback
  * (either aborts: it would deadlock).
  */
-void krcu_qsbr_rcu_barrier(void);
+KRCU_API void krcu_qsbr_rcu_barrier(void);
 
 /**
  * A cookie for a qsbr grace period that starts after this call.
  *
  * Context: any, except signal handlers.
  */
-struct krcu_gp_cookie krcu_qsbr_get_state_synchronize_rcu(void);
+KRCU_API struct krcu_gp_cookie krcu_qsbr_get_state_synchronize_rcu(void);
 
 /**
  * As `krcu_qsbr_get_state_synchronize_rcu`, and makes sure that grace period
@@ -429,21 +450,21 @@ struct krcu_gp_cookie krcu_qsbr_get_state_synchronize_rcu(void);
  *
  * Context: any, except signal handlers.
  */
-struct krcu_gp_cookie krcu_qsbr_start_poll_synchronize_rcu(void);
+KRCU_API struct krcu_gp_cookie krcu_qsbr_start_poll_synchronize_rcu(void);
 
 /**
  * Whether the cookie's qsbr grace period has completed. Never blocks.
  *
  * Context: any.
  */
-bool krcu_qsbr_poll_state_synchronize_rcu(struct krcu_gp_cookie cookie);
+KRCU_API bool krcu_qsbr_poll_state_synchronize_rcu(struct krcu_gp_cookie cookie);
 
 /**
  * Waits for the cookie's qsbr grace period unless it has completed.
  *
  * Context: as `krcu_qsbr_synchronize_rcu`.
  */
-void krcu_qsbr_cond_synchronize_rcu(struct krcu_gp_cookie cookie);
+KRCU_API void krcu_qsbr_cond_synchronize_rcu(struct krcu_gp_cookie cookie);
 
 /**
  * Registers this thread with memb. Optional: the first read section
@@ -451,7 +472,7 @@ void krcu_qsbr_cond_synchronize_rcu(struct krcu_gp_cookie cookie);
  *
  * Context: normal code.
  */
-void krcu_register_thread(void);
+KRCU_API void krcu_register_thread(void);
 
 /**
  * Undoes one register call on this thread; without one, does nothing (a
@@ -459,14 +480,14 @@ void krcu_register_thread(void);
  *
  * Context: normal code outside a read section (inside one it aborts).
  */
-void krcu_unregister_thread(void);
+KRCU_API void krcu_unregister_thread(void);
 
 /**
  * Whether memb writers use `membarrier()` (else readers use real fences).
  *
  * Context: normal code.
  */
-bool krcu_uses_membarrier(void);
+KRCU_API bool krcu_uses_membarrier(void);
 
 /**
  * Registers this thread with memb. Optional: the first read section
@@ -474,7 +495,7 @@ bool krcu_uses_membarrier(void);
  *
  * Context: normal code.
  */
-void krcu_memb_register_thread(void);
+KRCU_API void krcu_memb_register_thread(void);
 
 /**
  * Undoes one register call on this thread; without one, does nothing (a
@@ -482,14 +503,14 @@ void krcu_memb_register_thread(void);
  *
  * Context: normal code outside a read section (inside one it aborts).
  */
-void krcu_memb_unregister_thread(void);
+KRCU_API void krcu_memb_unregister_thread(void);
 
 /**
  * Whether memb writers use `membarrier()` (else readers use real fences).
  *
  * Context: normal code.
  */
-bool krcu_memb_uses_membarrier(void);
+KRCU_API bool krcu_memb_uses_membarrier(void);
 
 /**
  * Registers this thread with qsbr (online). Optional: first use registers
@@ -497,7 +518,7 @@ bool krcu_memb_uses_membarrier(void);
  *
  * Context: normal code.
  */
-void krcu_qsbr_register_thread(void);
+KRCU_API void krcu_qsbr_register_thread(void);
 
 /**
  * Undoes one `krcu_qsbr_register_thread`; without one, takes the thread
@@ -505,7 +526,7 @@ void krcu_qsbr_register_thread(void);
  *
  * Context: normal code outside a qsbr read section (inside one it aborts).
  */
-void krcu_qsbr_unregister_thread(void);
+KRCU_API void krcu_qsbr_unregister_thread(void);
 
 /**
  * Enters a qsbr read section: nothing in release builds but a nesting
@@ -513,14 +534,14 @@ void krcu_qsbr_unregister_thread(void);
  *
  * Context: an online qsbr thread (offline it aborts).
  */
-void krcu_qsbr_read_lock(void);
+KRCU_API void krcu_qsbr_read_lock(void);
 
 /**
  * Leaves a qsbr read section.
  *
  * Context: as the lock.
  */
-void krcu_qsbr_read_unlock(void);
+KRCU_API void krcu_qsbr_read_unlock(void);
 
 /**
  * Announces a quiescent state: this thread holds no reference taken
@@ -529,7 +550,7 @@ void krcu_qsbr_read_unlock(void);
  * Context: normal code on an online thread, outside a read section (inside
  * one it aborts).
  */
-void krcu_qsbr_quiescent_state(void);
+KRCU_API void krcu_qsbr_quiescent_state(void);
 
 /**
  * Takes this thread offline (around blocking calls): grace periods stop
@@ -537,14 +558,14 @@ void krcu_qsbr_quiescent_state(void);
  *
  * Context: normal code outside a read section.
  */
-void krcu_qsbr_thread_offline(void);
+KRCU_API void krcu_qsbr_thread_offline(void);
 
 /**
  * Brings this thread back online.
  *
  * Context: normal code.
  */
-void krcu_qsbr_thread_online(void);
+KRCU_API void krcu_qsbr_thread_online(void);
 
 extern uint64_t *krcu__memb_word_addr(void);
 
@@ -555,7 +576,7 @@ extern uint64_t *krcu__memb_word_addr(void);
  *
  * Context: library load.
  */
-void krcu__memb_use_tls_words(void);
+KRCU_API void krcu__memb_use_tls_words(void);
 
 /**
  * Inline read side, a lock that found the TLS word unregistered or nested
@@ -569,7 +590,7 @@ void krcu__memb_use_tls_words(void);
  *
  * Context: as `krcu_read_lock`; internal to krcu.h's inline functions.
  */
-void krcu__memb_read_lock_slow(void);
+KRCU_API void krcu__memb_read_lock_slow(void);
 
 /**
  * Inline read side, an unlock that found the TLS word quiescent or
@@ -578,14 +599,14 @@ void krcu__memb_read_lock_slow(void);
  *
  * Context: internal to krcu.h's inline `krcu_read_unlock`.
  */
-void krcu__memb_read_unlock_slow(void);
+KRCU_API void krcu__memb_read_unlock_slow(void);
 
 /**
  * Inline read side: wakes a writer sleeping for readers.
  *
  * Context: internal to krcu.h's inline `krcu_read_unlock`.
  */
-void krcu__memb_wake_writer(void);
+KRCU_API void krcu__memb_wake_writer(void);
 
 /**
  * Creates a cache of `size`-byte objects. `args` may be NULL (defaults).
@@ -599,6 +620,7 @@ void krcu__memb_wake_writer(void);
  *
  * `name` is NULL or a NUL-terminated string; `args` is NULL or valid.
  */
+KRCU_API
 struct krcu_cache *krcu_cache_create(const char *name,
                                      size_t size,
                                      const struct krcu_cache_args *args);
@@ -613,7 +635,7 @@ struct krcu_cache *krcu_cache_create(const char *name,
  *
  * `cache` is a live cache handle.
  */
-void *krcu_cache_alloc(struct krcu_cache *cache);
+KRCU_API void *krcu_cache_alloc(struct krcu_cache *cache);
 
 /**
  * Frees an object of `cache`; NULL is a no-op. Aborts, naming the pointer,
@@ -625,7 +647,7 @@ void *krcu_cache_alloc(struct krcu_cache *cache);
  *
  * `cache` is live; `obj` is NULL or a live object of it, not used after.
  */
-void krcu_cache_free(struct krcu_cache *cache, void *obj);
+KRCU_API void krcu_cache_free(struct krcu_cache *cache, void *obj);
 
 /**
  * Destroys a cache: waits for in-flight kfree_rcu of its objects, then
@@ -638,7 +660,7 @@ void krcu_cache_free(struct krcu_cache *cache, void *obj);
  *
  * `cache` is NULL or a live handle; on 0 it must not be used again.
  */
-int krcu_cache_destroy(struct krcu_cache *cache);
+KRCU_API int krcu_cache_destroy(struct krcu_cache *cache);
 
 /**
  * Allocates `size` bytes (size classes up to 8 KiB, page-aligned mappings
@@ -646,7 +668,7 @@ int krcu_cache_destroy(struct krcu_cache *cache);
  *
  * Context: normal code.
  */
-void *krcu_kmalloc(size_t size);
+KRCU_API void *krcu_kmalloc(size_t size);
 
 /**
  * Frees any krcu allocation (kmalloc'd or from any cache); NULL is a
@@ -658,7 +680,7 @@ void *krcu_kmalloc(size_t size);
  *
  * `obj` is NULL or a live krcu allocation, not used after.
  */
-void krcu_kfree(void *obj);
+KRCU_API void krcu_kfree(void *obj);
 
 /**
  * The usable size of the krcu allocation containing `obj`; 0 for NULL.
@@ -670,7 +692,7 @@ void krcu_kfree(void *obj);
  *
  * `obj` is NULL or points into a live krcu allocation.
  */
-size_t krcu_ksize(const void *obj);
+KRCU_API size_t krcu_ksize(const void *obj);
 
 /**
  * Frees `ptr` after a grace period of both flavors with no link inside it;
@@ -683,7 +705,7 @@ size_t krcu_ksize(const void *obj);
  *
  * `ptr` is NULL or a live krcu allocation that no new reader can reach.
  */
-void krcu_kvfree_rcu_mightsleep(void *ptr);
+KRCU_API void krcu_kvfree_rcu_mightsleep(void *ptr);
 
 /**
  * Frees `ptr` after a grace period of both flavors, linked through `head`
@@ -699,7 +721,7 @@ void krcu_kvfree_rcu_mightsleep(void *ptr);
  * `ptr` is NULL or a live krcu allocation that no new reader can reach,
  * queued once.
  */
-void krcu_kvfree_call_rcu(struct krcu_head *head, void *ptr);
+KRCU_API void krcu_kvfree_call_rcu(struct krcu_head *head, void *ptr);
 
 /**
  * As `krcu_kvfree_call_rcu`, with an 8-byte `struct krcu_ptr` link.
@@ -708,7 +730,7 @@ void krcu_kvfree_call_rcu(struct krcu_head *head, void *ptr);
  *
  * As for `krcu_kvfree_call_rcu`.
  */
-void krcu_kvfree_call_rcu_ptr(struct krcu_ptr *head, void *ptr);
+KRCU_API void krcu_kvfree_call_rcu_ptr(struct krcu_ptr *head, void *ptr);
 
 /**
  * Waits until every kfree_rcu / kvfree_rcu that returned before the call
@@ -717,7 +739,7 @@ void krcu_kvfree_call_rcu_ptr(struct krcu_ptr *head, void *ptr);
  * Context: normal code outside any read section and outside an
  * `rcu_dtor` (either aborts: it would deadlock).
  */
-void krcu_kvfree_rcu_barrier(void);
+KRCU_API void krcu_kvfree_rcu_barrier(void);
 
 /**
  * As `krcu_kvfree_rcu_barrier`, flushing only `cache`'s rcu sheaves.
@@ -728,14 +750,14 @@ void krcu_kvfree_rcu_barrier(void);
  *
  * `cache` is a live handle.
  */
-void krcu_kvfree_rcu_barrier_on_cache(struct krcu_cache *cache);
+KRCU_API void krcu_kvfree_rcu_barrier_on_cache(struct krcu_cache *cache);
 
 /**
  * Returns free memory to the system (every cache's barn and empty slabs).
  *
  * Context: normal code.
  */
-void krcu_trim(void);
+KRCU_API void krcu_trim(void);
 
 /**
  * Readies the calling thread for `_nolock` calls from it and its signal
@@ -746,7 +768,7 @@ void krcu_trim(void);
  *
  * Context: normal code (it may allocate and lock), not a signal handler.
  */
-void krcu_prepare_thread(void);
+KRCU_API void krcu_prepare_thread(void);
 
 /**
  * `krcu_kmalloc` for any context, a signal handler that interrupted
@@ -759,7 +781,7 @@ void krcu_prepare_thread(void);
  *
  * Context: any (normal code, signal handlers, read sections, callbacks).
  */
-void *krcu_kmalloc_nolock(size_t size);
+KRCU_API void *krcu_kmalloc_nolock(size_t size);
 
 /**
  * `krcu_cache_alloc` for any context: see `krcu_kmalloc_nolock`. Also NULL
@@ -772,7 +794,7 @@ void *krcu_kmalloc_nolock(size_t size);
  *
  * `cache` is a live cache handle.
  */
-void *krcu_cache_alloc_nolock(struct krcu_cache *cache);
+KRCU_API void *krcu_cache_alloc_nolock(struct krcu_cache *cache);
 
 /**
  * `krcu_kfree` for any context: never fails, never blocks. The object
@@ -788,7 +810,7 @@ void *krcu_cache_alloc_nolock(struct krcu_cache *cache);
  *
  * `obj` is NULL or a live krcu allocation, not used after.
  */
-void krcu_kfree_nolock(void *obj);
+KRCU_API void krcu_kfree_nolock(void *obj);
 
 /**
  * `krcu_kvfree_call_rcu` for any context: the object goes into this
@@ -805,7 +827,7 @@ void krcu_kfree_nolock(void *obj);
  *
  * As for `krcu_kvfree_call_rcu`.
  */
-void krcu_kvfree_call_rcu_nolock(struct krcu_head *head, void *ptr);
+KRCU_API void krcu_kvfree_call_rcu_nolock(struct krcu_head *head, void *ptr);
 
 /**
  * As `krcu_kvfree_call_rcu_nolock`, with an 8-byte `struct krcu_ptr` link
@@ -818,7 +840,7 @@ void krcu_kvfree_call_rcu_nolock(struct krcu_head *head, void *ptr);
  *
  * As for `krcu_kvfree_call_rcu`.
  */
-void krcu_kfree_call_rcu_nolock(struct krcu_ptr *head, void *ptr);
+KRCU_API void krcu_kfree_call_rcu_nolock(struct krcu_ptr *head, void *ptr);
 
 /**
  * Fills `out` with the counters. Does nothing for NULL.
@@ -829,7 +851,7 @@ void krcu_kfree_call_rcu_nolock(struct krcu_ptr *head, void *ptr);
  *
  * `out` is NULL or points to writable memory for a `struct krcu_stats`.
  */
-void krcu_stats_get(struct krcu_stats *out);
+KRCU_API void krcu_stats_get(struct krcu_stats *out);
 
 /**
  * Fills `out` with `cache`'s counters (`struct krcu_cache_stats` in C:
@@ -841,7 +863,7 @@ void krcu_stats_get(struct krcu_stats *out);
  *
  * `cache` is NULL or a live handle; `out` is NULL or writable.
  */
-int krcu_cache_stats_get(const struct krcu_cache *cache, struct krcu_cache_stats *out);
+KRCU_API int krcu_cache_stats_get(const struct krcu_cache *cache, struct krcu_cache_stats *out);
 
 #ifdef __cplusplus
 }  // extern "C"
@@ -915,7 +937,8 @@ extern "C" {
 /* krcu's memb read side for C: the exported functions and, unless
  * KRCU_NO_INLINE is defined, static inline versions that krcu_read_lock()
  * and krcu_read_unlock() expand to. Part of krcu.h (appended by the
- * generator), and compiled into libkrcu by read_side.c. */
+ * generator, after krcu_api.h's KRCU_API), and compiled into libkrcu by
+ * read_side.c. */
 
 #ifndef KRCU_READ_SIDE_H
 #define KRCU_READ_SIDE_H
@@ -930,13 +953,13 @@ extern "C" {
  * Context: any, including signal handlers on a thread that has used krcu
  * before (a handler's section leaves the interrupted thread's state as it
  * found it). */
-void krcu_read_lock(void);
+KRCU_API void krcu_read_lock(void);
 /* Leaves a memb read-side critical section; aborts if there is none.
  * Context: as krcu_read_lock. */
-void krcu_read_unlock(void);
+KRCU_API void krcu_read_unlock(void);
 /* The same, under the flavor-prefixed names. */
-void krcu_memb_read_lock(void);
-void krcu_memb_read_unlock(void);
+KRCU_API void krcu_memb_read_lock(void);
+KRCU_API void krcu_memb_read_unlock(void);
 
 /* ---- The memb read side, inline ----
  *
@@ -956,9 +979,9 @@ struct krcu__memb_gp_words {
 };
 
 /* Out-of-line steps (exported by libkrcu; internal). */
-__attribute__((cold)) void krcu__memb_read_lock_slow(void);
-__attribute__((cold)) void krcu__memb_read_unlock_slow(void);
-__attribute__((cold)) void krcu__memb_wake_writer(void);
+KRCU_API __attribute__((cold)) void krcu__memb_read_lock_slow(void);
+KRCU_API __attribute__((cold)) void krcu__memb_read_unlock_slow(void);
+KRCU_API __attribute__((cold)) void krcu__memb_wake_writer(void);
 
 #define KRCU__NEST_MASK ((uint64_t)0xffff)
 /* The deepest nesting; a word whose nesting is KRCU__NEST_MASK belongs to

@@ -8,6 +8,7 @@ fn main() {
     println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libkrcu.so.{major}");
     println!("cargo:rerun-if-changed=src/read_side.c");
     println!("cargo:rerun-if-changed=include/krcu_read_side.h");
+    println!("cargo:rerun-if-changed=include/krcu_api.h");
     println!("cargo:rerun-if-changed=exports.map");
     let map = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("exports.map");
     println!(

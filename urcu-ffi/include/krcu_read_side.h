@@ -1,7 +1,8 @@
 /* krcu's memb read side for C: the exported functions and, unless
  * KRCU_NO_INLINE is defined, static inline versions that krcu_read_lock()
  * and krcu_read_unlock() expand to. Part of krcu.h (appended by the
- * generator), and compiled into libkrcu by read_side.c. */
+ * generator, after krcu_api.h's KRCU_API), and compiled into libkrcu by
+ * read_side.c. */
 
 #ifndef KRCU_READ_SIDE_H
 #define KRCU_READ_SIDE_H
@@ -16,13 +17,13 @@ extern "C" {
  * Context: any, including signal handlers on a thread that has used krcu
  * before (a handler's section leaves the interrupted thread's state as it
  * found it). */
-void krcu_read_lock(void);
+KRCU_API void krcu_read_lock(void);
 /* Leaves a memb read-side critical section; aborts if there is none.
  * Context: as krcu_read_lock. */
-void krcu_read_unlock(void);
+KRCU_API void krcu_read_unlock(void);
 /* The same, under the flavor-prefixed names. */
-void krcu_memb_read_lock(void);
-void krcu_memb_read_unlock(void);
+KRCU_API void krcu_memb_read_lock(void);
+KRCU_API void krcu_memb_read_unlock(void);
 
 /* ---- The memb read side, inline ----
  *
@@ -42,9 +43,9 @@ struct krcu__memb_gp_words {
 };
 
 /* Out-of-line steps (exported by libkrcu; internal). */
-__attribute__((cold)) void krcu__memb_read_lock_slow(void);
-__attribute__((cold)) void krcu__memb_read_unlock_slow(void);
-__attribute__((cold)) void krcu__memb_wake_writer(void);
+KRCU_API __attribute__((cold)) void krcu__memb_read_lock_slow(void);
+KRCU_API __attribute__((cold)) void krcu__memb_read_unlock_slow(void);
+KRCU_API __attribute__((cold)) void krcu__memb_wake_writer(void);
 
 #define KRCU__NEST_MASK ((uint64_t)0xffff)
 /* The deepest nesting; a word whose nesting is KRCU__NEST_MASK belongs to

@@ -9,6 +9,7 @@
 #define KRCU_NO_INLINE /* this file defines the exported functions */
 #include <stddef.h>
 
+#include "../include/krcu_api.h"
 #include "../include/krcu_read_side.h"
 
 /* Unregistered until the thread's first read section. */
