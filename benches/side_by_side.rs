@@ -961,58 +961,60 @@ fn main() {
         .filter(|(w, i, _)| applies(w, i))
         .filter(|(_, i, _)| !is_c_driver(i) || drivers.contains_key(i))
         .collect();
-    let total = cells.len() * opts.runs;
+    // Round-robin within a workload: run k of every cell, then run k + 1,
+    // so that a drift in the machine's speed (other tenants, frequency)
+    // shifts all of a workload's cells alike instead of the few that ran
+    // during it, and the ratios of medians stay fair.
+    let schedule: Vec<(&str, &str, usize)> = cells
+        .chunk_by(|a, b| a.0 == b.0)
+        .flat_map(|chunk| std::iter::repeat_n(chunk, opts.runs).flatten().copied())
+        .collect();
+    let total = schedule.len();
     let mut done = 0;
-    for (workload, imp, threads) in cells {
-        for _ in 0..opts.runs {
-            done += 1;
-            eprint!("\r[{done}/{total}] {workload:<6} {imp:<15} {threads} reader(s)   ");
-            let cmd = match drivers.get(imp) {
-                Some(bin) => {
-                    let mut c = Command::new(bin);
-                    c.args([
-                        workload,
-                        &threads.to_string(),
-                        &opts.defer_count.to_string(),
-                    ]);
-                    c
-                }
-                _ => {
-                    let mut c = Command::new(&exe);
-                    c.args([
-                        "--child",
-                        imp,
-                        workload,
-                        &threads.to_string(),
-                        &opts.defer_count.to_string(),
-                    ]);
-                    c
-                }
-            };
-            let (metrics, rss) = run_child(cmd);
-            let mut record =
-                |metric: &str, value: f64, unit: &str| match rows.iter_mut().find(|r| {
-                    r.workload == workload
-                        && r.imp == imp
-                        && r.threads == threads
-                        && r.metric == metric
-                }) {
-                    Some(r) => r.values.push(value),
-                    None => rows.push(Row {
-                        workload,
-                        imp,
-                        threads,
-                        metric: metric.to_owned(),
-                        unit: unit.to_owned(),
-                        values: vec![value],
-                    }),
-                };
-            for (m, v, u) in &metrics {
-                record(m, *v, u);
+    for (workload, imp, threads) in schedule {
+        done += 1;
+        eprint!("\r[{done}/{total}] {workload:<6} {imp:<15} {threads} reader(s)   ");
+        let cmd = match drivers.get(imp) {
+            Some(bin) => {
+                let mut c = Command::new(bin);
+                c.args([
+                    workload,
+                    &threads.to_string(),
+                    &opts.defer_count.to_string(),
+                ]);
+                c
             }
-            if matches!(workload, "defer" | "update" | "kfree") {
-                record("peak_rss_mib", rss, "MiB");
+            _ => {
+                let mut c = Command::new(&exe);
+                c.args([
+                    "--child",
+                    imp,
+                    workload,
+                    &threads.to_string(),
+                    &opts.defer_count.to_string(),
+                ]);
+                c
             }
+        };
+        let (metrics, rss) = run_child(cmd);
+        let mut record = |metric: &str, value: f64, unit: &str| match rows.iter_mut().find(|r| {
+            r.workload == workload && r.imp == imp && r.threads == threads && r.metric == metric
+        }) {
+            Some(r) => r.values.push(value),
+            None => rows.push(Row {
+                workload,
+                imp,
+                threads,
+                metric: metric.to_owned(),
+                unit: unit.to_owned(),
+                values: vec![value],
+            }),
+        };
+        for (m, v, u) in &metrics {
+            record(m, *v, u);
+        }
+        if matches!(workload, "defer" | "update" | "kfree") {
+            record("peak_rss_mib", rss, "MiB");
         }
     }
     eprintln!();
