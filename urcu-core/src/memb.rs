@@ -106,6 +106,11 @@ pub(crate) fn unregister_current() {
 }
 
 /// Enters a read-side critical section; it ends when the guard drops.
+///
+/// # Panics
+///
+/// When sections are already nested 65534 deep on this thread (a guard
+/// forgotten in a loop).
 #[inline(always)]
 pub fn read_lock() -> Guard<Memb> {
     let rec = record();
@@ -116,6 +121,10 @@ pub fn read_lock() -> Guard<Memb> {
 
 /// Enters a read-side critical section without a guard (for FFI and for
 /// sections that span scopes); pair it with [`raw_read_unlock`].
+///
+/// # Panics
+///
+/// As [`read_lock`].
 #[inline(always)]
 pub fn raw_read_lock() {
     reader::memb_lock(record(), &GP);

@@ -213,6 +213,25 @@ fn read_sections_nest() {
 }
 
 #[test]
+fn read_sections_nest_65534_deep_and_no_deeper() {
+    let depth = std::thread::spawn(|| {
+        for _ in 0..65534 {
+            memb::raw_read_lock();
+        }
+        // The section is left open: the thread's exit ends it.
+        std::panic::catch_unwind(memb::raw_read_lock)
+            .expect_err("a 65535th nested section panics")
+            .downcast::<String>()
+            .map(|m| *m)
+            .unwrap_or_default()
+    })
+    .join()
+    .unwrap();
+    assert!(depth.contains("nested more than 65534 deep"), "{depth}");
+    memb::synchronize(); // the exited thread holds no section
+}
+
+#[test]
 fn qsbr_offline_scope_restores_online() {
     std::thread::spawn(|| {
         let _r = qsbr::register_thread();
