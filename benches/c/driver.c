@@ -98,13 +98,18 @@ static void free_obj(struct rcu_head *h)
     free(caa_container_of(h, struct obj, head));
 }
 
+/* malloc and a store to every field, as the Rust workloads' Box::new: not
+ * malloc + memset, which GCC turns into calloc, a different allocator path
+ * (glibc 2.36's calloc bypasses the thread cache). */
 static struct obj *new_obj(long v)
 {
     struct obj *o = malloc(sizeof(*o));
     if (!o)
         abort();
-    memset(o, 0, sizeof(*o));
+    memset(&o->head, 0, sizeof(o->head));
     o->data[0] = v;
+    for (int i = 1; i < 6; i++)
+        o->data[i] = 0;
     return o;
 }
 
