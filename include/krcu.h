@@ -570,45 +570,6 @@ KRCU_API void krcu_qsbr_thread_online(void);
 extern uint64_t *krcu__memb_word_addr(void);
 
 /**
- * Makes `krcu__memb_word_v3` the record word of every thread that
- * registers with memb from now on. Called by read_side.c's constructor,
- * before the program can register anything.
- *
- * Context: library load.
- */
-KRCU_API void krcu__memb_use_tls_words(void);
-
-/**
- * Inline read side, a lock that found the TLS word unregistered or nested
- * [`foreign::MAX_NEST`] deep: registers the thread if it is not (its TLS
- * word then becomes its record word), and takes the lock, which aborts on
- * the nesting limit.
- *
- * A thread registered without its TLS word (while running its thread-local
- * destructors) stays on this path: its TLS word stays unregistered, and its
- * read sections go through krcu.
- *
- * Context: as `krcu_read_lock`; internal to krcu.h's inline functions.
- */
-KRCU_API void krcu__memb_read_lock_slow(void);
-
-/**
- * Inline read side, an unlock that found the TLS word quiescent or
- * unregistered. Unlocks a section taken through krcu when the thread's word
- * is not the TLS one; otherwise the unlock is unbalanced and aborts.
- *
- * Context: internal to krcu.h's inline `krcu_read_unlock`.
- */
-KRCU_API void krcu__memb_read_unlock_slow(void);
-
-/**
- * Inline read side: wakes a writer sleeping for readers.
- *
- * Context: internal to krcu.h's inline `krcu_read_unlock`.
- */
-KRCU_API void krcu__memb_wake_writer(void);
-
-/**
  * Creates a cache of `size`-byte objects. `args` may be NULL (defaults).
  * Returns NULL and sets errno: `EINVAL` for a NULL or non-UTF-8 name, a
  * zero size, a bad alignment or unknown flags; `E2BIG` for objects too
