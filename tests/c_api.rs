@@ -150,7 +150,7 @@ fn misuse_from_c_aborts_with_the_rule() {
         ("call-rcu-null-func", "func is NULL"),
         (
             "barrier-in-callback",
-            "inside an RCU callback would deadlock",
+            "inside an RCU callback (call_rcu, defer or rcu_dtor) would deadlock",
         ),
         (
             "headless-in-read-section",

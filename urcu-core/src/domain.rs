@@ -348,6 +348,22 @@ impl Domain {
         }
     }
 
+    /// What `cond_synchronize(cookie)` waits for: the cookie, or, when the
+    /// cookie lies beyond the one a grace period starting now would satisfy
+    /// (no grace period of this flavor produced it: built from its field,
+    /// taken from the other flavor, uninitialised C memory), that fresh
+    /// cookie. Either way the wait ends after at most one full grace period
+    /// that starts after the call, as the kernel's `cond_synchronize_rcu`
+    /// promises; a valid cookie is never later than a fresh one.
+    pub(crate) fn bounded(&self, cookie: GpCookie) -> GpCookie {
+        let fresh = self.get_state();
+        if seq::done(fresh.seq, cookie.seq) {
+            cookie
+        } else {
+            fresh
+        }
+    }
+
     /// Asks the helper for a grace period satisfying `cookie`.
     pub(crate) fn request(&'static self, cookie: GpCookie) {
         let mut cur = self.needed.load(Relaxed);
@@ -798,6 +814,7 @@ fn invoke(batch: &Batch, invoked: &AtomicU64) {
         // SAFETY: the grace period this batch waited for has ended, so the
         // callback's contract (no reader holds the object) holds.
         unsafe { func(node) };
+        crate::helper::after_user_callback();
         match next {
             Some(nx) => node = nx,
             None => break,

@@ -72,6 +72,15 @@ pub trait Flavor: sealed::Sealed + Copy + Default + Debug + Send + Sync + 'stati
     fn start_poll() -> GpCookie;
 
     /// Waits for the cookie's grace period unless it has completed.
+    ///
+    /// Whatever the cookie (one of the other flavor's, or one no grace
+    /// period produced), the wait ends after at most one full grace period
+    /// that starts after the call.
+    ///
+    /// # Panics
+    ///
+    /// When it would wait inside a read-side critical section of this
+    /// flavor.
     fn cond_synchronize(cookie: GpCookie);
 
     /// This flavor's counters.

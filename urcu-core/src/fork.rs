@@ -17,6 +17,7 @@
 
 use crate::domain::ForkGuards;
 use crate::registry::{MEMB_REC, QSBR_REC};
+use crate::sys::die;
 use std::cell::RefCell;
 use std::sync::Once;
 
@@ -41,11 +42,6 @@ pub(crate) fn install() {
     });
 }
 
-fn die(msg: &str) -> ! {
-    eprintln!("krcu: {msg}");
-    std::process::abort()
-}
-
 extern "C" fn prepare() {
     if crate::registry::in_helper() {
         die(
@@ -56,7 +52,7 @@ extern "C" fn prepare() {
     if crate::memb::in_read_section() {
         die(
             "fork() called inside a memb read-side critical section would deadlock (a grace \
-             period may be waiting for this thread); call read_unlock before fork",
+             period may be waiting for this thread); end the section (drop its guard; in C, krcu_read_unlock) before fork",
         );
     }
     let qsbr_was_online = crate::qsbr::is_online();

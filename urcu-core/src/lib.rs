@@ -45,6 +45,7 @@ mod domain;
 #[macro_use]
 mod flavor;
 #[cfg(not(loom))]
+#[doc(hidden)]
 pub mod foreign;
 #[cfg(not(loom))]
 mod fork;
@@ -58,14 +59,6 @@ pub mod qsbr;
 mod registry;
 #[cfg(not(loom))]
 mod sys;
-
-/// Futex wait and wake on an `AtomicU32`, the sleep krcu's helper threads
-/// use: both are single async-signal-safe system calls, so a signal handler
-/// may wake a sleeper. Shared with `urcu-slab`'s helper.
-#[cfg(not(loom))]
-pub mod futex {
-    pub use crate::sys::futex::{wait, wake};
-}
 
 pub use head::{RcuCallback, RcuHead};
 
@@ -89,12 +82,65 @@ pub(crate) fn misuse(rule: &str, instead: &str) -> ! {
     panic!("krcu: {rule}; {instead}")
 }
 
+/// Whether the calling thread is one of krcu's helper threads, and so
+/// inside an RCU callback (a `call_rcu` function, a `defer` closure, or a
+/// slab cache's `rcu_dtor`). Calls that wait for the helpers are refused
+/// there.
 #[cfg(not(loom))]
+#[inline]
+pub fn in_callback() -> bool {
+    registry::in_helper()
+}
+
+/// Panics, naming the rule, when `what` (a call that waits for krcu's
+/// helper threads) is called inside an RCU callback of any kind.
+#[cfg(not(loom))]
+#[track_caller]
 pub(crate) fn forbid_in_callback(what: &str) {
     if registry::in_helper() {
         misuse(
-            &format!("{what} called inside an RCU callback would deadlock (it waits for the callback thread it runs on)"),
+            &format!("{what} called inside an RCU callback (call_rcu, defer or rcu_dtor) would deadlock (it waits for krcu's helper threads, one of which runs the callback)"),
             &format!("call {what} from an ordinary thread, or queue further work with call_rcu instead"),
         );
+    }
+}
+
+/// Internals shared with krcu's other crates (`urcu-slab`, `urcu-ffi`).
+/// Not API: no stability promise, and nothing here is for applications.
+#[cfg(not(loom))]
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::foreign;
+
+    /// Futex wait and wake on an `AtomicU32`, the sleep krcu's helper
+    /// threads use: both are single async-signal-safe system calls, so a
+    /// signal handler may wake a sleeper. Shared with the slab's helper.
+    pub mod futex {
+        pub use crate::sys::futex::{wait, wake};
+    }
+
+    /// Writes `krcu: `, the parts and a newline with `write(2)`, then
+    /// aborts: async-signal-safe, allocation-free.
+    pub fn die(parts: &[&str]) -> ! {
+        crate::sys::die_parts(parts)
+    }
+
+    /// Marks the calling thread as a krcu helper that runs user callbacks
+    /// (the slab layer's reclaim thread, which runs `rcu_dtor`s).
+    pub fn mark_helper_thread() {
+        crate::helper::mark_helper_thread();
+    }
+
+    /// To be called on a helper thread after each user callback: see
+    /// `helper.rs`.
+    #[inline]
+    pub fn after_user_callback() {
+        crate::helper::after_user_callback();
+    }
+
+    /// Panics, naming the rule, inside an RCU callback of any kind.
+    #[track_caller]
+    pub fn forbid_in_callback(what: &str) {
+        crate::forbid_in_callback(what);
     }
 }

@@ -132,11 +132,27 @@ pub fn raw_read_lock() {
 
 /// Leaves a section entered with [`raw_read_lock`].
 ///
+/// Unsafe because safe code could otherwise end the section a live guard
+/// stands for:
+///
+/// ```compile_fail,E0133
+/// let guard = urcu_core::memb::read_lock();
+/// urcu_core::memb::raw_read_unlock(); // needs `unsafe`
+/// drop(guard);
+/// ```
+///
+/// # Safety
+///
+/// The section this leaves was entered with [`raw_read_lock`] on this
+/// thread, and no reference obtained inside it is used afterwards. Leaving
+/// a section that a live [`Guard`] stands for would end that guard's
+/// protection while it still lends out references.
+///
 /// # Panics
 ///
 /// If this thread is not inside a memb read section.
 #[inline(always)]
-pub fn raw_read_unlock() {
+pub unsafe fn raw_read_unlock() {
     reader::memb_unlock(record(), &GP);
 }
 
@@ -182,7 +198,9 @@ fn forbid_in_read_section(what: &str) {
     if in_read_section() {
         crate::misuse(
             &format!("memb {what} called inside a memb read-side critical section would deadlock"),
-            &format!("drop the read guard (or call read_unlock) before {what}, or use call_rcu / start_poll to defer the work"),
+            &format!(
+                "drop the read guard before {what}, or use call_rcu / start_poll to defer the work"
+            ),
         );
     }
 }
@@ -206,7 +224,7 @@ pub fn cond_synchronize(cookie: GpCookie) {
     if !DOMAIN.poll_state(cookie) {
         forbid_in_read_section("cond_synchronize()");
         DOMAIN.ensure_init();
-        DOMAIN.wait_for(cookie);
+        DOMAIN.wait_for(DOMAIN.bounded(cookie));
     }
 }
 

@@ -111,6 +111,12 @@ pub fn read_lock() -> Guard<Qsbr> {
 #[cold]
 #[inline(never)]
 fn read_lock_slow() {
+    if crate::registry::in_helper() {
+        // A callback reading under qsbr: krcu's helpers are online only
+        // for the callback that reads (see helper.rs), registered or not.
+        thread_online();
+        return;
+    }
     if record().is_some() {
         crate::misuse(
             "qsbr read-side critical section on an offline thread is not protected",
@@ -134,8 +140,21 @@ pub fn raw_read_lock() {
 }
 
 /// The qsbr read-side exit for FFI callers; see [`raw_read_lock`].
+///
+/// ```compile_fail,E0133
+/// let guard = urcu_core::qsbr::read_lock();
+/// urcu_core::qsbr::raw_read_unlock(); // needs `unsafe`
+/// drop(guard);
+/// ```
+///
+/// # Safety
+///
+/// It pairs with an earlier [`raw_read_lock`] on this thread. Called
+/// while only a [`Guard`] is alive, it would lower that guard's nesting
+/// count, so that `quiescent_state()` or going offline would no longer be
+/// refused while the guard still lends out references.
 #[inline(always)]
-pub fn raw_read_unlock() {
+pub unsafe fn raw_read_unlock() {
     #[cfg(debug_assertions)]
     guard_unlock();
 }
@@ -251,7 +270,8 @@ pub fn cond_synchronize(cookie: GpCookie) {
     if !DOMAIN.poll_state(cookie) {
         forbid_in_read_section("cond_synchronize()");
         DOMAIN.ensure_init();
-        offline(|| DOMAIN.wait_for(cookie));
+        let target = DOMAIN.bounded(cookie);
+        offline(|| DOMAIN.wait_for(target));
     }
 }
 

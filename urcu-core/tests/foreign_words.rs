@@ -6,7 +6,8 @@
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use urcu_core::{foreign, memb};
+use urcu_core::__private::foreign;
+use urcu_core::memb;
 
 thread_local! {
     // Const-initialised, no destructor: static TLS, freed with the thread.

@@ -94,8 +94,10 @@ fn qsbr_read_section_on_an_offline_thread_panics() {
 fn unbalanced_memb_unlock_panics() {
     std::thread::spawn(|| {
         memb::raw_read_lock();
-        memb::raw_read_unlock();
-        let msg = panic_message(memb::raw_read_unlock);
+        // SAFETY: pairs with the lock above; the second unlock is the
+        // misuse under test, with no guard alive.
+        unsafe { memb::raw_read_unlock() };
+        let msg = panic_message(|| unsafe { memb::raw_read_unlock() });
         assert!(msg.contains("without a matching read_lock"), "{msg}");
     })
     .join()

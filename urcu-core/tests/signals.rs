@@ -22,8 +22,11 @@ extern "C" fn on_signal(_: libc::c_int) {
     memb::raw_read_lock();
     memb::raw_read_lock();
     std::hint::black_box(SHARED.load(Acquire));
-    memb::raw_read_unlock();
-    memb::raw_read_unlock();
+    // SAFETY: pairs with the two locks above; nothing was read.
+    unsafe {
+        memb::raw_read_unlock();
+        memb::raw_read_unlock();
+    }
     let i = NEXT_HEAD.fetch_add(1, Relaxed);
     if i < HEADS {
         // SAFETY: the pool holds HEADS heads that live for the whole

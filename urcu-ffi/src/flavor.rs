@@ -468,7 +468,11 @@ pub extern "C" fn krcu_qsbr_read_lock() {
 /// Context: as the lock.
 #[no_mangle]
 pub extern "C" fn krcu_qsbr_read_unlock() {
-    ffi("krcu_qsbr_read_unlock", qsbr::raw_read_unlock)
+    // SAFETY: C's read side has no guards: the caller pairs this unlock
+    // with its lock (krcu.h's contract).
+    ffi("krcu_qsbr_read_unlock", || unsafe {
+        qsbr::raw_read_unlock()
+    })
 }
 
 /// Announces a quiescent state: this thread holds no reference taken

@@ -34,10 +34,5 @@ pub(crate) fn bad_argument(name: &str, what: &str) -> ! {
 #[cold]
 #[inline(never)]
 pub(crate) fn bad_argument_nolock(name: &str, what: &str) -> ! {
-    for part in ["krcu: ", name, ": ", what, "; aborting\n"] {
-        // SAFETY: writes a valid buffer to fd 2; an error changes nothing
-        // (we abort next).
-        unsafe { libc::write(2, part.as_ptr().cast(), part.len()) };
-    }
-    std::process::abort()
+    urcu_core::__private::die(&[name, ": ", what, "; aborting"])
 }

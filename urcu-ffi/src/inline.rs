@@ -4,14 +4,15 @@
 //! exported from `read_side.c`) work on `krcu__memb_word_v3`, an
 //! initial-exec thread-local that is this thread's memb record word itself,
 //! and on `krcu__memb_gp_v3`, memb's counter group, and follow the steps
-//! documented in `urcu_core::foreign`. A library constructor makes that
+//! documented in `urcu_core::__private::foreign`. A library constructor makes that
 //! word every thread's record word (Rust read sections on the thread use it
 //! too). These exports are what the inline code calls off its fast path; C
 //! code does not call them itself.
 
 use crate::guard::ffi;
 use std::sync::atomic::{AtomicU64, Ordering};
-use urcu_core::{foreign, memb};
+use urcu_core::__private::foreign;
+use urcu_core::memb;
 
 extern "C" {
     fn krcu__memb_word_addr() -> *mut u64;
@@ -80,7 +81,9 @@ pub extern "C" fn krcu__memb_read_lock_slow() {
 pub extern "C" fn krcu__memb_read_unlock_slow() {
     ffi("krcu_read_unlock", || {
         if memb::in_read_section() && !word_is_tls(foreign::reader_word()) {
-            return memb::raw_read_unlock();
+            // SAFETY: C's read side has no guards: the caller pairs this
+            // unlock with its lock (krcu.h's contract).
+            return unsafe { memb::raw_read_unlock() };
         }
         foreign::unbalanced_unlock()
     })

@@ -892,9 +892,10 @@ impl KmemCache {
     /// ([`kvfree_rcu_barrier_on_cache`](crate::kvfree_rcu_barrier_on_cache)),
     /// then releases its memory. Fails, handing the cache back, when objects
     /// are still live.
+    #[track_caller]
     pub fn destroy(self) -> Result<(), DestroyError> {
         let this = std::mem::ManuallyDrop::new(self);
-        match this.try_destroy() {
+        match this.try_destroy("KmemCache::destroy()") {
             Ok(()) => Ok(()),
             Err(live) => Err(DestroyError {
                 cache: KmemCache { inner: this.inner },
@@ -903,9 +904,13 @@ impl KmemCache {
         }
     }
 
-    fn try_destroy(&self) -> Result<(), u64> {
-        crate::kfree_rcu::kvfree_rcu_barrier_on_cache(self);
+    #[track_caller]
+    fn try_destroy(&self, what: &str) -> Result<(), u64> {
+        // Waits for the helper: refused where that would deadlock; an
+        // online qsbr thread goes offline for the waits (in the barriers).
+        crate::kfree_rcu::forbid_sleep(what);
         let inner = self.inner();
+        crate::reclaim::barrier(Some(inner), what);
         let live = inner.live();
         if live != 0 {
             return Err(live);
@@ -915,7 +920,7 @@ impl KmemCache {
         if inner.typesafe {
             // Slabs released by trim wait for a grace period; wait for them
             // so no slab outlives its cache.
-            crate::kfree_rcu::kvfree_rcu_barrier();
+            crate::reclaim::barrier(None, what);
         }
         let leftover = inner.node.lock().nr_slabs;
         if leftover != 0 {
@@ -953,7 +958,7 @@ impl Drop for KmemCache {
     /// Destroys the cache; if objects are still live it is leaked (with a
     /// warning) rather than freed under them.
     fn drop(&mut self) {
-        if let Err(live) = self.try_destroy() {
+        if let Err(live) = self.try_destroy("KmemCache drop") {
             tracing::warn!(
                 cache = %self.name(),
                 live,

@@ -245,25 +245,36 @@ pub unsafe fn kvfree_rcu(ptr: *mut u8) {
     reclaim::FREED_BYTES.fetch_add(size, Ordering::Relaxed);
 }
 
-/// Panics when the caller may not wait for a grace period.
+/// Panics, naming the rule, when the caller may not wait for a grace
+/// period and the helper (`what` is the public call, e.g.
+/// `"kvfree_rcu_barrier()"`): inside a read-side critical section of either
+/// flavor; for a barrier or a cache's destruction, inside any RCU callback
+/// (`call_rcu`, `defer`, `rcu_dtor`), which runs on a krcu helper thread;
+/// for the headless `kvfree_rcu`, on the reclaim helper (an `rcu_dtor`).
+/// A qsbr thread that is online is fine: the waits go offline.
+#[track_caller]
 pub(crate) fn forbid_sleep(what: &str) {
     let headless = what.starts_with("kvfree_rcu(");
     if memb::in_read_section() || qsbr::in_read_section() {
         let instead = if headless {
             "end the read section first, or free through an embedded link with the two-argument kfree_rcu!, which never waits"
         } else {
-            "end the read section first"
+            "end the read section (drop its guard) first"
         };
         crate::misuse(
             &format!("{what} called inside a read-side critical section may wait for a grace period, which would deadlock"),
             instead,
         );
     }
-    if reclaim::on_helper() {
-        crate::misuse(
-            &format!("{what} called from an rcu_dtor would deadlock (the helper running it would wait for itself)"),
-            "free objects directly with kfree from an rcu_dtor, and call barriers from ordinary threads",
-        );
+    if headless {
+        if reclaim::on_helper() {
+            crate::misuse(
+                &format!("{what} called from an rcu_dtor would deadlock (the helper running it would wait for itself)"),
+                "free objects directly with kfree from an rcu_dtor, or through an embedded link with the two-argument kfree_rcu!",
+            );
+        }
+    } else {
+        urcu_core::__private::forbid_in_callback(what);
     }
 }
 
@@ -893,8 +904,9 @@ pub(crate) unsafe fn batch_cookies(desc: *mut PendingHead) -> [GpCookie; 2] {
 ///
 /// Inside a read-side critical section of either flavor, or in an
 /// `rcu_dtor`: it waits for grace periods and for the helper.
+#[track_caller]
 pub fn kvfree_rcu_barrier() {
-    reclaim::barrier(None);
+    reclaim::barrier(None, "kvfree_rcu_barrier()");
 }
 
 /// [`kvfree_rcu_barrier`] for one cache: flushes only that cache's
@@ -904,6 +916,7 @@ pub fn kvfree_rcu_barrier() {
 /// # Panics
 ///
 /// As [`kvfree_rcu_barrier`].
+#[track_caller]
 pub fn kvfree_rcu_barrier_on_cache(cache: &KmemCache) {
-    reclaim::barrier(Some(cache.inner()));
+    reclaim::barrier(Some(cache.inner()), "kvfree_rcu_barrier_on_cache()");
 }

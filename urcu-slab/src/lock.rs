@@ -18,7 +18,7 @@
 use std::cell::UnsafeCell;
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicU32, Ordering};
-use urcu_core::futex;
+use urcu_core::__private::futex;
 
 /// A mutual-exclusion lock over a `T`.
 pub(crate) struct Mutex<T> {

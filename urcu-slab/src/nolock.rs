@@ -45,7 +45,7 @@ use crate::slab::{self, Object};
 use crate::thread::{self, bump, CacheSlot, ThreadSlab};
 use std::ptr::{self, NonNull};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use urcu_core::futex;
+use urcu_core::__private::futex;
 
 /// Objects a `_nolock` free could not free in place (linked through the
 /// word a free object's freelist link uses).
@@ -110,21 +110,16 @@ fn fatal(parts: &[&str], ptr: *const u8) -> ! {
         hex[i] = b"0123456789abcdef"[v & 15];
         v >>= 4;
     }
-    let write = |b: &[u8]| {
-        // SAFETY: writes a valid buffer to fd 2; errors are ignored (we
-        // abort next either way).
-        unsafe { libc::write(2, b.as_ptr().cast(), b.len()) };
-    };
-    write(b"krcu: ");
-    write(parts[0].as_bytes());
-    write(b"(");
-    write(&hex);
-    write(b"): ");
-    for p in &parts[1..] {
-        write(p.as_bytes());
-    }
-    write(b"\n");
-    std::process::abort();
+    // The digits above are ASCII: from_utf8 cannot fail.
+    let hex = std::str::from_utf8(&hex).unwrap_or("?");
+    let mut all = [""; 8];
+    all[0] = parts[0];
+    all[1] = "(";
+    all[2] = hex;
+    all[3] = "): ";
+    let n = parts.len().min(5);
+    all[4..4 + n - 1].copy_from_slice(&parts[1..n]);
+    urcu_core::__private::die(&all[..4 + n - 1])
 }
 
 /// The krcu object containing `ptr`, or an abort naming it.

@@ -27,7 +27,7 @@ use std::collections::VecDeque;
 use std::mem::MaybeUninit;
 use std::sync::atomic::{fence, AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-use urcu_core::futex;
+use urcu_core::__private::futex;
 use urcu_core::{memb, qsbr, GpCookie};
 
 // Orderings of the helper's flags. The work itself travels on the pending
@@ -377,13 +377,20 @@ struct Marker {
     done: AtomicU32,
 }
 
-/// kvfree_rcu_barrier(_on_cache): flush, then wait for a marker.
-pub(crate) fn barrier(cache: Option<&CacheInner>) {
-    kfree_rcu::forbid_sleep(if cache.is_some() {
-        "kvfree_rcu_barrier_on_cache()"
-    } else {
-        "kvfree_rcu_barrier()"
-    });
+/// kvfree_rcu_barrier(_on_cache): flush, then wait for a marker. `what`
+/// names the public call, for the misuse message.
+///
+/// The helper waits for grace periods of both flavors before it answers,
+/// so an online qsbr caller goes offline for the whole barrier (as
+/// `qsbr::barrier` does): a qsbr grace period would otherwise wait for this
+/// thread, which waits for the helper.
+#[track_caller]
+pub(crate) fn barrier(cache: Option<&CacheInner>, what: &str) {
+    kfree_rcu::forbid_sleep(what);
+    qsbr::offline(|| barrier_offline(cache));
+}
+
+fn barrier_offline(cache: Option<&CacheInner>) {
     ensure_started();
     // Objects `_nolock` calls deferred before this barrier started: the
     // helper queues them (and hands them off) before the marker below.
@@ -543,6 +550,8 @@ fn objects_in(item: *mut PendingHead) -> usize {
 
 fn helper() -> ! {
     ON_HELPER.with(|c| c.set(true));
+    // rcu_dtors run here: inside a callback, for the rules of both crates.
+    urcu_core::__private::mark_helper_thread();
     let mut fifo: VecDeque<Queued> = VecDeque::new();
     let mut queued_objects = 0usize;
     let mut next_monitor = Instant::now() + monitor_period();
@@ -565,6 +574,8 @@ fn helper() -> ! {
                     let q = fifo.pop_front().expect("front exists");
                     queued_objects -= q.objects;
                     process(q.item);
+                    // An rcu_dtor may have read under either flavor.
+                    urcu_core::__private::after_user_callback();
                     // Saturating: in a fork child the count restarts at
                     // zero while older items may still be on the stack.
                     let n = q.objects as u64;
@@ -576,11 +587,14 @@ fn helper() -> ! {
         }
         if STOCK.swap(false, Ordering::Relaxed) {
             restock();
+            // New slabs ran the caches' constructors: user code.
+            urcu_core::__private::after_user_callback();
         }
         let now = Instant::now();
         if now >= next_monitor {
             if ARMED.load(Ordering::Relaxed) {
                 monitor();
+                urcu_core::__private::after_user_callback();
             }
             next_monitor = now + monitor_period();
         }

@@ -39,3 +39,29 @@ impl<R: Send + 'static> Reader<R> {
 pub fn freed(s: &urcu_slab::SlabStats) -> u64 {
     s.kfree_rcu_bulk + s.kfree_rcu_list + s.kfree_rcu_sheaf + s.kfree_rcu_sync_fallback
 }
+
+/// Runs `f` on a thread of its own and fails the test if it has not
+/// returned within a generous bound: a hang, not a slow machine.
+pub fn within<R: Send + 'static>(what: &str, f: impl FnOnce() -> R + Send + 'static) -> R {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(60))
+        .unwrap_or_else(|_| panic!("{what} hung (no return within 60 s)"))
+}
+
+/// Runs the test `name` of this test binary again in a child process with
+/// `env_key` set (the test's child half), and returns the child's exit
+/// status and standard error: for misuse that aborts the process.
+pub fn rerun_as_child(name: &str, env_key: &str) -> (std::process::ExitStatus, String) {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", name, "--nocapture"])
+        .env(env_key, "1")
+        .output()
+        .unwrap();
+    (
+        out.status,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
