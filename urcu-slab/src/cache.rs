@@ -9,8 +9,10 @@ use crate::slab::{self, Slab, SlabList};
 use crate::thread::{self, MAX_CACHES};
 use std::ffi::c_void;
 use std::fmt;
+use std::ops::Deref;
 use std::ptr::{self, NonNull};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use urcu_core::memb;
 
 /// A constructor or destructor run on an object: `void (*)(void *obj)`.
 pub type ObjectFn = unsafe extern "C" fn(obj: *mut c_void);
@@ -66,6 +68,11 @@ pub(crate) struct CacheInner {
     pub(crate) rcu_dtor: Option<ObjectFn>,
     pub(crate) typesafe: bool,
     pub(crate) poison: bool,
+    /// Held by `trim` over its whole move of the barn's objects to the
+    /// slabs, and by `live` while it counts, so that a count never falls
+    /// between the two (a phantom live object). Taken before the barn's
+    /// and the node's locks; nothing waits for a grace period under it.
+    trim_lock: Mutex<()>,
     /// Slab lists; under it only slab headers are touched (leaf lock).
     node: Mutex<Node>,
     pub(crate) barn: Barn,
@@ -76,6 +83,10 @@ pub(crate) struct CacheInner {
     pub(crate) want_empty: AtomicBool,
     pub(crate) slabs_created: AtomicU64,
     pub(crate) slabs_released: AtomicU64,
+    /// Walkers holding a [`CachePin`]; `destroy` waits for zero.
+    pins: AtomicUsize,
+    /// Set by `destroy` under the registry lock: no new pins.
+    dying: AtomicBool,
 }
 
 struct Node {
@@ -92,6 +103,17 @@ struct Node {
 unsafe impl Send for Node {}
 
 /// Caches by id (null: a free id). The registry lock nests inside nothing.
+///
+/// # Walkers and destroy
+///
+/// Code that reaches a cache by id or by walking the registry (`trim`, the
+/// helper's restock and `_nolock` stocking, a retiring thread's hand-off)
+/// holds a [`CachePin`] while it works on the cache. `destroy` first marks
+/// the cache dying under the registry lock, so that no new pin is given,
+/// then waits until the pins already given are dropped; only then does it
+/// count live objects (no walker moves them any more) and free the cache.
+/// Pins are held for a bounded piece of work that never waits for a grace
+/// period or for `destroy`'s caller.
 static CACHES: Mutex<Vec<CachePtr>> = Mutex::new(Vec::new());
 
 #[derive(Clone, Copy)]
@@ -100,23 +122,51 @@ struct CachePtr(*const CacheInner);
 // is registered.
 unsafe impl Send for CachePtr {}
 
-/// The cache with id `id`, if it exists.
-pub(crate) fn by_id(id: usize) -> Option<&'static CacheInner> {
-    let p = CACHES.lock().get(id).map_or(ptr::null(), |p| p.0);
-    // SAFETY: a registered cache is freed only after it is unregistered, and
-    // only when no thread uses it (destroy's contract).
-    (!p.is_null()).then(|| unsafe { &*p })
+/// A cache that `destroy` will not free until this is dropped.
+pub(crate) struct CachePin(&'static CacheInner);
+
+impl Deref for CachePin {
+    type Target = CacheInner;
+    fn deref(&self) -> &CacheInner {
+        self.0
+    }
 }
 
-/// Every live cache.
-pub(crate) fn all_caches() -> Vec<&'static CacheInner> {
+impl Drop for CachePin {
+    fn drop(&mut self) {
+        // Release: the walker's work on the cache happens before destroy's
+        // Acquire load sees the count drop.
+        self.0.pins.fetch_sub(1, Ordering::Release);
+    }
+}
+
+/// Pins `p` if it is a live cache; under the registry lock.
+fn pin_locked(p: CachePtr) -> Option<CachePin> {
+    if p.0.is_null() {
+        return None;
+    }
+    // SAFETY: a registered cache is freed only after it is unregistered,
+    // which happens under the registry lock we hold, after its pins drain.
+    let c = unsafe { &*p.0 };
+    // Relaxed: both are read and written under the registry lock.
+    if c.dying.load(Ordering::Relaxed) {
+        return None;
+    }
+    c.pins.fetch_add(1, Ordering::Relaxed);
+    Some(CachePin(c))
+}
+
+/// The cache with id `id`, pinned, unless there is none or it is being
+/// destroyed.
+pub(crate) fn pin(id: usize) -> Option<CachePin> {
     let caches = CACHES.lock();
-    // SAFETY: as in by_id.
-    caches
-        .iter()
-        .filter(|p| !p.0.is_null())
-        .map(|p| unsafe { &*p.0 })
-        .collect()
+    caches.get(id).copied().and_then(pin_locked)
+}
+
+/// Every live cache, pinned (caches being destroyed are left out).
+pub(crate) fn pin_all() -> Vec<CachePin> {
+    let caches = CACHES.lock();
+    caches.iter().copied().filter_map(pin_locked).collect()
 }
 
 impl CacheInner {
@@ -180,6 +230,7 @@ impl CacheInner {
             rcu_dtor: args.rcu_dtor,
             typesafe: args.typesafe_by_rcu,
             poison,
+            trim_lock: Mutex::new(()),
             node: Mutex::new(Node {
                 partial: ptr::null_mut(),
                 empty: ptr::null_mut(),
@@ -191,6 +242,8 @@ impl CacheInner {
             want_empty: AtomicBool::new(false),
             slabs_created: AtomicU64::new(0),
             slabs_released: AtomicU64::new(0),
+            pins: AtomicUsize::new(0),
+            dying: AtomicBool::new(false),
         }));
         caches[id] = CachePtr(inner);
         Ok(inner)
@@ -495,13 +548,18 @@ impl CacheInner {
                 slot.main.set(fresh);
                 main = fresh;
             } else {
+                // The full sheaf leaves the slot before the barn has it:
+                // once there, `trim` may retire it, and statistics read
+                // slots under memb only for sheaves not yet retired.
+                let fresh = self.empty_sheaf_for_free();
+                slot.main.set(fresh);
                 match self.barn.put_full(main) {
-                    Ok(()) => {
-                        main = self.empty_sheaf_for_free();
-                        slot.main.set(main);
-                    }
+                    Ok(()) => main = fresh,
                     Err(full) => {
-                        // The barn is full: half the sheaf goes to the slabs.
+                        // The barn is full: keep the sheaf, and half of it
+                        // goes to the slabs.
+                        slot.main.set(full);
+                        self.barn.put_empty(fresh);
                         self.barn.overflows.fetch_add(1, Ordering::Relaxed);
                         let s = unsafe { &mut *full };
                         let keep = s.len() / 2;
@@ -610,6 +668,11 @@ impl CacheInner {
     /// grace period). Exact when no thread is using the cache; a snapshot
     /// otherwise.
     pub(crate) fn live(&self) -> u64 {
+        // Sheaves are freed only after a memb grace period (sheaf.rs): one
+        // loaded from a slot inside this section stays readable until it
+        // ends, even if its owner has handed it on and `trim` retired it.
+        let _section = memb::read_lock();
+        let _trim = self.trim_lock.lock();
         let taken = self.node.lock().taken;
         let mut free = self.barn.objects();
         for ts in thread::all_states() {
@@ -617,8 +680,8 @@ impl CacheInner {
                 for s in [&slot.main, &slot.spare] {
                     let sheaf = s.get();
                     if !sheaf.is_null() {
-                        // SAFETY: sheaves are freed only by their owner or
-                        // by destroy; len() is an atomic read.
+                        // SAFETY: loaded inside `_section`, so not yet
+                        // freed (see above); len() is an atomic read.
                         free += unsafe { (*sheaf).len() };
                     }
                 }
@@ -637,13 +700,14 @@ impl CacheInner {
 
     /// Flushes the barn to the slabs and releases every empty slab.
     pub(crate) fn trim(&self) {
+        let _trim = self.trim_lock.lock();
         for sheaf in self.barn.take_all() {
             // SAFETY: taken from the barn, ours now.
             let s = unsafe { &mut *sheaf };
             self.put_to_slabs(s.objects());
             s.set_len(0);
-            // SAFETY: emptied, unreferenced.
-            unsafe { Sheaf::free(sheaf) };
+            // SAFETY: emptied, taken out of the barn.
+            unsafe { Sheaf::retire(sheaf) };
         }
         self.release_empty_slabs();
     }
@@ -685,6 +749,7 @@ pub(crate) fn lock_for_fork() {
     for p in caches.iter().filter(|p| !p.0.is_null()) {
         // SAFETY: registered caches are alive; the registry is locked.
         let c = unsafe { &*p.0 };
+        std::mem::forget(c.trim_lock.lock());
         std::mem::forget(c.node.lock());
         c.barn.lock_for_fork();
     }
@@ -706,6 +771,7 @@ pub(crate) unsafe fn unlock_after_fork() {
             let c = &*p.0;
             c.barn.unlock_after_fork();
             c.node.force_unlock();
+            c.trim_lock.force_unlock();
         }
         CACHES.force_unlock();
     }
@@ -911,8 +977,22 @@ impl KmemCache {
         crate::kfree_rcu::forbid_sleep(what);
         let inner = self.inner();
         crate::reclaim::barrier(Some(inner), what);
+        // No new walker from here on; wait for those at work (see CACHES).
+        {
+            let _caches = CACHES.lock();
+            // Relaxed: under the registry lock, as pin_locked reads it; a
+            // pin given before this is counted in `pins`, which the lock
+            // makes visible below.
+            inner.dying.store(true, Ordering::Relaxed);
+        }
+        // Acquire: pairs with CachePin's Release decrement.
+        while inner.pins.load(Ordering::Acquire) != 0 {
+            std::thread::yield_now();
+        }
         let live = inner.live();
         if live != 0 {
+            let _caches = CACHES.lock();
+            inner.dying.store(false, Ordering::Relaxed);
             return Err(live);
         }
         thread::forget_cache(inner);

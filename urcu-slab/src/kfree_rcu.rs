@@ -776,8 +776,12 @@ pub(crate) fn flush_thread(ts: &'static ThreadSlab, cache: Option<&CacheInner>, 
         }
         // SAFETY: taken from the slot: ours.
         if unsafe { (*sheaf).len() } == 0 {
-            if let Some(c) = crate::cache::by_id(id) {
-                c.barn.put_empty(sheaf);
+            match crate::cache::pin(id) {
+                Some(c) => c.barn.put_empty(sheaf),
+                // The cache is being destroyed: an empty sheaf holds
+                // nothing of it.
+                // SAFETY: taken from the slot, empty: ours alone.
+                None => unsafe { crate::sheaf::Sheaf::retire(sheaf) },
             }
             return;
         }

@@ -47,6 +47,7 @@
 #![cfg_attr(loom, allow(dead_code))]
 
 mod deferred;
+mod doorbell;
 mod pending;
 mod primitive;
 mod steal;
@@ -105,7 +106,7 @@ pub use {
 /// slabs, and every empty slab is released (the userspace shrinker).
 #[cfg(not(loom))]
 pub fn trim() {
-    for cache in cache::all_caches() {
+    for cache in cache::pin_all() {
         cache.trim();
     }
 }

@@ -571,7 +571,7 @@ pub(crate) fn helper_pass() {
                 if !slot.want.swap(false, Ordering::Relaxed) {
                     continue;
                 }
-                if let Some(cache) = crate::cache::by_id(id) {
+                if let Some(cache) = crate::cache::pin(id) {
                     cache.stock_nolock(slot);
                 }
             }

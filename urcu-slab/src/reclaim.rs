@@ -16,6 +16,7 @@
 //! an open batch, the sleep is bounded by the monitor period.
 
 use crate::cache::CacheInner;
+use crate::doorbell::{self, Doorbell};
 use crate::kfree_rcu;
 use crate::lock::Mutex;
 use crate::pending::{Kind, PendingHead, PendingStack};
@@ -33,20 +34,14 @@ use urcu_core::{memb, qsbr, GpCookie};
 // Orderings of the helper's flags. The work itself travels on the pending
 // stack (Release push, Acquire take) or under locks (barns, the block
 // pool), and threads read their own descriptors' in_flight with Acquire.
-// ARMED, STOCK, URGENT, SLEEPING and the tick are hints, stored Relaxed and
-// delivered by the wake that follows them: ring()'s SeqCst fence pairs with
-// the helper's fence between storing SLEEPING and re-checking its work (a
-// store-buffering handshake), and ring_urgent()'s Release increment of
-// DOORBELL pairs with the helper's Acquire load of it before it sleeps (the
-// futex wait returns at once if the word moved). Either way a hint set
-// before a wake is seen by the helper's next pass. Counters are Relaxed
-// statistics.
+// ARMED, STOCK, URGENT and the tick are hints, stored Relaxed and delivered
+// by the ring that follows them (see doorbell.rs for the ring's handshake):
+// a hint set before a ring is seen by the helper's next pass. Counters are
+// Relaxed statistics.
 
 static PENDING: PendingStack = PendingStack::new();
-/// The helper's futex word: bumped by every ring.
-static DOORBELL: AtomicU32 = AtomicU32::new(0);
-/// The helper is (about to be) asleep on DOORBELL.
-static SLEEPING: AtomicBool = AtomicBool::new(false);
+/// The helper's doorbell (doorbell.rs).
+static BELL: Doorbell = Doorbell::new();
 /// Some thread has an open batch: the helper runs its monitor.
 static ARMED: AtomicBool = AtomicBool::new(false);
 /// Monitor periods elapsed; batches record the tick of their first object.
@@ -180,7 +175,7 @@ pub(crate) unsafe fn unlock_after_fork() {
 /// is freed by a new helper, started by the next call that needs it.
 pub(crate) fn after_fork_child() {
     STARTED.store(false, Ordering::Relaxed);
-    SLEEPING.store(false, Ordering::Relaxed);
+    BELL.reset();
     ARMED.store(false, Ordering::Relaxed);
     STOCK.store(false, Ordering::Relaxed);
     URGENT.store(false, Ordering::Relaxed);
@@ -189,42 +184,28 @@ pub(crate) fn after_fork_child() {
     crate::nolock::after_fork_child();
 }
 
-/// Wakes the helper if it sleeps.
+/// Wakes the helper if it sleeps (after the caller published work), or
+/// records the ring for the end of this thread's scope.
 fn ring() {
-    if deferring(WAKE_IF_SLEEPING) {
+    if deferring(doorbell::IF_SLEEPING) {
         return;
     }
-    ring_now();
+    BELL.ring();
 }
 
-fn ring_now() {
-    // SeqCst fence: orders the caller's preceding store (a push, a flag)
-    // before the load of SLEEPING; pairs with the helper's fence between
-    // its SLEEPING store and its re-check of the work.
-    fence(Ordering::SeqCst);
-    if SLEEPING.load(Ordering::Relaxed) {
-        DOORBELL.fetch_add(1, Ordering::Release);
-        futex::wake(&DOORBELL, 1);
-    }
-}
-
-const WAKE_IF_SLEEPING: u8 = 1;
-const WAKE_ALWAYS: u8 = 2;
-/// A thread state's `deferred` outside any [`defer_wakes`] scope.
-pub(crate) const NOT_DEFERRING: u8 = u8::MAX;
-
-/// Records a wake for later if this thread is inside a [`defer_wakes`]
-/// scope (its own state's `deferred`; the orphan never defers).
+/// Records a ring for later if this thread is inside a [`defer_wakes`]
+/// scope. Never in a `_nolock` call, which may be a signal handler that
+/// interrupted the owner anywhere, even between the two steps that close
+/// the scope: only the owner writes its scope (see doorbell.rs). The
+/// orphan state never defers.
 fn deferring(kind: u8) -> bool {
     let Some(ts) = thread::current_if_set() else {
         return false;
     };
-    let k = ts.deferred.get();
-    if ts.is_orphan() || k == NOT_DEFERRING {
+    if ts.is_orphan() || ts.in_nolock_call() {
         return false;
     }
-    ts.deferred.set(k.max(kind));
-    true
+    ts.wake_scope.defer(kind)
 }
 
 /// Runs `f` (a kfree_rcu path, inside `ts`'s busy window; `ts` is this
@@ -235,31 +216,28 @@ fn deferring(kind: u8) -> bool {
 /// keeps the window short.
 #[inline(always)]
 pub(crate) fn defer_wakes<R>(ts: &ThreadSlab, f: impl FnOnce() -> R) -> R {
-    /// Restores the outer state and makes the recorded wake, also if `f`
-    /// unwinds.
+    /// Closes the scope and makes the recorded ring, also if `f` unwinds.
     struct Scope<'a>(&'a ThreadSlab, u8);
     impl Drop for Scope<'_> {
         #[inline(always)]
         fn drop(&mut self) {
-            let kind = self.0.deferred.replace(self.1);
-            if kind != 0 {
-                wake_after(self.1, kind);
+            let kind = self.0.wake_scope.close(self.1);
+            if kind != doorbell::NONE {
+                ring_deferred(kind);
             }
         }
     }
     debug_assert!(!ts.is_orphan());
-    let _scope = Scope(ts, ts.deferred.replace(0));
+    let _scope = Scope(ts, ts.wake_scope.open());
     f()
 }
 
 #[cold]
-fn wake_after(outer: u8, kind: u8) {
-    if outer != NOT_DEFERRING {
-        deferring(kind);
-    } else if kind == WAKE_ALWAYS {
-        ring_urgent_now();
+fn ring_deferred(kind: u8) {
+    if kind == doorbell::ALWAYS {
+        BELL.ring_always();
     } else {
-        ring_now();
+        BELL.ring();
     }
 }
 
@@ -287,7 +265,7 @@ static STOCK: AtomicBool = AtomicBool::new(false);
 
 fn restock() {
     kfree_rcu::refill_block_pool();
-    for cache in crate::cache::all_caches() {
+    for cache in crate::cache::pin_all() {
         cache.stock_empty_sheaves();
     }
 }
@@ -610,42 +588,33 @@ fn helper() -> ! {
             }
             deadline = Some(deadline.map_or(due, |d| d.min(due)));
         }
-        let seen = DOORBELL.load(Ordering::Acquire);
         // While items gather, only an urgent ring (a barrier, a restock)
         // should wake the helper: it says it sleeps only when idle, and
         // producers ring only then.
         let idle = fifo.is_empty();
-        SLEEPING.store(idle, Ordering::Relaxed);
-        // SeqCst fence: pairs with ring()'s; either the producer sees
-        // SLEEPING and rings, or we see its push here.
-        fence(Ordering::SeqCst);
+        let seen = BELL.prepare_sleep(idle);
         let work = (idle && !PENDING.is_empty()) || crate::nolock::has_work();
         if !work && !STOCK.load(Ordering::Relaxed) && !URGENT.load(Ordering::Relaxed) {
             let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-            futex::wait(&DOORBELL, seen, timeout);
+            futex::wait(&BELL.word, seen, timeout);
         }
-        SLEEPING.store(false, Ordering::Relaxed);
+        BELL.awake();
     }
 }
 
 /// Wakes the helper whatever it is doing (barriers, restocking).
 fn ring_urgent() {
-    if deferring(WAKE_ALWAYS) {
+    if deferring(doorbell::ALWAYS) {
         return;
     }
-    ring_urgent_now();
-}
-
-fn ring_urgent_now() {
-    DOORBELL.fetch_add(1, Ordering::Release);
-    futex::wake(&DOORBELL, 1);
+    BELL.ring_always();
 }
 
 /// Wakes the helper whatever it is doing, from any context (a signal
 /// handler included): an atomic increment and a futex wake, never deferred
 /// to the end of a busy window (the caller may have interrupted one).
 pub(crate) fn wake_from_anywhere() {
-    ring_urgent_now();
+    BELL.ring_always();
 }
 
 /// Objects handed to kfree_rcu and not yet freed, and their bytes.

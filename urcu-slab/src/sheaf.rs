@@ -12,13 +12,19 @@
 //! A full `rcu_free` sheaf waits one grace period as a unit, then (after the
 //! cache's `rcu_dtor` ran on each object) goes to the barn as a full sheaf:
 //! the objects freed by kfree_rcu feed allocations without touching a slab.
+//!
+//! Statistics read other threads' sheaves (their `len`) inside a memb read
+//! section: a sheaf's memory is therefore freed only after a memb grace
+//! period ([`Sheaf::retire`]), so a sheaf pointer loaded from a slot or the
+//! barn under that section stays readable until it ends, whatever its
+//! owner, the barn or `trim` did with it meanwhile.
 
 use crate::cache::CacheInner;
 use crate::lock::Mutex;
 use crate::pending::{Kind, PendingHead};
 use std::alloc::{self, Layout};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use urcu_core::GpCookie;
+use urcu_core::{memb, GpCookie, RcuHead};
 
 /// Free-object bytes a barn's full sheaves may hold: enough for the
 /// `rcu_free` sheaves that come back from one grace period under a
@@ -42,6 +48,8 @@ pub(crate) struct Sheaf {
     /// Objects held. Written only by the sheaf's owner; atomic (Relaxed,
     /// plain moves) so that statistics may read another thread's sheaf.
     size: AtomicUsize,
+    /// Frees the sheaf after a memb grace period ([`Sheaf::retire`]).
+    rcu: RcuHead,
 }
 
 impl Sheaf {
@@ -70,19 +78,34 @@ impl Sheaf {
                 cache,
                 capacity,
                 size: AtomicUsize::new(0),
+                rcu: RcuHead::new(),
             });
         }
         sheaf
     }
 
-    /// Frees a sheaf (its objects, if any, must have been taken out).
+    /// Frees a sheaf after a memb grace period: statistics may still be
+    /// reading its length (see the module documentation). Its objects, if
+    /// any, must have been taken out.
     ///
     /// # Safety
     ///
-    /// `sheaf` came from [`Sheaf::new_empty`], and nothing else refers to it.
-    pub(crate) unsafe fn free(sheaf: *mut Sheaf) {
-        // SAFETY: the caller's contract; the layout is the allocation's.
-        unsafe { alloc::dealloc(sheaf.cast(), Self::layout((*sheaf).capacity)) };
+    /// `sheaf` came from [`Sheaf::new_empty`], and no slot, barn or list
+    /// holds it any more.
+    pub(crate) unsafe fn retire(sheaf: *mut Sheaf) {
+        unsafe extern "C" fn free_after_gp(head: *mut RcuHead) {
+            // SAFETY: `head` is the `rcu` field of a retired sheaf, handed
+            // to us once after the grace period; the offset is the field's.
+            unsafe {
+                let sheaf = head
+                    .byte_sub(std::mem::offset_of!(Sheaf, rcu))
+                    .cast::<Sheaf>();
+                alloc::dealloc(sheaf.cast(), Sheaf::layout((*sheaf).capacity));
+            }
+        }
+        // SAFETY: the caller gave the sheaf up; its header outlives the
+        // callback, which frees it.
+        unsafe { memb::call_rcu(&raw mut (*sheaf).rcu, free_after_gp) };
     }
 
     #[inline(always)]
@@ -234,7 +257,7 @@ impl Barn {
         } else {
             drop(b);
             // SAFETY: the caller gave the sheaf up.
-            unsafe { Sheaf::free(sheaf) };
+            unsafe { Sheaf::retire(sheaf) };
         }
     }
 

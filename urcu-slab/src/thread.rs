@@ -42,6 +42,7 @@
 //! destructors) uses one shared "orphan" state, always through its lock.
 
 use crate::cache::CacheInner;
+use crate::doorbell::WakeScope;
 use crate::kfree_rcu::{BatchDesc, RcuLocal};
 use crate::lock::Mutex;
 use crate::sheaf::Sheaf;
@@ -63,9 +64,10 @@ pub(crate) const MAX_CACHES: usize = CHUNK * NCHUNKS;
 
 /// A thread's state for one cache.
 pub(crate) struct CacheSlot {
-    /// Owner only: the allocation sheaves (null until first needed).
-    pub(crate) main: Cell<*mut Sheaf>,
-    pub(crate) spare: Cell<*mut Sheaf>,
+    /// Owner only: the allocation sheaves (null until first needed);
+    /// statistics read them from other threads.
+    pub(crate) main: OwnerPtr,
+    pub(crate) spare: OwnerPtr,
     /// Under the steal protocol: the sheaf collecting kfree_rcu'd objects,
     /// and how many more kfree_rcu calls skip the barn after a miss.
     pub(crate) rcu_free: Cell<*mut Sheaf>,
@@ -92,8 +94,8 @@ pub(crate) struct CacheSlot {
 impl CacheSlot {
     fn new() -> Self {
         CacheSlot {
-            main: Cell::new(ptr::null_mut()),
-            spare: Cell::new(ptr::null_mut()),
+            main: OwnerPtr::null(),
+            spare: OwnerPtr::null(),
             rcu_free: Cell::new(ptr::null_mut()),
             rcu_backoff: Cell::new(0),
             rcu_sheaf: AtomicU64::new(0),
@@ -129,6 +131,41 @@ impl CacheSlot {
         ] {
             c.store(0, Ordering::Relaxed);
         }
+    }
+}
+
+/// A sheaf pointer that one thread writes (the slot's owner, or a holder
+/// of the orphan's lock) and statistics read from any thread: an
+/// `AtomicPtr` used only with Relaxed loads and stores, which compile to
+/// the plain moves a `Cell` would, with no locked instruction. A reader
+/// may see a sheaf the owner has since handed on; sheaves are freed only
+/// after a memb grace period (sheaf.rs), so one read inside a memb section
+/// stays readable.
+pub(crate) struct OwnerPtr(AtomicPtr<Sheaf>);
+
+impl OwnerPtr {
+    const fn null() -> Self {
+        OwnerPtr(AtomicPtr::new(ptr::null_mut()))
+    }
+
+    /// Relaxed: see the type.
+    #[inline(always)]
+    pub(crate) fn get(&self) -> *mut Sheaf {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    /// Relaxed: see the type.
+    #[inline(always)]
+    pub(crate) fn set(&self, sheaf: *mut Sheaf) {
+        self.0.store(sheaf, Ordering::Relaxed)
+    }
+
+    /// A load and a store: only one thread writes.
+    #[inline(always)]
+    pub(crate) fn replace(&self, sheaf: *mut Sheaf) -> *mut Sheaf {
+        let old = self.get();
+        self.set(sheaf);
+        old
     }
 }
 
@@ -184,9 +221,10 @@ pub(crate) struct ThreadSlab {
     /// needless or one late round.
     pub(crate) batch_since: AtomicU64,
     pub(crate) counters: ThreadCounters,
-    /// Owner only: wakes of the helper deferred to the end of the busy
-    /// window (`reclaim::defer_wakes`); never used on the orphan.
-    pub(crate) deferred: Cell<u8>,
+    /// Owner only: rings of the helper deferred to the end of the busy
+    /// window (`reclaim::defer_wakes`); never used on the orphan, never
+    /// written by a signal handler (doorbell.rs).
+    pub(crate) wake_scope: WakeScope,
 }
 
 // SAFETY: the Cells and UnsafeCell are touched only by the owner thread, or
@@ -209,7 +247,7 @@ impl ThreadSlab {
             descs: [BatchDesc::new(false), BatchDesc::new(false)],
             batch_since: AtomicU64::new(0),
             counters: ThreadCounters::default(),
-            deferred: Cell::new(crate::reclaim::NOT_DEFERRING),
+            wake_scope: WakeScope::new(),
         }
     }
 
@@ -300,6 +338,14 @@ impl ThreadSlab {
     #[inline]
     pub(crate) fn is_orphan(&self) -> bool {
         self.orphan
+    }
+
+    /// Whether a `_nolock` call is running on this thread (perhaps in a
+    /// signal handler that interrupted this thread anywhere).
+    #[inline]
+    pub(crate) fn in_nolock_call(&self) -> bool {
+        // Relaxed: a same-thread flag (see enter_nolock).
+        self.nolock_busy.load(Ordering::Relaxed) != 0
     }
 
     /// For a `_nolock` call: marks this thread's `nolock` sheaves in use
@@ -502,7 +548,9 @@ fn retire(ts: &'static ThreadSlab) {
         let _g = ts.lock();
         crate::kfree_rcu::flush_thread(ts, None, true);
         for (id, slot) in ts.slots() {
-            let Some(cache) = crate::cache::by_id(id) else {
+            // A cache being destroyed is skipped: its destroy returns this
+            // slot's sheaves (forget_cache, under this state's lock).
+            let Some(cache) = crate::cache::pin(id) else {
                 continue;
             };
             for s in [&slot.main, &slot.spare] {
@@ -511,7 +559,7 @@ fn retire(ts: &'static ThreadSlab) {
                     cache.return_sheaf(sheaf);
                 }
             }
-            slot.return_nolock_sheaves(cache);
+            slot.return_nolock_sheaves(&cache);
         }
     }
     POOL.lock().push(ts);
@@ -580,8 +628,11 @@ pub(crate) fn forget_cache(cache: &CacheInner) {
         let Some(slot) = ts.slot_if_used(cache.id) else {
             continue;
         };
-        for s in [&slot.main, &slot.spare, &slot.rcu_free] {
-            let sheaf = s.replace(ptr::null_mut());
+        for sheaf in [
+            slot.main.replace(ptr::null_mut()),
+            slot.spare.replace(ptr::null_mut()),
+            slot.rcu_free.replace(ptr::null_mut()),
+        ] {
             if !sheaf.is_null() {
                 cache.return_sheaf(sheaf);
             }
