@@ -38,6 +38,7 @@
 
 use crate::entry::{Entry, Passes};
 use crate::head::{RcuCallback, RcuHead};
+use crate::once::ForkOnce;
 use crate::primitive::{fence, AtomicBool, AtomicU32, AtomicU64};
 use crate::queue::{Batch, CallbackQueue};
 use crate::reader::{self, GpCounter, ReaderRecord, ReaderState, CTR_STEP, GP_WAITING};
@@ -139,7 +140,7 @@ pub(crate) struct Domain {
     cb_queued: CachePadded<AtomicU64>,
     cb_invoked: AtomicU64,
     stalls: AtomicU64,
-    init: std::sync::Once,
+    init: ForkOnce,
     /// Guards the lazy start of the helper threads.
     start_lock: Mutex<()>,
     started: AtomicBool,
@@ -195,7 +196,7 @@ impl Domain {
             cb_queued: CachePadded::new(AtomicU64::new(0)),
             cb_invoked: AtomicU64::new(0),
             stalls: AtomicU64::new(0),
-            init: std::sync::Once::new(),
+            init: ForkOnce::new(),
             start_lock: Mutex::new(()),
             started: AtomicBool::new(false),
             work: Mutex::new(Pending {
@@ -211,6 +212,12 @@ impl Domain {
     /// One-time start: membarrier registration (memb), configuration, fork
     /// handlers. Runs before any reader of this flavor registers.
     pub(crate) fn ensure_init(&'static self) {
+        // Before the first lock of this domain is taken, and outside the
+        // once (see fork.rs).
+        crate::fork::install();
+        // The closure may run again in a fork child that caught it
+        // running: membarrier registration and the switches are the same
+        // the second time.
         self.init.call_once(|| {
             if self.kind == FlavorKind::Memb {
                 let forced = std::env::var_os("KRCU_FORCE_FENCE").is_some_and(|v| v == "1");
@@ -224,7 +231,7 @@ impl Domain {
                 tracing::debug!(membarrier = !forced, "krcu memb domain started");
             }
             stall_timeout();
-            crate::fork::install();
+            crate::testing::init_hook();
         });
     }
 
@@ -731,9 +738,9 @@ impl Domain {
         ForkGuards {
             domain: self,
             _start: start,
-            _work: work,
+            work,
             _invoking: invoking,
-            _ready: ready,
+            ready,
             _gp: gp,
             registry,
         }
@@ -747,9 +754,9 @@ pub(crate) struct ForkGuards {
     // and none of these nest inside another's release).
     registry: MutexGuard<'static, Registry>,
     _gp: MutexGuard<'static, GpScratch>,
-    _ready: MutexGuard<'static, VecDeque<Batch>>,
+    ready: MutexGuard<'static, VecDeque<Batch>>,
     _invoking: MutexGuard<'static, ()>,
-    _work: MutexGuard<'static, Pending>,
+    work: MutexGuard<'static, Pending>,
     _start: MutexGuard<'static, ()>,
 }
 
@@ -764,8 +771,15 @@ impl ForkGuards {
         d.gp_sleep.store(AWAKE, Relaxed);
         d.reclaim_sleep.store(AWAKE, Relaxed);
         d.gp.futex.store(0, Relaxed);
-        // SAFETY: no other thread exists in the child.
+        // SAFETY (all three): no other thread exists in the child, and we
+        // hold the locks of the batches.
         unsafe { d.callbacks.repair_after_fork() };
+        for (_, batch) in self.work.batches.iter_mut() {
+            unsafe { batch.repair_after_fork() };
+        }
+        for batch in self.ready.iter_mut() {
+            unsafe { batch.repair_after_fork() };
+        }
     }
 }
 

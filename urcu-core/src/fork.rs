@@ -5,21 +5,50 @@
 //! running; the helpers are stopped at points where all their work lives in
 //! the domain's shared state. In the child, records of threads that do not
 //! exist there are pooled, the helpers are marked not started (the next krcu
-//! call restarts them), and a callback queue that a vanished producer left
-//! half-linked is cut; callbacks queued before the fork then run in both
-//! processes, each on its own copy of memory, as liburcu's
-//! `call_rcu_after_fork_child` arranges.
+//! call restarts them), and callback lists that a vanished producer left
+//! half-linked are cut, the queue and the batches already spliced from it
+//! alike; callbacks queued before the fork then run in both processes, each
+//! on its own copy of memory, as liburcu's `call_rcu_after_fork_child`
+//! arranges.
 //!
 //! A fork from inside a memb read-side critical section, or from a callback,
 //! would deadlock (a grace period may be waiting for that very thread);
 //! krcu aborts with a message instead. A qsbr thread that is online is taken
 //! offline across the fork and put back online on both sides.
+//!
+//! # One lock order for the whole library
+//!
+//! krcu registers one set of fork handlers for both crates; the slab layer
+//! hands its own steps to them ([`set_slab_hooks`]). The prepare handler
+//! takes the locks in this order, which is the order in which any krcu
+//! thread may nest them, and the other handlers release them in reverse:
+//!
+//! 1. the core, memb's domain then qsbr's: `start_lock`, `work`,
+//!    `invoking`, `ready`, `gp_lock`, `registry` (domain.rs);
+//! 2. the slab layer (urcu-slab's fork.rs): helper start and steal rounds,
+//!    the orphan state, the cache registry, each cache's trim, node and
+//!    barn locks, the block pool, the state lists.
+//!
+//! The core comes first because slab locks are taken under core locks and
+//! never the other way: a callback runs with `invoking` held and may
+//! allocate and free slab memory; a memb reader inside its section (which
+//! a grace period holding `gp_lock` waits for) may call `kmalloc`. No slab
+//! lock is held while waiting for a grace period or for a core lock. Taking
+//! the slab's locks first, as two independent handler sets did, deadlocked
+//! against either of those.
+//!
+//! The handlers are registered before any lock of either crate is first
+//! taken (every entry point that reaches a lock passes [`install`]), and
+//! the one-time initialisations use [`ForkOnce`](crate::once::ForkOnce), so
+//! a fork that races the process's first krcu call still gives a working
+//! child.
 
 use crate::domain::ForkGuards;
+use crate::once::ForkOnce;
 use crate::registry::{MEMB_REC, QSBR_REC};
 use crate::sys::die;
 use std::cell::RefCell;
-use std::sync::Once;
+use std::sync::atomic::{AtomicPtr, Ordering};
 
 struct Held {
     memb: ForkGuards,
@@ -31,9 +60,55 @@ thread_local! {
     static HELD: RefCell<Option<Held>> = const { RefCell::new(None) };
 }
 
-static INSTALL: Once = Once::new();
+/// The slab layer's steps of the fork handlers: `prepare` runs after the
+/// core's locks are taken, `parent` and `child` before they are released.
+pub struct SlabHooks {
+    /// Takes the slab layer's locks.
+    pub prepare: fn(),
+    /// Releases them in the parent.
+    pub parent: fn(),
+    /// Releases them in the child and resets the slab layer there.
+    pub child: fn(),
+}
 
-pub(crate) fn install() {
+static SLAB_HOOKS: AtomicPtr<SlabHooks> = AtomicPtr::new(std::ptr::null_mut());
+
+/// Hands the slab layer's steps to the fork handlers (once; later calls
+/// change nothing), and makes sure the handlers are registered.
+pub fn set_slab_hooks(hooks: &'static SlabHooks) {
+    // Release: pairs with the Acquire load in the handlers. The plain
+    // load first keeps later calls free of a locked instruction.
+    if SLAB_HOOKS.load(Ordering::Relaxed).is_null() {
+        let _ = SLAB_HOOKS.compare_exchange(
+            std::ptr::null_mut(),
+            hooks as *const SlabHooks as *mut SlabHooks,
+            Ordering::Release,
+            Ordering::Relaxed,
+        );
+    }
+    install();
+}
+
+fn slab_hooks() -> Option<&'static SlabHooks> {
+    // Acquire: pairs with set_slab_hooks's Release exchange.
+    let p = SLAB_HOOKS.load(Ordering::Acquire);
+    // SAFETY: set only from a &'static SlabHooks.
+    (!p.is_null()).then(|| unsafe { &*p })
+}
+
+static INSTALL: ForkOnce = ForkOnce::new();
+
+/// Registers the fork handlers, once per process. Must run before any
+/// krcu lock is first taken. Not inside any krcu lock: glibc's fork holds
+/// its handler-list lock while our prepare handler takes krcu's locks, so
+/// a thread that holds a krcu lock while it registers handlers could wait
+/// for a forking thread that waits for it.
+#[inline]
+pub fn install() {
+    // The closure may run again in a fork child if the fork came before
+    // the registration (glibc serialises the two): the child handler marks
+    // it done whenever the registration took effect, so it never runs
+    // twice where it did.
     INSTALL.call_once(|| {
         // SAFETY: the three handlers are `extern "C" fn()` with static
         // lifetime, as pthread_atfork requires.
@@ -61,6 +136,9 @@ extern "C" fn prepare() {
     }
     let memb = crate::memb::DOMAIN.lock_for_fork();
     let qsbr = crate::qsbr::DOMAIN.lock_for_fork();
+    if let Some(h) = slab_hooks() {
+        (h.prepare)();
+    }
     HELD.with(|h| {
         *h.borrow_mut() = Some(Held {
             memb,
@@ -74,8 +152,16 @@ fn release(in_child: bool) {
     let held = HELD.with(|h| h.borrow_mut().take());
     let Some(mut held) = held else { return };
     if in_child {
+        INSTALL.mark_completed();
         held.memb.reset_in_child(MEMB_REC.with(|c| c.get()));
         held.qsbr.reset_in_child(QSBR_REC.with(|c| c.get()));
+    }
+    if let Some(h) = slab_hooks() {
+        if in_child {
+            (h.child)();
+        } else {
+            (h.parent)();
+        }
     }
     let online = held.qsbr_was_online;
     drop(held);

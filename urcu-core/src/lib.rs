@@ -54,6 +54,8 @@ mod helper;
 #[cfg(not(loom))]
 pub mod memb;
 #[cfg(not(loom))]
+mod once;
+#[cfg(not(loom))]
 pub mod qsbr;
 #[cfg(not(loom))]
 mod registry;
@@ -72,6 +74,28 @@ pub use {
     qsbr::Qsbr,
     seq::GpCookie,
 };
+
+#[cfg(not(loom))]
+mod testing {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A test's hook inside the domains' one-time initialisation; zero:
+    /// none. Relaxed: a test switch, set before the code it concerns runs.
+    static INIT_HOOK: AtomicUsize = AtomicUsize::new(0);
+
+    pub(crate) fn set_init_hook(hook: Option<fn()>) {
+        INIT_HOOK.store(hook.map_or(0, |f| f as usize), Ordering::Relaxed);
+    }
+
+    pub(crate) fn init_hook() {
+        let h = INIT_HOOK.load(Ordering::Relaxed);
+        if h != 0 {
+            // SAFETY: a nonzero value was stored from an `fn()`.
+            let f: fn() = unsafe { std::mem::transmute::<usize, fn()>(h) };
+            f();
+        }
+    }
+}
 
 /// Reports a misuse that would deadlock or break RCU's guarantees: names the
 /// rule broken and what to do instead.
@@ -117,6 +141,23 @@ pub mod __private {
     /// signal handler may wake a sleeper. Shared with the slab's helper.
     pub mod futex {
         pub use crate::sys::futex::{wait, wake};
+    }
+
+    pub use crate::once::{ForkOnce, ForkOnceLock};
+
+    /// The library's fork handlers (see the core's fork.rs for the lock
+    /// order they follow).
+    pub mod fork {
+        pub use crate::fork::{install, set_slab_hooks, SlabHooks};
+    }
+
+    /// Test hooks.
+    pub mod testing {
+        /// Runs `hook` inside a domain's one-time initialisation, before it
+        /// completes (a test forks from another thread there).
+        pub fn set_init_hook(hook: Option<fn()>) {
+            crate::testing::set_init_hook(hook);
+        }
     }
 
     /// Writes `krcu: `, the parts and a newline with `write(2)`, then

@@ -166,6 +166,29 @@ impl CallbackQueue {
 }
 
 impl Batch {
+    /// After `fork()`, in the child: cut the batch where a producer of the
+    /// parent exchanged the tail but never stored its link (a splice can
+    /// take the list between the two steps). Walking it would otherwise
+    /// wait for that link forever. The nodes behind the cut are leaked in
+    /// the child, as in [`CallbackQueue::repair_after_fork`].
+    ///
+    /// # Safety
+    ///
+    /// The caller owns the batch and no other thread exists.
+    #[cfg(not(loom))]
+    pub(crate) unsafe fn repair_after_fork(&mut self) {
+        let mut node = self.first;
+        while node != self.last {
+            // SAFETY: nodes up to `last` that are linked are ours.
+            let next = unsafe { (*node).next.load(Relaxed) };
+            if next.is_null() {
+                self.last = node;
+                return;
+            }
+            node = next;
+        }
+    }
+
     /// The node after `node` in this batch, waiting for a producer that has
     /// exchanged the tail but not yet linked. None after the last node.
     ///
@@ -201,6 +224,49 @@ impl Batch {
         // Relaxed: batches move between threads under a mutex.
         unsafe { (*self.last).next.store(other.first, Relaxed) };
         self.last = other.last;
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    /// A fork child hung walking a batch spliced between a producer's
+    /// tail exchange and its link store: `repair_after_fork` mended only
+    /// the unspliced queue. The batch is now cut at the missing link.
+    #[test]
+    fn fork_child_hangs_on_spliced_half_linked_batch() {
+        let q = CallbackQueue::new();
+        let nodes: Vec<*mut RcuHead> = (0..3)
+            .map(|_| Box::into_raw(Box::new(RcuHead::new())))
+            .collect();
+        // SAFETY: fresh nodes, owned by the test until freed below.
+        unsafe {
+            q.enqueue(nodes[0]);
+            q.enqueue(nodes[1]);
+            // A producer that exchanged the tail and vanished (the fork
+            // came before its link store).
+            (*nodes[2]).next.store(ptr::null_mut(), Relaxed);
+            q.tail.swap(nodes[2], SeqCst);
+        }
+        let mut batch = q.splice().expect("three nodes queued");
+        assert_eq!(batch.last, nodes[2]);
+        // SAFETY: the batch is ours; no other thread uses it.
+        unsafe { batch.repair_after_fork() };
+        assert_eq!(
+            batch.last, nodes[1],
+            "the batch ends before the missing link"
+        );
+        let mut walked = vec![batch.first];
+        // SAFETY: walking our batch.
+        while let Some(n) = unsafe { batch.next(*walked.last().unwrap()) } {
+            walked.push(n);
+        }
+        assert_eq!(walked, &nodes[..2]);
+        for n in nodes {
+            // SAFETY: boxed above, no longer queued.
+            drop(unsafe { Box::from_raw(n) });
+        }
     }
 }
 

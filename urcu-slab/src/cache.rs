@@ -208,6 +208,8 @@ impl CacheInner {
         // a typesafe-by-RCU cache may still read.
         let poison =
             (args.poison || cfg!(debug_assertions)) && args.ctor.is_none() && !args.typesafe_by_rcu;
+        // Before the first slab lock (see fork.rs).
+        crate::fork::install();
         let mut caches = CACHES.lock();
         let id = match caches.iter().position(|p| p.0.is_null()) {
             Some(id) => id,

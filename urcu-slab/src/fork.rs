@@ -1,31 +1,39 @@
 //! `fork()` support for the slab layer: the child gets a working allocator
 //! and a new reclaim helper.
 //!
-//! Before the fork, the forking thread takes the slab layer's locks in
-//! their nesting order (helper start and steal rounds, the orphan state,
-//! the cache registry, every cache's node and barn, the block pool, the
-//! state lists), so no other thread is midway through a slab list, a barn
-//! or a steal round. In the child, other threads' per-thread states are
-//! abandoned (they may have been mid-update), the helper is marked not
-//! started, and the next call that hands work off starts a new one; items
-//! still on the pending stack are freed by it, items the old helper held
-//! leak in the child's copy of memory.
+//! The slab layer's steps run inside the core's fork handlers, after the
+//! core's locks are taken (the library's one lock order is written down in
+//! urcu-core's fork.rs): before the fork, the forking thread takes the slab
+//! layer's locks in their nesting order (helper start and steal rounds,
+//! the orphan state, the cache registry, every cache's trim, node and barn
+//! locks, the block pool, the state lists), so no other thread is midway
+//! through a slab list, a barn or a steal round. In the child, other
+//! threads' per-thread states are abandoned (they may have been
+//! mid-update), the helper is marked not started, and the next call that
+//! hands work off starts a new one; items still on the pending stack are
+//! freed by it, items the old helper held leak in the child's copy of
+//! memory.
+//!
+//! [`install`] hands these steps to the core and makes sure the handlers
+//! are registered; every path that first takes a slab lock passes it
+//! (cache creation, a thread's first state, the helper's start).
 
-use std::sync::Once;
+use urcu_core::__private::fork::{set_slab_hooks, SlabHooks};
 
-static INSTALL: Once = Once::new();
+static HOOKS: SlabHooks = SlabHooks {
+    prepare: prepare_hook,
+    parent: parent_hook,
+    child: child_hook,
+};
 
-/// Registers the handlers (once per process).
+/// Registers the slab layer's fork steps (cheap after the first call).
+/// Never called with a slab lock held (see the core's `install`).
+#[inline]
 pub(crate) fn install() {
-    INSTALL.call_once(|| {
-        // SAFETY: the handlers are `extern "C" fn()` with static lifetime,
-        // as pthread_atfork requires.
-        let rc = unsafe { libc::pthread_atfork(Some(prepare), Some(parent), Some(child)) };
-        assert_eq!(rc, 0, "krcu: pthread_atfork failed");
-    });
+    set_slab_hooks(&HOOKS);
 }
 
-extern "C" fn prepare() {
+fn prepare_hook() {
     // The order in which the rest of the slab layer nests them.
     crate::reclaim::lock_for_fork();
     crate::thread::lock_orphan_for_fork();
@@ -48,12 +56,12 @@ unsafe fn unlock_all() {
     }
 }
 
-extern "C" fn parent() {
+fn parent_hook() {
     // SAFETY: after prepare, on the forking thread.
     unsafe { unlock_all() };
 }
 
-extern "C" fn child() {
+fn child_hook() {
     // SAFETY: after prepare, on the forking thread (the only thread here).
     unsafe { unlock_all() };
     crate::thread::after_fork_child();

@@ -46,7 +46,7 @@ use crate::thread::{self, bump, ThreadSlab};
 use std::cell::UnsafeCell;
 use std::ptr;
 use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
-use std::sync::OnceLock;
+use urcu_core::__private::ForkOnceLock;
 use urcu_core::{memb, qsbr, GpCookie, RcuHead};
 
 /// An 8-byte link for kfree_rcu: the kernel's `struct rcu_ptr`.
@@ -286,7 +286,7 @@ pub(crate) fn debug_checks() -> bool {
         || DEBUG_FROM_ENV.get().copied().unwrap_or_else(debug_from_env)
 }
 
-static DEBUG_FROM_ENV: OnceLock<bool> = OnceLock::new();
+static DEBUG_FROM_ENV: ForkOnceLock<bool> = ForkOnceLock::new();
 
 #[cold]
 fn debug_from_env() -> bool {
@@ -367,7 +367,9 @@ struct SendBlock(*mut Block);
 unsafe impl Send for SendBlock {}
 
 fn block_cache() -> &'static CacheInner {
-    static BLOCKS: OnceLock<KmemCache> = OnceLock::new();
+    // A fork child that caught it being made makes it again (the half-made
+    // cache leaks in the child's copy).
+    static BLOCKS: ForkOnceLock<KmemCache> = ForkOnceLock::new();
     BLOCKS
         .get_or_init(|| {
             KmemCache::new(

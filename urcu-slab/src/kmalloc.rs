@@ -14,7 +14,7 @@ use crate::error::AllocError;
 use crate::slab;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::OnceLock;
+use urcu_core::__private::ForkOnceLock;
 
 /// The largest size served by a size class; larger ones are mapped.
 pub const KMALLOC_MAX_CACHE_SIZE: usize = 8192;
@@ -36,7 +36,9 @@ fn sheaf_capacity(size: usize) -> u32 {
 }
 
 fn classes() -> &'static [KmemCache; 13] {
-    static CACHES: OnceLock<[KmemCache; 13]> = OnceLock::new();
+    // A fork child that caught the classes being made makes them again
+    // (the half-made caches leak in the child's copy).
+    static CACHES: ForkOnceLock<[KmemCache; 13]> = ForkOnceLock::new();
     CACHES.get_or_init(|| {
         CLASSES.map(|size| {
             let align = 1 << size.trailing_zeros().min(12);

@@ -114,11 +114,12 @@ pub(crate) fn ensure_started() {
 
 #[cold]
 fn start() {
+    // Before START is taken: the fork handlers take it (see fork.rs).
+    crate::fork::install();
     let _s = START.lock();
     if STARTED.load(Ordering::Relaxed) {
         return;
     }
-    crate::fork::install();
     if let Some(ms) = std::env::var("KRCU_KFREE_MONITOR_MS")
         .ok()
         .and_then(|v| v.parse::<u64>().ok())

@@ -52,7 +52,7 @@ use parking_lot::ReentrantMutex;
 use std::cell::{Cell, UnsafeCell};
 use std::ptr;
 use std::sync::atomic::{compiler_fence, AtomicBool, AtomicPtr, AtomicU64, AtomicU8, Ordering};
-use std::sync::OnceLock;
+use urcu_core::__private::ForkOnceLock;
 use urcu_core::memb;
 
 /// Cache slots per chunk of a thread's slot table.
@@ -435,7 +435,9 @@ pub(crate) fn all_states() -> Vec<&'static ThreadSlab> {
     ALL.lock().clone()
 }
 
-static ORPHAN: OnceLock<&'static ThreadSlab> = OnceLock::new();
+/// A fork child that caught the first orphan being made makes another; the
+/// half-made one (at most a leaked state in `ALL`) is harmless.
+static ORPHAN: ForkOnceLock<&'static ThreadSlab> = ForkOnceLock::new();
 
 fn orphan() -> &'static ThreadSlab {
     ORPHAN.get_or_init(|| {
@@ -508,7 +510,9 @@ fn current_slow(ts: *const ThreadSlab) -> &'static ThreadSlab {
     if ts == GONE {
         return orphan();
     }
-    // Start the memb domain (a Once: this thread then sees its fence mode)
+    // Before the first slab lock (see fork.rs).
+    crate::fork::install();
+    // Start the memb domain (a once: this thread then sees its fence mode)
     // before the first slave_fence in with_rcu_state.
     memb::uses_membarrier();
     if EXIT.try_with(|_| ()).is_err() {
