@@ -529,8 +529,9 @@ KRCU_API void krcu_qsbr_register_thread(void);
 KRCU_API void krcu_qsbr_unregister_thread(void);
 
 /**
- * Enters a qsbr read section: nothing in release builds but a nesting
- * count that checks the rules.
+ * Enters a qsbr read section: nothing but a thread-local nesting count
+ * that checks the rules (a quiescent state, going offline or waiting for
+ * a grace period inside the section aborts naming the rule).
  *
  * Context: an online qsbr thread (offline it aborts).
  */

@@ -126,17 +126,21 @@ fn read_lock_slow() {
     register_online();
 }
 
-/// The qsbr read-side entry for FFI callers: does nothing but count
-/// nesting in debug builds (liburcu's qsbr `rcu_read_lock` is empty).
+/// The qsbr read-side entry for FFI callers: nothing but the checks a
+/// guard makes (liburcu's qsbr `rcu_read_lock` is empty; krcu's counts
+/// nesting in a thread-local, in every build, so that announcing a
+/// quiescent state, going offline or waiting for a grace period inside the
+/// section is refused with the rule named).
+///
+/// # Panics
+///
+/// On a registered thread that is offline.
 #[inline(always)]
 pub fn raw_read_lock() {
-    #[cfg(debug_assertions)]
-    {
-        if !QSBR_ONLINE.with(|c| c.get()) {
-            read_lock_slow();
-        }
-        QSBR_NESTING.with(|n| n.set(n.get() + 1));
+    if !QSBR_ONLINE.with(|c| c.get()) {
+        read_lock_slow();
     }
+    QSBR_NESTING.with(|n| n.set(n.get() + 1));
 }
 
 /// The qsbr read-side exit for FFI callers; see [`raw_read_lock`].
@@ -155,11 +159,9 @@ pub fn raw_read_lock() {
 /// refused while the guard still lends out references.
 #[inline(always)]
 pub unsafe fn raw_read_unlock() {
-    #[cfg(debug_assertions)]
     guard_unlock();
 }
 
-#[cfg(debug_assertions)]
 #[inline(always)]
 fn guard_unlock() {
     QSBR_NESTING.with(|n| {

@@ -324,6 +324,51 @@ impl CacheInner {
         got
     }
 
+    /// One object from the slabs this cache already has, if the node lock
+    /// is free at once: for a `_nolock` call, which may not wait, map a
+    /// slab or run a constructor. Null when the lock is held (by another
+    /// thread, or by the code the caller interrupted) or no slab has a
+    /// free object.
+    pub(crate) fn try_take_one(&self) -> *mut u8 {
+        let Some(mut node) = self.node.try_lock() else {
+            return ptr::null_mut();
+        };
+        let slab = if !node.partial.is_null() {
+            node.partial
+        } else if !node.empty.is_null() {
+            node.empty
+        } else {
+            return ptr::null_mut();
+        };
+        // SAFETY: slabs on the node lists are this cache's, the node lock
+        // is held, and a slab on these lists has a free object.
+        let s = unsafe { &mut *slab };
+        let obj = unsafe { s.take(self.freeptr) };
+        node.taken += 1;
+        let to = if s.inuse == s.nr_objs {
+            SlabList::Full
+        } else {
+            SlabList::Partial
+        };
+        node.move_to(slab, to);
+        obj
+    }
+
+    /// Makes sure the cache has a slab with a free object (mapping one if
+    /// need be), for a thread that readies itself for `_nolock` calls.
+    pub(crate) fn reserve_for_nolock(&self) {
+        let has = {
+            let node = self.node.lock();
+            !node.partial.is_null() || !node.empty.is_null()
+        };
+        if !has {
+            let fresh = self.grow();
+            if !fresh.is_null() {
+                self.node.lock().add(fresh, SlabList::Empty);
+            }
+        }
+    }
+
     /// Returns objects to their slabs; releases slabs beyond the bound of
     /// empty ones kept.
     pub(crate) fn put_to_slabs(&self, objs: &[*mut u8]) {

@@ -54,6 +54,19 @@ impl<T> Mutex<T> {
         MutexGuard { lock: self }
     }
 
+    /// Takes the lock if it is free, never waiting: a lock held by anyone
+    /// (another thread, or the code a signal handler interrupted) makes it
+    /// fail. Async-signal-safe, as is dropping the guard (a swap and, with
+    /// waiters, a futex wake).
+    #[inline]
+    pub(crate) fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
+        // Acquire: as in lock().
+        self.word
+            .compare_exchange(0, 1, Ordering::Acquire, Ordering::Relaxed)
+            .ok()
+            .map(|_| MutexGuard { lock: self })
+    }
+
     #[cold]
     fn lock_contended(&self) {
         // Spin briefly: holders keep these locks for a few list operations.

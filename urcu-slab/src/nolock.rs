@@ -72,6 +72,8 @@ static WANT_KMALLOC: AtomicBool = AtomicBool::new(false);
 // Counters of the slow paths (atomic: any thread, any handler). The fast
 // paths count per thread (`ThreadCounters::nolock_*`).
 pub(crate) static ALLOC_FAILED: AtomicU64 = AtomicU64::new(0);
+/// `_nolock` allocations served straight from the slabs (no sheaf at hand).
+pub(crate) static ALLOC_FROM_SLABS: AtomicU64 = AtomicU64::new(0);
 
 /// Counts one event of a slow path.
 #[inline]
@@ -154,13 +156,16 @@ fn object(ptr: *const u8, what: &str) -> Object {
 pub fn prepare_thread() {
     let ts = thread::current();
     crate::kmalloc::init_classes();
-    if !ts.is_orphan() {
-        // The slot tables of the size classes: a first kmalloc_nolock then
-        // needs only its sheaf from the helper.
-        for size in crate::kmalloc::class_sizes() {
-            if let Some(c) = crate::kmalloc::class_nolock(size) {
+    for size in crate::kmalloc::class_sizes() {
+        if let Some(c) = crate::kmalloc::class_nolock(size) {
+            // The slot tables of the size classes, so the helper can stock
+            // this thread's sheaves; and a slab with a free object in every
+            // class, so that a first kmalloc_nolock of any size succeeds
+            // before the helper has stocked anything.
+            if !ts.is_orphan() {
                 ts.slot(c.id);
             }
+            c.reserve_for_nolock();
         }
     }
 }
@@ -170,12 +175,16 @@ pub fn prepare_thread() {
 /// the size class, which the helper keeps stocked. Never blocks, locks or
 /// waits.
 ///
-/// Fails (at once, with no retry) when the sheaf is empty and no full one
-/// is waiting, and for sizes over
+/// When the sheaf is empty and no stocked one waits, it takes a full sheaf
+/// from the class's barn, or one object from the class's slabs, if their
+/// lock is free at once. It fails (at once, with no retry) only when none
+/// of these can be had without waiting (the locks are held, by another
+/// thread or by the code the handler interrupted; or every slab is full
+/// and a new one would have to be mapped), and for sizes over
 /// [`KMALLOC_MAX_CACHE_SIZE`](crate::KMALLOC_MAX_CACHE_SIZE) (those need a
-/// mapping). A thread's first call on a class fails and asks the helper
-/// for a sheaf; later calls succeed. The thread must have made an ordinary
-/// krcu slab call, or [`prepare_thread`].
+/// mapping). After [`prepare_thread`], a thread's first call of every size
+/// succeeds; the size classes must exist (any ordinary kmalloc, or
+/// [`prepare_thread`], creates them).
 ///
 /// Free the object with [`kfree`](crate::kfree), [`kfree_nolock`], or a
 /// kfree_rcu of either kind.
@@ -230,14 +239,14 @@ fn alloc_inner(cache: &CacheInner) -> *mut u8 {
     // A cache without sheaves never gets a nolock sheaf: take_stocked
     // finds none and fails.
     let Some(ts) = thread::current_nolock() else {
-        return ptr::null_mut();
+        return from_slabs(cache);
     };
     let Some(slot) = slot_of(ts, cache) else {
-        return ptr::null_mut();
+        return from_slabs(cache);
     };
     let Some(_g) = ts.enter_nolock() else {
         // A nested handler: the interrupted call has the sheaf.
-        return ptr::null_mut();
+        return from_slabs(cache);
     };
     // Relaxed: this thread's own pointer (see CacheSlot::nolock).
     let sheaf = slot.nolock.load(Ordering::Relaxed);
@@ -265,13 +274,18 @@ fn take_stocked(
     sheaf: *mut Sheaf,
 ) -> *mut u8 {
     if cache.sheaf_capacity == 0 {
-        return ptr::null_mut();
+        return from_slabs(cache);
     }
     // Acquire: pairs with the helper's Release install.
-    let full = slot.incoming.swap(ptr::null_mut(), Ordering::Acquire);
+    let mut full = slot.incoming.swap(ptr::null_mut(), Ordering::Acquire);
     if full.is_null() {
         want_stock(slot);
-        return ptr::null_mut();
+        // Nothing stocked yet (a first call): a full sheaf from the barn
+        // if its lock is free now, else one object from the slabs.
+        match cache.barn.try_take_full() {
+            Some(f) => full = f,
+            None => return from_slabs(cache),
+        }
     }
     // Relaxed: this thread's own pointer; other threads only read it for
     // statistics (the sheaf's contents came with the Acquire swap above).
@@ -286,6 +300,18 @@ fn take_stocked(
     let obj = unsafe { (*full).pop() };
     bump(&ts.counters.nolock_alloc, 1);
     obj.unwrap_or(ptr::null_mut())
+}
+
+/// One object straight from the cache's slabs, if their lock is free at
+/// once (no sheaf at hand: a first call, a thread not ready, a nested
+/// handler).
+#[cold]
+fn from_slabs(cache: &CacheInner) -> *mut u8 {
+    let obj = cache.try_take_one();
+    if !obj.is_null() {
+        count(&ALLOC_FROM_SLABS);
+    }
+    obj
 }
 
 /// This thread's slot for `cache`; when it has none yet (creating one

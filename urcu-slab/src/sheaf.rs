@@ -231,6 +231,12 @@ impl Barn {
         got
     }
 
+    /// Takes a full sheaf if the barn has one and its lock is free at once
+    /// (a `_nolock` call: never waits).
+    pub(crate) fn try_take_full(&self) -> Option<*mut Sheaf> {
+        self.inner.try_lock()?.full.pop()
+    }
+
     /// Takes an empty sheaf, if the barn has one. Never allocates.
     pub(crate) fn take_empty(&self) -> Option<*mut Sheaf> {
         let got = self.inner.lock().empty.pop();

@@ -77,7 +77,7 @@ pub fn stats() -> SlabStats {
         gp_waits: get(&reclaim::GP_WAITS),
         bytes_mapped: crate::pages::mapped_bytes() as u64,
         throttled: get(&reclaim::THROTTLED),
-        nolock_alloc,
+        nolock_alloc: nolock_alloc + get(&nolock::ALLOC_FROM_SLABS),
         nolock_alloc_failed: get(&nolock::ALLOC_FAILED),
         kfree_nolock,
         kfree_nolock_deferred,

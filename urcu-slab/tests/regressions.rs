@@ -285,3 +285,44 @@ fn stats_read_sheaves_that_trim_frees() {
     assert_eq!(cache.stats().live, 0);
     cache.destroy().unwrap();
 }
+
+static FIRST_CALLS: [std::sync::atomic::AtomicPtr<u8>; 13] =
+    [const { std::sync::atomic::AtomicPtr::new(std::ptr::null_mut()) }; 13];
+const CLASS_SIZES: [usize; 13] = [
+    8, 16, 32, 64, 96, 128, 192, 256, 512, 1024, 2048, 4096, 8192,
+];
+
+extern "C" fn first_kmalloc_nolock_of_every_class(_: libc::c_int) {
+    for (i, size) in CLASS_SIZES.into_iter().enumerate() {
+        let p = urcu_slab::kmalloc_nolock(size).map_or(std::ptr::null_mut(), |p| p.as_ptr());
+        FIRST_CALLS[i].store(p, Ordering::Relaxed);
+    }
+}
+
+/// `kmalloc_nolock` failed on a thread's first call of each size class,
+/// even after `prepare_thread()`: nothing was stocked yet, and a null
+/// meant "first call", not "nothing could be had without waiting". The
+/// README's example, and a sampling profiler's first sample per class.
+#[test]
+fn kmalloc_nolock_fails_on_first_call_of_each_size_class() {
+    // SAFETY: the handler only calls kmalloc_nolock and stores atomics.
+    unsafe {
+        urcu_slab::testing::install_handler(libc::SIGUSR2, first_kmalloc_nolock_of_every_class)
+    };
+    std::thread::spawn(|| {
+        urcu_slab::prepare_thread();
+        // SAFETY: raise delivers the signal to this thread, synchronously.
+        assert_eq!(unsafe { libc::raise(libc::SIGUSR2) }, 0);
+        for (i, size) in CLASS_SIZES.into_iter().enumerate() {
+            let p = FIRST_CALLS[i].load(Ordering::Relaxed);
+            assert!(!p.is_null(), "the first kmalloc_nolock({size}) failed");
+            // SAFETY: allocated above, freed once.
+            unsafe {
+                assert!(urcu_slab::ksize(p) >= size);
+                urcu_slab::kfree(p);
+            }
+        }
+    })
+    .join()
+    .unwrap();
+}
