@@ -57,6 +57,15 @@ pub(crate) fn record() -> &'static ReaderRecord {
 #[cold]
 #[inline(never)]
 fn register_lazily() -> &'static ReaderRecord {
+    // No handler's read section may run while the record is half set up:
+    // it would register the thread again, under the lock we may hold.
+    let mask = crate::sys::block_all_signals();
+    let rec = register_with_signals_blocked();
+    crate::sys::restore_signals(&mask);
+    rec
+}
+
+fn register_with_signals_blocked() -> &'static ReaderRecord {
     // A foreign word (one in this thread's own memory, see foreign.rs) only
     // when the exit hook will unregister the thread before that memory dies.
     let armed = arm_exit_hook();
@@ -87,10 +96,20 @@ pub fn register_thread() -> Registration<Memb> {
 
 /// Unregisters this thread (exit hook, last Registration drop).
 pub(crate) fn unregister_current() {
-    let rec = MEMB_REC.with(|c| c.replace(std::ptr::null()));
-    if rec.is_null() {
+    if MEMB_REC.with(|c| c.get()).is_null() {
         return;
     }
+    // No handler's read section may run from here until the record is
+    // gone: it would find MEMB_REC cleared and register again, under the
+    // registry lock this thread may hold. (At thread exit the hook has
+    // blocked signals for good already.)
+    let mask = crate::sys::block_all_signals();
+    unregister_with_signals_blocked();
+    crate::sys::restore_signals(&mask);
+}
+
+fn unregister_with_signals_blocked() {
+    let rec = MEMB_REC.with(|c| c.replace(std::ptr::null()));
     // SAFETY: this thread's record: leaked, or a foreign word that lives
     // until the DOMAIN.unregister below returns.
     let rec = unsafe { &*rec };

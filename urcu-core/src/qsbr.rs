@@ -61,11 +61,14 @@ fn register_online() -> &'static ReaderRecord {
             "register the thread (qsbr::register_thread) before its thread-local destructors run",
         );
     }
+    // As memb's: no handler runs while the record is half set up.
+    let mask = crate::sys::block_all_signals();
     // SAFETY: no foreign word: the entry's own, which lives forever.
     let rec = unsafe { DOMAIN.register_current(None) };
     QSBR_REC.with(|c| c.set(rec));
     reader::qsbr_online(rec, &GP);
     QSBR_ONLINE.with(|c| c.set(true));
+    crate::sys::restore_signals(&mask);
     rec
 }
 
@@ -78,15 +81,18 @@ pub fn register_thread() -> Registration<Qsbr> {
 
 /// Unregisters this thread (exit hook, last Registration drop).
 pub(crate) fn unregister_current() {
-    let rec = QSBR_REC.with(|c| c.replace(std::ptr::null()));
-    if rec.is_null() {
+    if QSBR_REC.with(|c| c.get()).is_null() {
         return;
     }
+    // As memb's: no handler runs while the record is half torn down.
+    let mask = crate::sys::block_all_signals();
+    let rec = QSBR_REC.with(|c| c.replace(std::ptr::null()));
     // SAFETY: non-null records are leaked and never freed.
     let rec = unsafe { &*rec };
     reader::qsbr_offline(rec, &GP);
     QSBR_ONLINE.with(|c| c.set(false));
     DOMAIN.unregister(rec);
+    crate::sys::restore_signals(&mask);
 }
 
 /// Enters a read-side critical section; it ends when the guard drops.

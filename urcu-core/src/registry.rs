@@ -54,11 +54,12 @@ impl Registry {
         let entry = self.free.pop().unwrap_or_else(Entry::leak);
         // SAFETY: the caller's contract; the entry is ours (off the pool).
         let rec = unsafe { entry.attach(foreign) };
-        let thread = std::thread::current();
         self.slots.push(Slot {
             entry,
             tid: crate::sys::gettid(),
-            name: thread.name().unwrap_or("<unnamed>").to_owned(),
+            // Not std::thread::current(): it panics once the thread's
+            // thread-locals are destroyed, and threads register then too.
+            name: crate::sys::thread_name(),
         });
         // SAFETY: `own` lives forever; a foreign word as long as the thread
         // stays registered, and only the thread itself uses this reference.
@@ -140,6 +141,14 @@ struct ExitHook {
 impl Drop for ExitHook {
     fn drop(&mut self) {
         if self.armed.get() {
+            // From here to the thread's end no signal handler runs on it: a
+            // handler's read section would find the record gone and
+            // register the thread again (the registry lock, which the
+            // unregistration below may hold; an allocation; Rust's
+            // thread-locals, which are being destroyed). Signals aimed at
+            // this thread are dropped when it ends, as the kernel does for
+            // an exiting task; process-wide ones go to another thread.
+            let _ = crate::sys::block_all_signals();
             crate::memb::unregister_current();
             crate::qsbr::unregister_current();
         }

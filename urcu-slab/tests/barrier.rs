@@ -12,6 +12,16 @@ use urcu_slab::{
     RcuHead, RcuPtr,
 };
 
+/// The tests share the process's statistics (a barrier's test that nothing
+/// is pending would see another test's objects in flight): one at a time.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 static FREED_A: AtomicUsize = AtomicUsize::new(0);
 static FREED_B: AtomicUsize = AtomicUsize::new(0);
 static FREED_C: AtomicUsize = AtomicUsize::new(0);
@@ -64,6 +74,7 @@ fn queue(c: &KmemCache, n: usize) {
 
 #[test]
 fn barrier_covers_running_idle_and_exited_threads() {
+    let _serial = serial();
     // One sheaf cache and one without sheaves: objects take the sheaf and
     // the batch paths.
     let a = Arc::new(cache("barrier-a", 16, count_a));
@@ -117,6 +128,7 @@ fn barrier_covers_running_idle_and_exited_threads() {
 
 #[test]
 fn barrier_on_cache_waits_for_that_caches_objects() {
+    let _serial = serial();
     let c = cache("barrier-c", 8, count_c);
     let before = FREED_C.load(Ordering::Relaxed);
     std::thread::scope(|s| {
@@ -130,6 +142,7 @@ fn barrier_on_cache_waits_for_that_caches_objects() {
 
 #[test]
 fn an_idle_threads_partial_batch_is_freed_without_a_barrier() {
+    let _serial = serial();
     // A few objects of a cache without sheaves from a thread that then
     // sleeps: the monitor detaches its aged batch and the helper frees it.
     static FREED_D: AtomicUsize = AtomicUsize::new(0);
@@ -158,6 +171,7 @@ fn an_idle_threads_partial_batch_is_freed_without_a_barrier() {
 
 #[test]
 fn destroy_refuses_with_live_objects_then_succeeds_after_kfree_rcu_and_barrier() {
+    let _serial = serial();
     static FREED_E: AtomicUsize = AtomicUsize::new(0);
     unsafe extern "C" fn count_e(_: *mut c_void) {
         FREED_E.fetch_add(1, Ordering::Relaxed);

@@ -46,3 +46,42 @@ pub(crate) fn die_parts(parts: &[&str]) -> ! {
 pub(crate) fn die(msg: &str) -> ! {
     die_parts(&[msg])
 }
+
+/// Blocks every signal on the calling thread; returns the mask to restore
+/// with [`restore_signals`]. Around registration changes, so that a signal
+/// handler's read section never runs while this thread's record is half
+/// set up or half torn down (it would register again: a lock the thread
+/// may hold, an allocation).
+pub(crate) fn block_all_signals() -> libc::sigset_t {
+    let mut all = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
+    let mut old = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
+    // SAFETY: sigfillset initialises `all`; pthread_sigmask writes `old`
+    // (it cannot fail with a valid `how`).
+    unsafe {
+        libc::sigfillset(all.as_mut_ptr());
+        libc::pthread_sigmask(libc::SIG_BLOCK, all.as_ptr(), old.as_mut_ptr());
+        old.assume_init()
+    }
+}
+
+/// Restores the mask [`block_all_signals`] returned.
+pub(crate) fn restore_signals(old: &libc::sigset_t) {
+    // SAFETY: a mask pthread_sigmask gave us.
+    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, old, std::ptr::null_mut()) };
+}
+
+/// The calling thread's name as the kernel has it (at most 15 bytes), read
+/// without Rust's thread-locals, which may already be gone when a thread
+/// registers from its thread-local destructors.
+pub(crate) fn thread_name() -> String {
+    let mut buf = [0u8; 16];
+    // SAFETY: a 16-byte buffer, the size the kernel's names fit in.
+    let rc = unsafe {
+        libc::pthread_getname_np(libc::pthread_self(), buf.as_mut_ptr().cast(), buf.len())
+    };
+    if rc != 0 {
+        return "<unnamed>".to_owned();
+    }
+    let len = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    String::from_utf8_lossy(&buf[..len]).into_owned()
+}
