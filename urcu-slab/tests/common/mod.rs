@@ -43,13 +43,22 @@ pub fn freed(s: &urcu_slab::SlabStats) -> u64 {
 /// Runs `f` on a thread of its own and fails the test if it has not
 /// returned within a generous bound: a hang, not a slow machine.
 pub fn within<R: Send + 'static>(what: &str, f: impl FnOnce() -> R + Send + 'static) -> R {
+    within_for(what, std::time::Duration::from_secs(60), f)
+}
+
+/// [`within`] with a bound of the caller's.
+pub fn within_for<R: Send + 'static>(
+    what: &str,
+    limit: std::time::Duration,
+    f: impl FnOnce() -> R + Send + 'static,
+) -> R {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         let _ = tx.send(f());
     });
-    match rx.recv_timeout(std::time::Duration::from_secs(60)) {
+    match rx.recv_timeout(limit) {
         Ok(r) => r,
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("{what} hung (no return within 60 s)"),
+        Err(mpsc::RecvTimeoutError::Timeout) => panic!("{what} hung (no return within {limit:?})"),
         Err(mpsc::RecvTimeoutError::Disconnected) => panic!("{what} panicked (see above)"),
     }
 }
