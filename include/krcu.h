@@ -34,6 +34,16 @@
 
 
 /**
+ * A report's level: `KRCU_LOG_ERROR` (1) or `KRCU_LOG_WARN` (2).
+ */
+#define KRCU_LOG_ERROR 1
+
+/**
+ * See [`KRCU_LOG_ERROR`].
+ */
+#define KRCU_LOG_WARN 2
+
+/**
  * `krcu_cache_args.flags`: objects may be reused at once; slab memory is
  * unmapped only after a grace period.
  */
@@ -48,6 +58,13 @@
  * A slab cache (opaque).
  */
 typedef struct krcu_cache krcu_cache;
+
+/**
+ * A log handler: `level` is `KRCU_LOG_ERROR` or `KRCU_LOG_WARN`; `message`
+ * is one line, NUL-terminated, valid only during the call; `arg` is what
+ * `krcu_set_log_handler` was given.
+ */
+typedef void (*krcu_log_fn)(int level, const char *message, void *arg);
 
 /**
  * A callback head for `krcu_call_rcu`, embedded in the object (16 bytes).
@@ -242,6 +259,60 @@ extern "C" {
  * Context: any (normal code, signal handlers, read sections, callbacks).
  */
 KRCU_API const char *krcu_version(void);
+
+/**
+ * Reports and tunables. krcu reads these environment variables at first
+ * use; the setters below change them at run time:
+ *
+ * | variable                | default              | setter                      |
+ * |-------------------------|----------------------|-----------------------------|
+ * | `KRCU_STALL_TIMEOUT_MS` | 10000                | `krcu_set_stall_timeout_ms` |
+ * | `KRCU_KFREE_MONITOR_MS` | 5                    | `krcu_set_kfree_monitor_ms` |
+ * | `KRCU_SLAB_DEBUG`       | 0 (1 in debug builds)| `krcu_set_debug_checks`     |
+ * | `KRCU_FORCE_FENCE`      | 0                    | none: read when memb starts |
+ *
+ * Sends every later krcu warning and error (stalls, double kfree_rcu, a
+ * cache destroyed with live objects, the synchronize fallback, a failed
+ * callback) to `fn(level, message, arg)` instead of standard error. NULL
+ * restores the default: one line on standard error, at most ten a second.
+ *
+ * The handler runs on whichever thread reports (often a krcu helper), never
+ * in a signal handler; it may call krcu functions, including this one.
+ *
+ * Context: normal code.
+ *
+ * # Safety
+ *
+ * `fn`, if not NULL, may be called with `arg` from any thread until it is
+ * replaced.
+ */
+KRCU_API void krcu_set_log_handler(krcu_log_fn handler, void *arg);
+
+/**
+ * Sets the time after which a grace period blocked by a reader is
+ * reported (both flavors; the environment's `KRCU_STALL_TIMEOUT_MS` sets
+ * the default, 10000). 0 is taken as 1.
+ *
+ * Context: any but a signal handler.
+ */
+KRCU_API void krcu_set_stall_timeout_ms(uint64_t ms);
+
+/**
+ * Sets how often the kfree_rcu helper hands off idle threads' batches
+ * (`KRCU_KFREE_MONITOR_MS`, default 5); clamped to 1 ms .. 10 s.
+ *
+ * Context: any but a signal handler.
+ */
+KRCU_API void krcu_set_kfree_monitor_ms(uint64_t ms);
+
+/**
+ * Turns the slab layer's debug checks (double kfree_rcu detection) on or
+ * off for objects queued from now on (`KRCU_SLAB_DEBUG=1`; on in debug
+ * builds).
+ *
+ * Context: any but a signal handler.
+ */
+KRCU_API void krcu_set_debug_checks(bool on);
 
 /**
  * Waits for a memb grace period: every memb read section that began before

@@ -136,6 +136,26 @@ fn c_signal_storm_with_inline_read_sections_and_call_rcu_nolock() {
 }
 
 #[test]
+fn reports_reach_a_c_log_handler_or_stderr() {
+    let exe = compile("reports", "reports", &[], false).unwrap();
+    let out = run(&exe, &[], &[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(stdout.contains("reports ok"), "{stdout}{stderr}");
+    // With no handler (and no tracing subscriber), a stall is one line on
+    // standard error.
+    let out = run(&exe, &["stderr"], &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("krcu: grace period stalled")
+            && stderr.contains("read-side critical section"),
+        "a stall with no handler and no subscriber is one line on stderr:\n{stderr}"
+    );
+}
+
+#[test]
 fn misuse_from_c_aborts_with_the_rule() {
     let exe = compile("bad_input", "bad_input", &[], false).unwrap();
     let cases = [

@@ -28,8 +28,11 @@ unsafe extern "C" fn run_deferred<C: FnOnce()>(head: *mut RcuHead) {
             .map(|s| s.to_string())
             .or_else(|| panic.downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "<non-string panic>".into());
-        tracing::error!(panic = %msg, "krcu: a deferred closure panicked");
-        eprintln!("krcu: a deferred closure panicked: {msg}");
+        crate::report::emit(
+            crate::report::Level::Error,
+            crate::report::Target::Core,
+            &format!("krcu: a deferred closure panicked: {msg}; the other callbacks still run"),
+        );
     }
 }
 

@@ -228,7 +228,7 @@ impl Domain {
                     USE_MEMBARRIER.store(true, Relaxed);
                     self.gp.reader_fences.store(false, Relaxed);
                 }
-                tracing::debug!(membarrier = !forced, "krcu memb domain started");
+                tracing::debug!(target: "krcu::core", membarrier = !forced, "krcu memb domain started");
             }
             stall_timeout();
             crate::testing::init_hook();
@@ -475,22 +475,30 @@ impl Domain {
 
     #[cold]
     fn report_stall(&self, readers: &[&'static Entry], waited: Duration) {
-        let registry = lock(&self.registry);
-        for r in readers {
-            let (tid, name) = registry.describe(r).unwrap_or((0, "<exited>".to_owned()));
-            tracing::warn!(
-                flavor = self.name,
-                tid,
-                thread = %name,
-                waited_ms = waited.as_millis() as u64,
-                "krcu: grace period stalled: thread {tid} ({name}) has not left its {} read-side \
-                 critical section{}",
-                self.name,
-                if self.kind == FlavorKind::Qsbr {
-                    " (announce quiescent_state() or go offline around blocking calls)"
-                } else {
-                    ""
-                }
+        // Described under the registry lock, reported after it: a log
+        // handler may call krcu.
+        let described: Vec<(i32, String)> = {
+            let registry = lock(&self.registry);
+            readers
+                .iter()
+                .map(|r| registry.describe(r).unwrap_or((0, "<exited>".to_owned())))
+                .collect()
+        };
+        for (tid, name) in described {
+            crate::report::emit(
+                crate::report::Level::Warn,
+                crate::report::Target::Core,
+                &format!(
+                    "krcu: grace period stalled for {} ms: thread {tid} ({name}) has not left its {} \
+                     read-side critical section{}",
+                    waited.as_millis(),
+                    self.name,
+                    if self.kind == FlavorKind::Qsbr {
+                        " (announce quiescent_state() or go offline around blocking calls)"
+                    } else {
+                        ""
+                    }
+                ),
             );
         }
     }

@@ -60,6 +60,8 @@ pub mod qsbr;
 #[cfg(not(loom))]
 mod registry;
 #[cfg(not(loom))]
+mod report;
+#[cfg(not(loom))]
 mod sys;
 
 pub use head::{RcuCallback, RcuHead};
@@ -144,6 +146,11 @@ pub mod __private {
     }
 
     pub use crate::once::{ForkOnce, ForkOnceLock};
+
+    /// Warnings that reach people (report.rs).
+    pub mod report {
+        pub use crate::report::{emit, set_handler, Handler, Level, Target};
+    }
 
     /// The library's fork handlers (see the core's fork.rs for the lock
     /// order they follow).

@@ -82,7 +82,7 @@ fn register_with_signals_blocked() -> &'static ReaderRecord {
         // The thread is running its thread-local destructors: nothing will
         // unregister it. Its record stays registered, quiescent once this read
         // section ends, so it never delays a grace period.
-        tracing::debug!("krcu: memb read section during thread teardown");
+        tracing::debug!(target: "krcu::core", "krcu: memb read section during thread teardown");
     }
     rec
 }

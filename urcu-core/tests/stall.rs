@@ -92,7 +92,7 @@ fn stalled_grace_periods_are_reported_with_the_blocking_thread() {
     assert!(
         warnings
             .iter()
-            .any(|w| w.contains(&format!("tid={tid}")) && w.contains("stall-reader")),
+            .any(|w| w.contains(&format!("thread {tid} (stall-reader)"))),
         "no warning named the blocking thread: {warnings:?}"
     );
     // Back-off: 100 ms, then 200, 400: a few reports, not one per wake-up.

@@ -15,6 +15,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![allow(non_camel_case_types)]
 
+mod config;
 mod flavor;
 mod guard;
 mod inline;
@@ -22,6 +23,7 @@ mod slab;
 mod stats;
 mod types;
 
+pub use config::*;
 pub use flavor::*;
 pub use inline::*;
 pub use slab::*;

@@ -316,7 +316,7 @@ impl CacheInner {
             }
             let fresh = self.grow();
             if fresh.is_null() {
-                tracing::debug!(cache = %self.name, "krcu: cannot map a slab; the allocation fails");
+                tracing::debug!(target: "krcu::slab", cache = %self.name, "krcu: cannot map a slab; the allocation fails");
                 break;
             }
             self.node.lock().add(fresh, SlabList::Empty);
@@ -1086,11 +1086,10 @@ impl Drop for KmemCache {
     /// warning) rather than freed under them.
     fn drop(&mut self) {
         if let Err(live) = self.try_destroy("KmemCache drop") {
-            tracing::warn!(
-                cache = %self.name(),
-                live,
-                "krcu: KmemCache dropped with live objects; its memory is leaked. Free every object (and run kvfree_rcu_barrier) before dropping it, or call destroy() to get it back"
-            );
+            crate::warn(&format!(
+                "krcu: KmemCache `{}` dropped with {live} live objects; its memory is leaked. Free every object (and run kvfree_rcu_barrier) before dropping it, or call destroy() to get it back",
+                self.name()
+            ));
         }
     }
 }

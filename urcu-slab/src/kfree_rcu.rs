@@ -231,7 +231,10 @@ pub unsafe fn kvfree_rcu(ptr: *mut u8) {
         });
     }
     // Nothing to queue it in: wait for the grace period here.
-    tracing::debug!(object = ?o.start, "krcu: kvfree_rcu found no pointer array (memory is short); waiting for the grace period inline");
+    crate::warn(&format!(
+        "krcu: kvfree_rcu({:p}) found no pointer array (memory is short) and waits for the grace period inline; give objects an embedded link (kfree_rcu!) to avoid this",
+        o.start
+    ));
     let size = o.size() as u64;
     thread::with_rcu_state(|ts| {
         bump(&ts.counters.rcu_objects, 1);
@@ -337,10 +340,10 @@ fn mark_pending(o: &Object) -> bool {
 #[inline(never)]
 fn double_kfree_rcu(o: &Object) {
     reclaim::DOUBLE.fetch_add(1, Ordering::Relaxed);
-    tracing::warn!(
-        object = ?o.start,
-        "krcu: double kfree_rcu of one object: it is already waiting for a grace period; the second call is ignored (the object is freed once)"
-    );
+    crate::warn(&format!(
+        "krcu: double kfree_rcu of object {:p}: it is already waiting for a grace period; the second call is ignored (the object is freed once)",
+        o.start
+    ));
 }
 
 /// Pointers per [`Block`]: the block fills a 4 KiB object.

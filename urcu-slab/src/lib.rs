@@ -196,6 +196,15 @@ pub(crate) fn misuse(rule: &str, instead: &str) -> ! {
     panic!("krcu: {rule}; {instead}")
 }
 
+/// Reports a warning: to a C log handler, a `tracing` subscriber (target
+/// `krcu::slab`), or standard error (see urcu-core's report.rs).
+#[cfg(not(loom))]
+#[cold]
+pub(crate) fn warn(message: &str) {
+    use urcu_core::__private::report::{emit, Level, Target};
+    emit(Level::Warn, Target::Slab, message);
+}
+
 /// Reports corruption krcu detected in its own memory (a write after free).
 #[cfg(not(loom))]
 #[cold]

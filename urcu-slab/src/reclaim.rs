@@ -319,6 +319,7 @@ fn throttle_slow() {
         return;
     }
     tracing::trace!(
+            target: "krcu::slab",
         queued = QUEUED.load(Ordering::Relaxed),
         "krcu: kfree_rcu caller yields to the helper"
     );
@@ -476,6 +477,7 @@ fn monitor() {
         .collect();
     if !aged.is_empty() {
         tracing::trace!(
+            target: "krcu::slab",
             threads = aged.len(),
             "krcu: monitor detaches aged kfree_rcu batches"
         );
