@@ -9,14 +9,8 @@
 #include <string.h>
 
 #include "krcu.h"
+#include "check.h"
 
-#define CHECK(cond)                                                              \
-    do {                                                                         \
-        if (!(cond)) {                                                           \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-            exit(1);                                                             \
-        }                                                                        \
-    } while (0)
 
 struct node {
     struct krcu_head head;

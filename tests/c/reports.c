@@ -11,14 +11,8 @@
 #include <unistd.h>
 
 #include "krcu.h"
+#include "check.h"
 
-#define CHECK(cond)                                                              \
-    do {                                                                         \
-        if (!(cond)) {                                                           \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-            exit(1);                                                             \
-        }                                                                        \
-    } while (0)
 
 static atomic_int reports;
 static atomic_int bad_level;
