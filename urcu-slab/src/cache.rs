@@ -284,33 +284,7 @@ impl CacheInner {
     pub(crate) fn take_from_slabs(&self, out: &mut [*mut u8]) -> usize {
         let mut got = 0;
         while got < out.len() {
-            {
-                let mut node = self.node.lock();
-                while got < out.len() {
-                    let slab = if !node.partial.is_null() {
-                        node.partial
-                    } else if !node.empty.is_null() {
-                        node.empty
-                    } else {
-                        break;
-                    };
-                    // SAFETY: slabs on the node lists are this cache's, and
-                    // the node lock is held.
-                    let s = unsafe { &mut *slab };
-                    while got < out.len() && s.inuse < s.nr_objs {
-                        // SAFETY: node lock held, a free object exists.
-                        out[got] = unsafe { s.take(self.freeptr) };
-                        got += 1;
-                        node.taken += 1;
-                    }
-                    let to = if s.inuse == s.nr_objs {
-                        SlabList::Full
-                    } else {
-                        SlabList::Partial
-                    };
-                    node.move_to(slab, to);
-                }
-            }
+            got += self.take_listed(&mut self.node.lock(), &mut out[got..]);
             if got == out.len() {
                 break;
             }
@@ -330,28 +304,42 @@ impl CacheInner {
     /// thread, or by the code the caller interrupted) or no slab has a
     /// free object.
     pub(crate) fn try_take_one(&self) -> *mut u8 {
-        let Some(mut node) = self.node.try_lock() else {
-            return ptr::null_mut();
-        };
-        let slab = if !node.partial.is_null() {
-            node.partial
-        } else if !node.empty.is_null() {
-            node.empty
-        } else {
-            return ptr::null_mut();
-        };
-        // SAFETY: slabs on the node lists are this cache's, the node lock
-        // is held, and a slab on these lists has a free object.
-        let s = unsafe { &mut *slab };
-        let obj = unsafe { s.take(self.freeptr) };
-        node.taken += 1;
-        let to = if s.inuse == s.nr_objs {
-            SlabList::Full
-        } else {
-            SlabList::Partial
-        };
-        node.move_to(slab, to);
-        obj
+        let mut one = [ptr::null_mut()];
+        if let Some(mut node) = self.node.try_lock() {
+            self.take_listed(&mut node, &mut one);
+        }
+        one[0]
+    }
+
+    /// Fills `out` from the slabs on the node's lists (never maps one);
+    /// returns how many it took. The caller holds the node lock.
+    fn take_listed(&self, node: &mut Node, out: &mut [*mut u8]) -> usize {
+        let mut got = 0;
+        while got < out.len() {
+            let slab = if !node.partial.is_null() {
+                node.partial
+            } else if !node.empty.is_null() {
+                node.empty
+            } else {
+                break;
+            };
+            // SAFETY: slabs on the node lists are this cache's, and the
+            // node lock is held.
+            let s = unsafe { &mut *slab };
+            while got < out.len() && s.inuse < s.nr_objs {
+                // SAFETY: node lock held, a free object exists.
+                out[got] = unsafe { s.take(self.freeptr) };
+                got += 1;
+                node.taken += 1;
+            }
+            let to = if s.inuse == s.nr_objs {
+                SlabList::Full
+            } else {
+                SlabList::Partial
+            };
+            node.move_to(slab, to);
+        }
+        got
     }
 
     /// Makes sure the cache has a slab with a free object (mapping one if
