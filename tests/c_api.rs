@@ -155,6 +155,32 @@ fn reports_reach_a_c_log_handler_or_stderr() {
     );
 }
 
+/// `dlclose` of libkrcu.so while its helper threads run left them running
+/// unmapped code; the library is now linked with `-z nodelete`.
+#[test]
+fn dlclose_while_helpers_run_keeps_the_library_mapped() {
+    // Not linked against libkrcu: --as-needed drops it (the program only
+    // uses it through dlopen).
+    let exe = compile("dlclose", "dlclose", &["-Wl,--as-needed", "-ldl"], false).unwrap();
+    let lib = profile_dir().join("libkrcu.so");
+    let out = run(&exe, &[lib.to_str().unwrap()], &[]);
+    assert_success("dlclose", &out);
+    // glibc also keeps a library loaded while threads hold thread-local
+    // destructors from it, which hides a missing flag from the run above:
+    // check the flag itself.
+    let dynamic = Command::new("readelf")
+        .args(["-d", lib.to_str().unwrap()])
+        .output()
+        .expect("readelf (binutils) is installed with cc");
+    let dynamic = String::from_utf8_lossy(&dynamic.stdout);
+    assert!(
+        dynamic
+            .lines()
+            .any(|l| l.contains("FLAGS_1") && l.contains("NODELETE")),
+        "libkrcu.so is not marked nodelete:\n{dynamic}"
+    );
+}
+
 #[test]
 fn misuse_from_c_aborts_with_the_rule() {
     let exe = compile("bad_input", "bad_input", &[], false).unwrap();

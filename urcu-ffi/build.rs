@@ -1,11 +1,16 @@
 //! libkrcu.so carries the soname of its major version, so programs linked
-//! against it keep working across compatible releases; and the C part of
+//! against it keep working across compatible releases; it is marked
+//! `nodelete`, so a `dlclose` never unmaps code its helper threads run;
+//! and the C part of
 //! the read side (read_side.c: the initial-exec thread-local and the
 //! exported krcu_read_lock/unlock) is compiled in.
 
 fn main() {
     let major = env!("CARGO_PKG_VERSION_MAJOR");
     println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libkrcu.so.{major}");
+    // dlclose never unmaps the library: its helper threads run its code
+    // until the process ends.
+    println!("cargo:rustc-cdylib-link-arg=-Wl,-z,nodelete");
     println!("cargo:rerun-if-changed=src/read_side.c");
     println!("cargo:rerun-if-changed=include/krcu_read_side.h");
     println!("cargo:rerun-if-changed=include/krcu_api.h");

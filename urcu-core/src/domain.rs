@@ -470,6 +470,12 @@ impl Domain {
                 next_report = now + backoff;
             }
             futex::wait(&self.gp.futex, GP_WAITING, Some(next_report - now));
+            // Woken by a reader (which cleared the flag), or by the stall
+            // timeout or a spurious wake (which did not): clear it, so
+            // that a grace period that ends at the next check leaves no
+            // flag behind, sending every later unlock to the futex wake.
+            // The next sleep sets it again first.
+            self.gp.futex.store(0, Relaxed);
         }
     }
 

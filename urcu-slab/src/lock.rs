@@ -137,3 +137,84 @@ impl<T> Drop for MutexGuard<'_, T> {
         self.lock.unlock();
     }
 }
+
+/// A reentrant lock on [`Mutex`]: the thread that holds it may take it
+/// again (a kfree_rcu path that allocates a block under a thread state's
+/// lock). The same futex word underneath, so a fork child can release it
+/// (parking_lot's reentrant mutex keeps its waiters in a global table that
+/// a child inherits with the parent's threads in it).
+pub(crate) struct ReentrantMutex {
+    inner: Mutex<()>,
+    /// The holding thread (the address of a thread-local of its own), or
+    /// 0. Relaxed: a thread compares it only with its own id, which only it
+    /// stores; another thread's id is never mistaken for it.
+    owner: std::sync::atomic::AtomicUsize,
+    /// Times the owner holds it; touched only by the owner.
+    depth: std::cell::Cell<u32>,
+}
+
+// SAFETY: `depth` is touched only by the thread that holds `inner`.
+unsafe impl Sync for ReentrantMutex {}
+unsafe impl Send for ReentrantMutex {}
+
+fn this_thread() -> usize {
+    thread_local! {
+        static ID: u8 = const { 0 };
+    }
+    ID.with(|id| id as *const u8 as usize)
+}
+
+impl ReentrantMutex {
+    pub(crate) const fn new() -> Self {
+        ReentrantMutex {
+            inner: Mutex::new(()),
+            owner: std::sync::atomic::AtomicUsize::new(0),
+            depth: std::cell::Cell::new(0),
+        }
+    }
+
+    /// Takes the lock, or takes it once more if this thread holds it.
+    pub(crate) fn lock(&self) -> ReentrantGuard<'_> {
+        let me = this_thread();
+        if self.owner.load(Ordering::Relaxed) == me {
+            self.depth.set(self.depth.get() + 1);
+        } else {
+            std::mem::forget(self.inner.lock());
+            self.owner.store(me, Ordering::Relaxed);
+            self.depth.set(1);
+        }
+        ReentrantGuard { lock: self }
+    }
+
+    fn unlock(&self) {
+        let d = self.depth.get() - 1;
+        self.depth.set(d);
+        if d == 0 {
+            self.owner.store(0, Ordering::Relaxed);
+            // SAFETY: this thread took `inner` in lock() and forgot the
+            // guard.
+            unsafe { self.inner.force_unlock() };
+        }
+    }
+
+    /// Releases a lock whose guard was given to [`std::mem::forget`], in a
+    /// fork child (the forking thread took it once in the parent).
+    ///
+    /// # Safety
+    ///
+    /// As [`Mutex::force_unlock`]; the lock is held exactly once.
+    pub(crate) unsafe fn force_unlock(&self) {
+        self.unlock();
+    }
+}
+
+/// Holds a [`ReentrantMutex`] once; releases that hold when dropped.
+pub(crate) struct ReentrantGuard<'a> {
+    lock: &'a ReentrantMutex,
+}
+
+impl Drop for ReentrantGuard<'_> {
+    fn drop(&mut self) {
+        self.lock.unlock();
+    }
+}

@@ -222,7 +222,7 @@ pub(crate) fn alloc(cache: &CacheInner) -> *mut u8 {
         return failed();
     }
     if cache.poison {
-        cache.check_poison(obj);
+        cache.check_poison_nolock(obj);
     }
     obj
 }

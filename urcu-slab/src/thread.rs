@@ -44,11 +44,10 @@
 use crate::cache::CacheInner;
 use crate::doorbell::WakeScope;
 use crate::kfree_rcu::{BatchDesc, RcuLocal};
-use crate::lock::Mutex;
+use crate::lock::{Mutex, ReentrantGuard, ReentrantMutex};
 use crate::sheaf::Sheaf;
 use crate::steal::StealFlag;
 use crate::tls;
-use parking_lot::ReentrantMutex;
 use std::cell::{Cell, UnsafeCell};
 use std::ptr;
 use std::sync::atomic::{compiler_fence, AtomicBool, AtomicPtr, AtomicU64, AtomicU8, Ordering};
@@ -203,7 +202,7 @@ pub(crate) struct ThreadSlab {
     /// Protects the kfree_rcu state while `steal` is nonzero, and all of the
     /// orphan state. Reentrant: a kfree_rcu path may allocate a bulk block
     /// while holding it. Innermost lock except for barns and node locks.
-    lock: ReentrantMutex<()>,
+    lock: ReentrantMutex,
     orphan: bool,
     chunks: [AtomicPtr<[CacheSlot; CHUNK]>; NCHUNKS],
     /// Chunks a `_nolock` call needed and could not create (a bit per
@@ -239,7 +238,7 @@ impl ThreadSlab {
             steal: StealFlag::new(orphan),
             nolock_busy: AtomicU8::new(0),
             owner_locked: AtomicU8::new(0),
-            lock: ReentrantMutex::new(()),
+            lock: ReentrantMutex::new(),
             orphan,
             chunks: [const { AtomicPtr::new(ptr::null_mut()) }; NCHUNKS],
             want_chunks: AtomicU64::new(0),
@@ -385,7 +384,7 @@ impl ThreadSlab {
     }
 
     /// Takes the thread's lock (flushers, the orphan's users).
-    pub(crate) fn lock(&self) -> parking_lot::ReentrantMutexGuard<'_, ()> {
+    pub(crate) fn lock(&self) -> ReentrantGuard<'_> {
         self.lock.lock()
     }
 }
