@@ -173,6 +173,14 @@ pub mod __private {
         crate::sys::die_parts(parts)
     }
 
+    /// Blocks every signal on the calling thread for the rest of its life:
+    /// the first thing each of krcu's thread-exit hooks does, so that no
+    /// signal handler's read section or `_nolock` call runs while krcu
+    /// tears the thread's state down (see registry.rs's exit hook).
+    pub fn block_signals_until_exit() {
+        let _ = crate::sys::block_all_signals();
+    }
+
     /// Marks the calling thread as a krcu helper that runs user callbacks
     /// (the slab layer's reclaim thread, which runs `rcu_dtor`s).
     pub fn mark_helper_thread() {

@@ -4,8 +4,12 @@
 //! Read sections nest and are async-signal-safe on a registered thread: a
 //! signal handler may take and drop read locks, and leaves the interrupted
 //! thread's state as it found it. Register the thread (or take one read lock)
-//! before a handler may run on it: the lazy first registration takes a lock
-//! and allocates, which a handler must not do.
+//! before a handler may run on it, and keep it registered while one may (a
+//! lazy registration takes one): a registration takes a lock and allocates,
+//! which a handler must not do. krcu keeps that window closed itself where
+//! it owns it: registration and unregistration run with signals blocked,
+//! and from krcu's first thread-exit hook on, the exiting thread runs no
+//! signal handler at all.
 //!
 //! ```
 //! use urcu_core::{memb, RcuCell};

@@ -817,7 +817,7 @@ pub(crate) fn lock_for_fork() {
 /// # Safety
 ///
 /// Called once after `lock_for_fork`, by the thread that forked.
-pub(crate) unsafe fn unlock_after_fork() {
+pub(crate) unsafe fn unlock_after_fork(in_child: bool) {
     // SAFETY: the registry is still locked by this thread (lock_for_fork),
     // so the data is ours to read; each lock was taken and its guard
     // forgotten by lock_for_fork.
@@ -825,6 +825,12 @@ pub(crate) unsafe fn unlock_after_fork() {
         let caches = &*CACHES.data_ptr();
         for p in caches.iter().filter(|p| !p.0.is_null()) {
             let c = &*p.0;
+            if in_child {
+                // Pins of walkers that were at work in other threads of
+                // the parent: those threads do not exist here, and a
+                // destroy in the child would wait for them forever.
+                c.pins.store(0, Ordering::Relaxed);
+            }
             c.barn.unlock_after_fork();
             c.node.force_unlock();
             c.trim_lock.force_unlock();

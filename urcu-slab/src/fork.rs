@@ -45,25 +45,25 @@ fn prepare_hook() {
 /// # Safety
 ///
 /// Only as the second half of `prepare`, on the forking thread.
-unsafe fn unlock_all() {
+unsafe fn unlock_all(in_child: bool) {
     // SAFETY: prepare took each of these on this thread; released in the
     // reverse order.
     unsafe {
         crate::thread::unlock_after_fork();
         crate::kfree_rcu::unlock_after_fork();
-        crate::cache::unlock_after_fork();
+        crate::cache::unlock_after_fork(in_child);
         crate::reclaim::unlock_after_fork();
     }
 }
 
 fn parent_hook() {
     // SAFETY: after prepare, on the forking thread.
-    unsafe { unlock_all() };
+    unsafe { unlock_all(false) };
 }
 
 fn child_hook() {
     // SAFETY: after prepare, on the forking thread (the only thread here).
-    unsafe { unlock_all() };
+    unsafe { unlock_all(true) };
     crate::thread::after_fork_child();
     crate::reclaim::after_fork_child();
 }

@@ -53,8 +53,17 @@ static MONITOR_US: AtomicU64 = AtomicU64::new(DEFAULT_MONITOR.as_micros() as u64
 /// (`KFREE_DRAIN_JIFFIES`); a few ms keep idle memory low without waking
 /// an idle process (the monitor sleeps when no batch is open).
 pub const DEFAULT_MONITOR: Duration = Duration::from_millis(5);
-/// Serialises steal rounds (barriers, the monitor).
+/// Serialises the walks that take other threads' state locks: steal
+/// rounds (barriers, the monitor) and a destroyed cache's clean-up. The
+/// fork handlers take it, so no such walk holds a state's lock across a
+/// fork (a pooled state, which the child keeps, would stay locked there).
 static FLUSH: Mutex<()> = Mutex::new(());
+
+/// Runs `f` with other threads' state locks ours to take (see FLUSH).
+pub(crate) fn with_state_walk<R>(f: impl FnOnce() -> R) -> R {
+    let _f = FLUSH.lock();
+    f()
+}
 
 // Counters written by the helper (or rarely by others), read by stats.
 pub(crate) static FREED_BULK: AtomicU64 = AtomicU64::new(0);

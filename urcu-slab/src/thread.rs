@@ -459,6 +459,10 @@ struct ExitHook;
 
 impl Drop for ExitHook {
     fn drop(&mut self) {
+        // The thread is exiting: no signal handler runs on it from here
+        // on (one would find its state going, or its memb record gone and
+        // register it again from the handler: a lock, an allocation).
+        urcu_core::__private::block_signals_until_exit();
         let ts = tls::get();
         tls::set(GONE);
         if ts as usize > GONE as usize {
@@ -626,6 +630,10 @@ pub(crate) fn with_alloc_state<R>(f: impl FnOnce(&'static ThreadSlab) -> R) -> R
 /// Clears every thread's sheaves and counters of a cache being destroyed.
 /// The caller guarantees no thread uses the cache any more.
 pub(crate) fn forget_cache(cache: &CacheInner) {
+    crate::reclaim::with_state_walk(|| forget_cache_walk(cache));
+}
+
+fn forget_cache_walk(cache: &CacheInner) {
     for ts in all_states() {
         let _g = ts.lock();
         let Some(slot) = ts.slot_if_used(cache.id) else {

@@ -237,8 +237,31 @@ fn fork_once(cache: &KmemCache) {
         unsafe { libc::_exit(code) };
     }
     let mut status = 0;
-    // SAFETY: our child.
-    assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+    let give_up = Instant::now() + Duration::from_secs(20);
+    loop {
+        // SAFETY: our child.
+        let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+        if r == pid {
+            break;
+        }
+        if Instant::now() > give_up {
+            // Show where the child hangs before its alarm kills it.
+            let _ = std::process::Command::new("gdb")
+                .args([
+                    "-p",
+                    &pid.to_string(),
+                    "-batch",
+                    "-nx",
+                    "-ex",
+                    "thread apply all bt 40",
+                ])
+                .status();
+            // SAFETY: our child.
+            assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
     if !(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0) {
         fail(&format!("a fork child failed: status {status}"));
     }

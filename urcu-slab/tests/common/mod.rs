@@ -58,7 +58,10 @@ pub fn within_for<R: Send + 'static>(
     });
     match rx.recv_timeout(limit) {
         Ok(r) => r,
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("{what} hung (no return within {limit:?})"),
+        Err(mpsc::RecvTimeoutError::Timeout) => {
+            dump_threads();
+            panic!("{what} hung (no return within {limit:?})")
+        }
         Err(mpsc::RecvTimeoutError::Disconnected) => panic!("{what} panicked (see above)"),
     }
 }
@@ -76,4 +79,15 @@ pub fn rerun_as_child(name: &str, env_key: &str) -> (std::process::ExitStatus, S
         out.status,
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// Prints every thread's stack with gdb, if it is installed: what a hang
+/// report needs.
+fn dump_threads() {
+    let pid = std::process::id().to_string();
+    let _ = std::process::Command::new("gdb")
+        .args(["-p", &pid, "-batch", "-nx", "-ex", "thread apply all bt 30"])
+        .stdout(std::process::Stdio::inherit())
+        .stderr(std::process::Stdio::inherit())
+        .status();
 }
