@@ -155,6 +155,16 @@ fn reports_reach_a_c_log_handler_or_stderr() {
     );
 }
 
+/// Inline C read sections and `_nolock` calls in a timer handler on
+/// threads that exit while the timer fires (bug: a handler after the
+/// thread began unregistering registered it again from the handler).
+#[test]
+fn c_signals_during_thread_exit() {
+    let exe = compile("exit_signals", "exit_signals", &["-lrt"], false).unwrap();
+    let out = run(&exe, &[], &[]);
+    assert_success("exit_signals", &out);
+}
+
 /// `dlclose` of libkrcu.so while its helper threads run left them running
 /// unmapped code; the library is now linked with `-z nodelete`.
 #[test]
