@@ -39,6 +39,12 @@ static timer_t timers[THREADS];
 static void *short_lived(void *arg)
 {
     long i = (long)arg;
+    /* Registered before any handler that reads may run on the thread (a
+     * registration takes a lock and allocates, which a handler must not
+     * do); krcu keeps it registered until its exit, where it blocks
+     * signals before it unregisters. */
+    krcu_register_thread();
+    krcu_prepare_thread();
     struct sigevent sev = {0};
     sev.sigev_notify = SIGEV_THREAD_ID;
     sev.sigev_signo = SIGRTMIN + 2;
@@ -46,8 +52,6 @@ static void *short_lived(void *arg)
     CHECK(timer_create(CLOCK_MONOTONIC, &sev, &timers[i]) == 0);
     struct itimerspec spec = {{0, 20000}, {0, 20000}};
     CHECK(timer_settime(timers[i], 0, &spec, NULL) == 0);
-    krcu_register_thread();
-    krcu_prepare_thread();
     for (int k = 0; k < 50; k++) {
         krcu_read_lock();
         CHECK(*krcu_dereference(shared) == 7);

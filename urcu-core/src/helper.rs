@@ -20,35 +20,66 @@
 use crate::domain::Domain;
 use std::mem::MaybeUninit;
 
-/// Starts `domain`'s helpers with every signal blocked: they take locks and
-/// must never run a signal handler that could need those locks, and no
-/// handler meant for the application should land on them.
+/// Starts `domain`'s helpers (see [`spawn_helper`]).
 pub(crate) fn spawn(domain: &'static Domain) {
-    let mut old = MaybeUninit::<libc::sigset_t>::uninit();
-    let mut all = MaybeUninit::<libc::sigset_t>::uninit();
-    // SAFETY: sigfillset initialises `all`; pthread_sigmask writes `old`.
-    // The mask is blocked here, before spawning, so the new threads inherit it
-    // with no window in which a signal could reach them; restored below.
-    unsafe {
-        libc::sigfillset(all.as_mut_ptr());
-        libc::pthread_sigmask(libc::SIG_BLOCK, all.as_ptr(), old.as_mut_ptr());
+    spawn_helper(&format!("krcu-{}-gp", domain.name), move || {
+        mark_helper_thread();
+        domain.gp_helper()
+    });
+    spawn_helper(&format!("krcu-{}-cb", domain.name), move || {
+        mark_helper_thread();
+        domain.reclaim_helper()
+    });
+}
+
+/// Starts a detached helper thread named `name` that runs `body`, with
+/// every signal blocked: helpers take locks and must never run a signal
+/// handler that could need those locks, and no handler meant for the
+/// application should land on them. The mask is blocked before the thread
+/// is created, so it inherits it with no window for a signal.
+///
+/// A raw `pthread_create`, not `std::thread`: helpers are also started in
+/// a fork child, and std's thread start takes process-wide locks of its own
+/// (its thread-info table) that another thread of the parent may have held
+/// at the fork; the child's helpers then waited for them forever (seen in
+/// the seam torture). glibc makes `pthread_create` work in a fork child.
+pub(crate) fn spawn_helper(name: &str, body: impl FnOnce() + Send + 'static) {
+    type Body = Box<dyn FnOnce() + Send>;
+    extern "C" fn start(arg: *mut libc::c_void) -> *mut libc::c_void {
+        // SAFETY: `arg` is the Box<Body> leaked by spawn_helper, handed to
+        // this thread alone.
+        let body = unsafe { Box::from_raw(arg.cast::<Body>()) };
+        // A panic cannot unwind out of this extern "C" frame: it aborts,
+        // after the panic's own message.
+        body();
+        std::ptr::null_mut()
     }
-    let spawn_one = |suffix: &str, body: fn(&'static Domain) -> !| {
-        std::thread::Builder::new()
-            .name(format!("krcu-{}-{suffix}", domain.name))
-            .spawn(move || {
-                mark_helper_thread();
-                body(domain)
-            })
-            .unwrap_or_else(|e| {
-                panic!("krcu: cannot start the {} helper thread: {e}", domain.name)
-            });
-    };
-    spawn_one("gp", Domain::gp_helper);
-    spawn_one("cb", Domain::reclaim_helper);
-    // SAFETY: `old` was initialised by the pthread_sigmask call above.
+    let mask = crate::sys::block_all_signals();
+    let arg = Box::into_raw(Box::new(Box::new(body) as Body));
+    let mut thread = MaybeUninit::<libc::pthread_t>::uninit();
+    // SAFETY: default attributes; `start` takes ownership of `arg`.
+    let rc =
+        unsafe { libc::pthread_create(thread.as_mut_ptr(), std::ptr::null(), start, arg.cast()) };
+    crate::sys::restore_signals(&mask);
+    if rc != 0 {
+        // SAFETY: the thread was not created; the box is still ours.
+        drop(unsafe { Box::from_raw(arg) });
+        panic!(
+            "krcu: cannot start the helper thread {name}: {}",
+            std::io::Error::from_raw_os_error(rc)
+        );
+    }
+    // SAFETY: created above.
+    let thread = unsafe { thread.assume_init() };
+    // The kernel's names are at most 15 bytes.
+    let mut cname = [0u8; 16];
+    let n = name.len().min(15);
+    cname[..n].copy_from_slice(&name.as_bytes()[..n]);
+    // SAFETY: a NUL-terminated name of at most 15 bytes; the thread exists
+    // (helpers never exit); detaching a joinable thread is allowed once.
     unsafe {
-        libc::pthread_sigmask(libc::SIG_SETMASK, old.as_ptr(), std::ptr::null_mut());
+        libc::pthread_setname_np(thread, cname.as_ptr().cast());
+        libc::pthread_detach(thread);
     }
 }
 

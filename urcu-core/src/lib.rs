@@ -181,6 +181,12 @@ pub mod __private {
         let _ = crate::sys::block_all_signals();
     }
 
+    /// Starts a detached helper thread with every signal blocked, with
+    /// `pthread_create` (std's thread start is not safe in a fork child).
+    pub fn spawn_helper(name: &str, body: impl FnOnce() + Send + 'static) {
+        crate::helper::spawn_helper(name, body);
+    }
+
     /// Marks the calling thread as a krcu helper that runs user callbacks
     /// (the slab layer's reclaim thread, which runs `rcu_dtor`s).
     pub fn mark_helper_thread() {

@@ -96,9 +96,14 @@ fn to_stderr(message: &str) {
         return;
     }
     let suppressed = SUPPRESSED.swap(0, Ordering::Relaxed);
-    if suppressed > 0 {
-        eprintln!("{message} ({suppressed} earlier krcu messages suppressed)");
+    let line = if suppressed > 0 {
+        format!("{message} ({suppressed} earlier krcu messages suppressed)\n")
     } else {
-        eprintln!("{message}");
-    }
+        format!("{message}\n")
+    };
+    // One write(2), not eprintln!: std's stderr lock may have been held by
+    // another thread of the parent when a fork made this process.
+    // SAFETY: writes from a valid buffer to fd 2; a short or failed write
+    // loses part of a report, nothing else.
+    unsafe { libc::write(2, line.as_ptr().cast(), line.len()) };
 }

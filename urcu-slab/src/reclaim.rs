@@ -25,7 +25,6 @@ use crate::slab::{self, Slab};
 use crate::thread::{self, ThreadSlab};
 use std::cell::Cell;
 use std::collections::VecDeque;
-use std::mem::MaybeUninit;
 use std::sync::atomic::{fence, AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use urcu_core::__private::futex;
@@ -135,28 +134,17 @@ fn start() {
     {
         MONITOR_US.store(ms.clamp(1, 10_000) * 1000, Ordering::Relaxed);
     }
-    let mut old = MaybeUninit::<libc::sigset_t>::uninit();
-    let mut all = MaybeUninit::<libc::sigset_t>::uninit();
-    // SAFETY: sigfillset initialises `all`; pthread_sigmask writes `old`.
-    // The helper inherits the full mask: it takes locks, so no signal
-    // handler may run on it. Restored below.
-    unsafe {
-        libc::sigfillset(all.as_mut_ptr());
-        libc::pthread_sigmask(libc::SIG_BLOCK, all.as_ptr(), old.as_mut_ptr());
-    }
-    std::thread::Builder::new()
-        .name("krcu-kfree".into())
-        .spawn(|| {
-            // A panic here (a corrupted object found while freeing, a
-            // panicking rcu_dtor) would leave barriers waiting forever.
-            if std::panic::catch_unwind(helper).is_err() {
-                eprintln!("krcu: the kfree_rcu helper thread panicked (see above); aborting, since no deferred free or barrier could complete");
-                std::process::abort();
-            }
-        })
-        .unwrap_or_else(|e| panic!("krcu: cannot start the kfree_rcu helper thread: {e}"));
-    // SAFETY: `old` was initialised above.
-    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, old.as_ptr(), std::ptr::null_mut()) };
+    // Signals blocked, as every krcu helper: it takes locks, so no signal
+    // handler may run on it.
+    urcu_core::__private::spawn_helper("krcu-kfree", || {
+        // A panic here (a corrupted object found while freeing, a
+        // panicking rcu_dtor) would leave barriers waiting forever.
+        if std::panic::catch_unwind(helper).is_err() {
+            urcu_core::__private::die(&[
+                "the kfree_rcu helper thread panicked (see above); aborting, since no deferred free or barrier could complete",
+            ]);
+        }
+    });
     STARTED.store(true, Ordering::Release);
 }
 

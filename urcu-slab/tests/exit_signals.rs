@@ -49,12 +49,17 @@ fn signal_during_thread_exit_re_registers_or_panics() {
             let threads: Vec<_> = (0..4)
                 .map(|_| {
                     std::thread::spawn(move || {
+                        // The timer's slot first, so that it is destroyed after krcu's
+                        // exit hooks; then a registration that lasts until the thread
+                        // exits, made before any handler that reads may run (a
+                        // registration locks and allocates); then the timer.
+                        TIMER.with(|_| ());
+                        drop(memb::read_lock());
+                        urcu_slab::prepare_thread();
                         TIMER.with(|t| {
                             *t.borrow_mut() =
                                 Some(ThreadTimer::start(sig, Duration::from_micros(20)))
                         });
-                        let _reg = memb::register_thread();
-                        urcu_slab::prepare_thread();
                         for _ in 0..20 {
                             let _g = memb::read_lock();
                             std::hint::black_box(SHARED.load(Ordering::Acquire));

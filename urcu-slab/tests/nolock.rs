@@ -168,7 +168,8 @@ fn warm_nolock(size: usize) -> u64 {
 }
 
 /// A handler that interrupted krcu allocates from its own sheaf, which the
-/// helper stocks after the first call asks for it.
+/// helper stocks after the first call asks for it (that first call is
+/// served from the barn or the slabs when they have objects).
 #[test]
 fn handler_allocates_while_krcu_is_busy() {
     let _s = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
@@ -178,12 +179,18 @@ fn handler_allocates_while_krcu_is_busy() {
     let before = stats();
     ALLOC_SIZE.store(200, Relaxed);
     trigger_inside_krcu(&trigger);
+    // No sheaf of the 256-byte class on this thread yet: the first call
+    // is served from the class's barn or slabs when their lock is free
+    // (it is: the handler interrupted another cache), and fails only when
+    // they have nothing free.
     let first = ALLOCATED.swap(ptr::null_mut(), Relaxed);
-    assert!(
-        first.is_null(),
-        "no sheaf for the 256-byte class yet on this thread"
-    );
-    assert_eq!(stats().nolock_alloc_failed - before.nolock_alloc_failed, 1);
+    if first.is_null() {
+        assert_eq!(stats().nolock_alloc_failed - before.nolock_alloc_failed, 1);
+    } else {
+        assert_eq!(stats().nolock_alloc - before.nolock_alloc, 1);
+        // SAFETY: the handler's allocation, a live kmalloc object.
+        unsafe { urcu_slab::kfree(first) };
+    }
     let failed = warm_nolock(200);
     eprintln!("kmalloc_nolock failures before the helper stocked the sheaf: {failed}");
     let before = stats();

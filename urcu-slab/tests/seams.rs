@@ -483,12 +483,17 @@ fn run_all(cache: Arc<KmemCache>, stop: Arc<AtomicBool>, deadline: Instant) {
             Box::new(move || {
                 while !stop.load(Ordering::Relaxed) {
                     let t = std::thread::spawn(move || {
+                        // The timer's slot first, so that it is destroyed after krcu's
+                        // exit hooks; then a registration that lasts until the thread
+                        // exits, made before any handler that reads may run (a
+                        // registration locks and allocates); then the timer.
+                        TIMER.with(|_| ());
+                        drop(memb::read_lock());
+                        urcu_slab::prepare_thread();
                         TIMER.with(|t| {
                             *t.borrow_mut() =
                                 Some(ThreadTimer::start(sig, Duration::from_micros(100)))
                         });
-                        let _reg = memb::register_thread();
-                        urcu_slab::prepare_thread();
                         for _ in 0..200 {
                             let _g = memb::read_lock();
                             check_slot();
