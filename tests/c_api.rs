@@ -293,6 +293,8 @@ fn static_link_against_libkrcu_a() {
     );
 }
 
+/// The header compiles as C++, and its kfree_rcu macros work there (they
+/// did not: they used C11's _Generic).
 #[test]
 fn header_compiles_as_cpp() {
     let Ok(out) = Command::new("g++").arg("--version").output() else {
@@ -303,7 +305,25 @@ fn header_compiles_as_cpp() {
     let src = dir.join("header_check.cc");
     std::fs::write(
         &src,
-        "#include \"krcu.h\"\nint main() { krcu_gp_cookie c = krcu_get_state_synchronize_rcu(); return krcu_poll_state_synchronize_rcu(c) ? 0 : 0; }\n",
+        concat!(
+            "#include \"krcu.h\"\n",
+            "struct obj { struct krcu_ptr rcu; struct krcu_head head; long v; };\n",
+            "struct big { char pad[5000]; struct krcu_ptr rcu; };\n",
+            "int main() {\n",
+            "    krcu_gp_cookie c = krcu_get_state_synchronize_rcu();\n",
+            "    obj *o = static_cast<obj *>(krcu_kmalloc(sizeof(obj)));\n",
+            "    krcu_kfree_rcu(o, rcu);\n",
+            "    o = static_cast<obj *>(krcu_kmalloc(sizeof(obj)));\n",
+            "    krcu_kfree_rcu(o, head);\n",
+            "    o = static_cast<obj *>(krcu_kmalloc(sizeof(obj)));\n",
+            "    krcu_kfree_rcu_nolock(o, rcu);\n",
+            "#ifdef KRCU_CHECK_OFFSET\n",
+            "    big *b = static_cast<big *>(krcu_kmalloc(sizeof(big)));\n",
+            "    krcu_kfree_rcu(b, rcu);\n",
+            "#endif\n",
+            "    return krcu_poll_state_synchronize_rcu(c) ? 0 : 0;\n",
+            "}\n",
+        ),
     )
     .unwrap();
     let out = Command::new("g++")
@@ -320,6 +340,18 @@ fn header_compiles_as_cpp() {
         .output()
         .unwrap();
     assert_success("include/krcu.h as C++", &out);
+    // The offset check holds in C++ too: a link past 4096 bytes is refused.
+    let out = Command::new("g++")
+        .args(["-std=c++17", "-fsyntax-only", "-DKRCU_CHECK_OFFSET", "-I"])
+        .arg(root().join("include"))
+        .arg(&src)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("first 4096 bytes"),
+        "a link past 4096 bytes compiled in C++:\n{stderr}"
+    );
 }
 
 #[test]

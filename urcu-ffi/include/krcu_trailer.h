@@ -55,8 +55,43 @@ extern "C" {
 #endif
 
 
+/* Without C11 (C99), call the exports directly, checking the offset
+ * yourself:
+ *     krcu_kvfree_call_rcu(&p->head, p);        a struct krcu_head member
+ *     krcu_kvfree_call_rcu_ptr(&p->rcu, p);     a struct krcu_ptr member
+ *     krcu_kvfree_call_rcu_nolock(&p->head, p); and the _nolock forms
+ *     krcu_kfree_call_rcu_nolock(&p->rcu, p);
+ * The link must lie within the object's first KRCU_KFREE_RCU_MAX_OFFSET
+ * bytes. */
+
 #ifdef __cplusplus
 } /* extern "C" */
+
+/* C++: the same two macros, an overload set choosing the export by the
+ * link's type and a static_assert checking its offset. */
+#include <cstddef>
+#include <type_traits>
+
+namespace krcu_detail {
+inline void kfree_rcu_link(struct krcu_head *h, void *p) { krcu_kvfree_call_rcu(h, p); }
+inline void kfree_rcu_link(struct krcu_ptr *h, void *p) { krcu_kvfree_call_rcu_ptr(h, p); }
+inline void kfree_rcu_link_nolock(struct krcu_head *h, void *p) { krcu_kvfree_call_rcu_nolock(h, p); }
+inline void kfree_rcu_link_nolock(struct krcu_ptr *h, void *p) { krcu_kfree_call_rcu_nolock(h, p); }
+} /* namespace krcu_detail */
+
+#define KRCU_KFREE_RCU_CXX_(ptr, field, fn)                                     \
+    do {                                                                        \
+        static_assert(offsetof(std::remove_pointer<decltype(ptr)>::type,        \
+                               field) < KRCU_KFREE_RCU_MAX_OFFSET,              \
+                      "krcu_kfree_rcu: the link must lie in the object's "      \
+                      "first 4096 bytes");                                      \
+        auto krcu_p_ = (ptr);                                                   \
+        if (krcu_p_)                                                            \
+            krcu_detail::fn(&krcu_p_->field, (void *)krcu_p_);                  \
+    } while (0)
+
+#define krcu_kfree_rcu(ptr, field) KRCU_KFREE_RCU_CXX_(ptr, field, kfree_rcu_link)
+#define krcu_kfree_rcu_nolock(ptr, field) KRCU_KFREE_RCU_CXX_(ptr, field, kfree_rcu_link_nolock)
 #endif
 
 #endif /* KRCU_TRAILER_H */
