@@ -63,7 +63,11 @@ const _: () = {
 /// before the source was set, or while running its thread-local destructors
 /// (nothing would unregister it before its memory dies): then it is a word
 /// krcu keeps, and the foreign read side must go through krcu's functions.
-pub fn reader_word() -> &'static AtomicU64 {
+///
+/// A raw pointer, not a reference: a store through it can end the section
+/// a live guard stands for, so writing it needs `unsafe` (and the foreign
+/// read side's own contract).
+pub fn reader_word() -> *const AtomicU64 {
     &crate::memb::record().ctr
 }
 

@@ -45,7 +45,7 @@ fn a_word_is_zeroed_at_registration_and_marked_after_it() {
         assert_eq!(word(), foreign::UNREGISTERED);
         let reg = memb::register_thread();
         assert_eq!(word(), 0, "registration makes the word quiescent");
-        assert!(std::ptr::eq(foreign::reader_word().as_ptr(), tls_word()));
+        assert!(std::ptr::eq(foreign::reader_word() as *mut u64, tls_word()));
         let g = memb::read_lock();
         assert_eq!(word() & foreign::NEST_MASK, foreign::COUNT);
         drop(g);
@@ -70,7 +70,7 @@ fn foreign_words_protect_readers_across_thread_churn() {
 
     // The word in use is the source's.
     let g = memb::read_lock();
-    assert!(std::ptr::eq(foreign::reader_word().as_ptr(), tls_word()));
+    assert!(std::ptr::eq(foreign::reader_word() as *mut u64, tls_word()));
     assert_ne!(word() & foreign::NEST_MASK, 0);
     drop(g);
     assert_eq!(word() & foreign::NEST_MASK, 0);

@@ -53,8 +53,8 @@ pub extern "C" fn krcu__memb_use_tls_words() {
 }
 
 /// Whether this thread's record word is the TLS one the inline code uses.
-fn word_is_tls(word: &AtomicU64) -> bool {
-    std::ptr::eq(word.as_ptr(), tls_word())
+fn word_is_tls(word: *const AtomicU64) -> bool {
+    std::ptr::eq(word.cast::<u64>(), tls_word())
 }
 
 /// Inline read side, a lock that found the TLS word unregistered or nested
