@@ -491,13 +491,26 @@ fn child_nolock(imp: &str) {
     let nolock = imp == "krcu-nolock";
     let warmup = NOLOCK_ROUNDS / 10;
     // The first kmalloc_nolock of a class on a thread asks the helper for a
-    // sheaf; wait until it is stocked.
+    // sheaf, and is served from the class's slabs meanwhile; wait until the
+    // helper has stocked it (frees then go into it: `kfree_nolock` counts
+    // them) and ten batches in a row are served.
     slab::prepare_thread();
-    loop {
-        match slab::kmalloc_nolock(64) {
+    let mut in_a_row = 0;
+    while in_a_row < 10 {
+        let before = slab::stats().kfree_nolock;
+        let got: Vec<_> = (0..NOLOCK_ALLOC_BATCH)
+            .map(|_| slab::kmalloc_nolock(64))
+            .collect();
+        let all = got.iter().all(Result::is_ok);
+        for p in got.into_iter().flatten() {
             // SAFETY: a live allocation, freed once.
-            Ok(p) => break unsafe { slab::kfree_nolock(p.as_ptr()) },
-            Err(_) => std::thread::sleep(Duration::from_millis(1)),
+            unsafe { slab::kfree_nolock(p.as_ptr()) };
+        }
+        if all && slab::stats().kfree_nolock - before == NOLOCK_ALLOC_BATCH as u64 {
+            in_a_row += 1;
+        } else {
+            in_a_row = 0;
+            std::thread::sleep(Duration::from_millis(1));
         }
     }
 
