@@ -20,7 +20,7 @@
 //! and the interrupted CAS then fails and retries, so a push is also safe
 //! against a nested push from a signal handler.
 
-use crate::primitive::{AtomicPtr, AtomicU64};
+use crate::primitive::{AtomicPtr, AtomicU32, AtomicU64};
 use std::ptr;
 use std::sync::atomic::Ordering;
 
@@ -123,6 +123,97 @@ impl LinkStack {
         }
         self.taken.fetch_add(n as u64, Ordering::Relaxed);
         n
+    }
+}
+
+/// Barriers' drain requests against the helper that drains the deferred
+/// lists: a barrier takes a ticket, and returns once the helper has served
+/// it; the helper reads the newest request before it takes the lists, and
+/// serves that request after it has handled what it took. Whatever was
+/// pushed before a ticket was taken is handled before the ticket is
+/// served: the ticket's AcqRel increment follows the pushes, the helper's
+/// Acquire load of it precedes its Acquire takes, and its Release store of
+/// the served request precedes the barrier's Acquire load.
+pub(crate) struct DrainTickets {
+    requested: AtomicU32,
+    served: AtomicU32,
+}
+
+impl DrainTickets {
+    #[cfg(not(loom))]
+    pub(crate) const fn new() -> Self {
+        DrainTickets {
+            requested: AtomicU32::new(0),
+            served: AtomicU32::new(0),
+        }
+    }
+
+    #[cfg(loom)]
+    pub(crate) fn new() -> Self {
+        DrainTickets {
+            requested: AtomicU32::new(0),
+            served: AtomicU32::new(0),
+        }
+    }
+
+    /// A barrier's ticket.
+    pub(crate) fn take(&self) -> u32 {
+        // AcqRel: the ticket is ordered after the caller's earlier pushes
+        // (and, through whatever made the caller wait for them, other
+        // threads' and their handlers'); the helper's Acquire load pairs.
+        self.requested
+            .fetch_add(1, Ordering::AcqRel)
+            .wrapping_add(1)
+    }
+
+    /// The helper, before it takes the lists: the newest request.
+    pub(crate) fn newest(&self) -> u32 {
+        // Acquire: pairs with `take`: what was pushed before the ticket is
+        // visible to the takes that follow.
+        self.requested.load(Ordering::Acquire)
+    }
+
+    /// Whether `newest` is newer than the last request served.
+    pub(crate) fn unserved(&self, newest: u32) -> bool {
+        // Relaxed: only the helper writes `served`.
+        newest != self.served.load(Ordering::Relaxed)
+    }
+
+    /// Whether some request waits (a hint for the helper's sleep).
+    pub(crate) fn waiting(&self) -> bool {
+        // Relaxed: a hint; the barrier's wake delivers the request.
+        self.requested.load(Ordering::Relaxed) != self.served.load(Ordering::Relaxed)
+    }
+
+    /// The helper, after it handled what it took: serves `newest`.
+    pub(crate) fn serve(&self, newest: u32) {
+        // Release: pairs with the barrier's Acquire load in `served`.
+        self.served.store(newest, Ordering::Release);
+        #[cfg(not(loom))]
+        urcu_core::__private::futex::wake(&self.served, i32::MAX);
+    }
+
+    /// Whether `ticket` has been served; else the value to sleep on.
+    pub(crate) fn served(&self, ticket: u32) -> Result<(), u32> {
+        // Acquire: pairs with `serve`: what the helper did is visible.
+        let done = self.served.load(Ordering::Acquire);
+        if done.wrapping_sub(ticket) as i32 >= 0 {
+            Ok(())
+        } else {
+            Err(done)
+        }
+    }
+
+    /// Sleeps until `served` moves from `seen`.
+    #[cfg(not(loom))]
+    pub(crate) fn wait(&self, seen: u32) {
+        urcu_core::__private::futex::wait(&self.served, seen, None);
+    }
+
+    /// In a fork child: no barrier waits, whatever the counters said.
+    pub(crate) fn reset(&self) {
+        self.served
+            .store(self.requested.load(Ordering::Relaxed), Ordering::Relaxed);
     }
 }
 

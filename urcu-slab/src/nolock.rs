@@ -35,7 +35,7 @@
 //! returns. The helper sleeps until a push wakes it: nothing polls.
 
 use crate::cache::CacheInner;
-use crate::deferred::LinkStack;
+use crate::deferred::{DrainTickets, LinkStack};
 use crate::error::AllocError;
 use crate::kfree_rcu::{self, RcuLink, KFREE_RCU_MAX_OFFSET};
 use crate::pending::PendingStack;
@@ -44,8 +44,7 @@ use crate::sheaf::Sheaf;
 use crate::slab::{self, Object};
 use crate::thread::{self, bump, CacheSlot, ThreadSlab};
 use std::ptr::{self, NonNull};
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use urcu_core::__private::futex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// Objects a `_nolock` free could not free in place (linked through the
 /// word a free object's freelist link uses).
@@ -54,10 +53,8 @@ static DEFERRED_FREE: LinkStack = LinkStack::new();
 /// their kfree_rcu link).
 static DEFERRED_RCU: LinkStack = LinkStack::new();
 
-/// Barriers' drain requests and the last one the helper answered: a barrier
-/// takes a ticket, wakes the helper, and waits until `DRAIN_DONE` reaches it.
-static DRAIN_REQ: AtomicU32 = AtomicU32::new(0);
-static DRAIN_DONE: AtomicU32 = AtomicU32::new(0);
+/// Barriers' drain requests and the helper's answers (deferred.rs).
+static DRAIN: DrainTickets = DrainTickets::new();
 
 /// Emptied `nolock` sheaves given back to the helper (to their cache).
 static RETURNED: PendingStack = PendingStack::new();
@@ -555,15 +552,15 @@ pub(crate) fn has_work() -> bool {
         || WANT_STOCK.load(Ordering::Relaxed)
         || WANT_CHUNKS.load(Ordering::Relaxed)
         || WANT_KMALLOC.load(Ordering::Relaxed)
-        || DRAIN_REQ.load(Ordering::Relaxed) != DRAIN_DONE.load(Ordering::Relaxed)
+        || DRAIN.waiting()
 }
 
 /// The helper's pass: runs the normal path for deferred objects, fills
 /// reserves and slot tables, and answers barriers' drain requests.
 pub(crate) fn helper_pass() {
-    // Acquire: pairs with a barrier's ticket; whatever was pushed before
-    // the barrier took it is visible to the takes below.
-    let req = DRAIN_REQ.load(Ordering::Acquire);
+    // Before the takes: whatever was pushed before a barrier took its
+    // ticket is visible to them (deferred.rs).
+    let req = DRAIN.newest();
     DEFERRED_FREE.take_all(|word| {
         let o = slab::find(word).expect("a deferred object is a krcu object");
         match o.cache() {
@@ -603,34 +600,25 @@ pub(crate) fn helper_pass() {
             }
         }
     }
-    if req != DRAIN_DONE.load(Ordering::Relaxed) {
+    if DRAIN.unserved(req) {
         // A barrier waits: hand off what the deferred objects went into
         // (this thread's batch and sheaves), ahead of the barrier's marker.
         thread::with_rcu_state(|ts| kfree_rcu::flush_thread(ts, None, true));
-        // Release: pairs with the barrier's Acquire load.
-        DRAIN_DONE.store(req, Ordering::Release);
-        futex::wake(&DRAIN_DONE, i32::MAX);
+        DRAIN.serve(req);
     }
 }
 
 /// A barrier's first step: has the helper drain the deferred list and hand
 /// off what it queued; returns once it has.
 pub(crate) fn drain_for_barrier() {
-    // AcqRel: the ticket is ordered after the caller's earlier pushes (and
-    // their handlers'), which the helper's Acquire load then sees.
-    let ticket = DRAIN_REQ.fetch_add(1, Ordering::AcqRel).wrapping_add(1);
+    let ticket = DRAIN.take();
     reclaim::wake_from_anywhere();
-    loop {
-        // Acquire: pairs with the helper's Release store.
-        let done = DRAIN_DONE.load(Ordering::Acquire);
-        if done.wrapping_sub(ticket) as i32 >= 0 {
-            return;
-        }
-        futex::wait(&DRAIN_DONE, done, None);
+    while let Err(seen) = DRAIN.served(ticket) {
+        DRAIN.wait(seen);
     }
 }
 
 /// In a fork child: no barrier is waiting, whatever the counters said.
 pub(crate) fn after_fork_child() {
-    DRAIN_DONE.store(DRAIN_REQ.load(Ordering::Relaxed), Ordering::Relaxed);
+    DRAIN.reset();
 }
