@@ -19,6 +19,7 @@
 static long value = 7;
 static long *_Atomic shared = &value;
 static atomic_long handled;
+static __thread volatile sig_atomic_t handled_here;
 
 static void on_timer(int sig)
 {
@@ -31,6 +32,7 @@ static void on_timer(int sig)
     if (obj)
         krcu_kfree_nolock(obj);
     atomic_fetch_add_explicit(&handled, 1, memory_order_relaxed);
+    handled_here = 1;
 }
 
 #define THREADS 400
@@ -52,10 +54,21 @@ static void *short_lived(void *arg)
     CHECK(timer_create(CLOCK_MONOTONIC, &sev, &timers[i]) == 0);
     struct itimerspec spec = {{0, 20000}, {0, 20000}};
     CHECK(timer_settime(timers[i], 0, &spec, NULL) == 0);
-    for (int k = 0; k < 50; k++) {
-        krcu_read_lock();
-        CHECK(*krcu_dereference(shared) == 7);
-        krcu_read_unlock();
+    /* Read until the timer has interrupted this thread at least once (at
+     * most 50 ms), so that its signals do land on the thread's life and,
+     * with luck, on its exit. */
+    struct timespec t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        for (int k = 0; k < 50; k++) {
+            krcu_read_lock();
+            CHECK(*krcu_dereference(shared) == 7);
+            krcu_read_unlock();
+        }
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long ns = (now.tv_sec - t0.tv_sec) * 1000000000L + (now.tv_nsec - t0.tv_nsec);
+        if (handled_here || ns > 50 * 1000000L)
+            break;
     }
     /* Exits registered: krcu unregisters it at thread exit, while the
      * timer still fires. */

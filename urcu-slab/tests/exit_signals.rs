@@ -23,9 +23,13 @@ extern "C" fn sample(_: libc::c_int) {
         unsafe { urcu_slab::kfree_nolock(p.as_ptr()) };
     }
     HANDLED.fetch_add(1, Ordering::Relaxed);
+    HANDLED_HERE.with(|h| h.set(true));
 }
 
 thread_local! {
+    /// Whether the handler ran on this thread (a const Cell: no destructor,
+    /// safe to touch from a handler).
+    static HANDLED_HERE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
     // Made before the thread registers with memb, so destroyed after
     // krcu's exit hook ran: the timer fires through the whole exit.
     static TIMER: RefCell<Option<ThreadTimer>> = const { RefCell::new(None) };
@@ -60,9 +64,15 @@ fn signal_during_thread_exit_re_registers_or_panics() {
                             *t.borrow_mut() =
                                 Some(ThreadTimer::start(sig, Duration::from_micros(20)))
                         });
-                        for _ in 0..20 {
-                            let _g = memb::read_lock();
-                            std::hint::black_box(SHARED.load(Ordering::Acquire));
+                        // Read until the timer has interrupted this thread
+                        // (at most 50 ms), so its signals land on the
+                        // thread's life and, some of them, on its exit.
+                        let until = std::time::Instant::now() + Duration::from_millis(50);
+                        while !HANDLED_HERE.with(|h| h.get()) && std::time::Instant::now() < until {
+                            for _ in 0..20 {
+                                let _g = memb::read_lock();
+                                std::hint::black_box(SHARED.load(Ordering::Acquire));
+                            }
                         }
                     })
                 })
