@@ -535,9 +535,16 @@ impl CacheInner {
                         // Refill from the slabs; if kfree_rcu here lacks an
                         // rcu_free sheaf, give it this one and refill a new
                         // one (this path may allocate; kfree_rcu's may not).
+                        // The emptied sheaf leaves the main slot first: from
+                        // the rcu_free slot a barrier's flush may retire it
+                        // at once, and statistics read the main slot.
+                        let fresh = self.empty_sheaf_for_free();
+                        slot.main.set(fresh);
                         if self.park_rcu_free(slot, main) {
-                            main = Sheaf::new_empty(self);
+                            main = fresh;
+                        } else {
                             slot.main.set(main);
+                            self.barn.put_empty(fresh);
                         }
                         let s = unsafe { &mut *main };
                         s.fill(|out| self.take_from_slabs(out));
