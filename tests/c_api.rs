@@ -233,6 +233,11 @@ fn misuse_from_c_aborts_with_the_rule() {
             stderr.contains(message),
             "{case}: expected {message:?} in:\n{stderr}"
         );
+        // A C programmer gets krcu's message, not Rust's panic banner.
+        assert!(
+            !stderr.contains("panicked at") && !stderr.contains("RUST_BACKTRACE"),
+            "{case}: a Rust panic banner reached the C program:\n{stderr}"
+        );
         if case == "nesting-too-deep" {
             assert!(
                 stderr.contains("65534 nested sections taken"),

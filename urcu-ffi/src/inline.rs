@@ -36,13 +36,15 @@ extern "C" fn mark_unregistered() {
 }
 
 /// Makes `krcu__memb_word_v3` the record word of every thread that
-/// registers with memb from now on. Called by read_side.c's constructor,
-/// before the program can register anything.
+/// registers with memb from now on, and installs the library's panic hook
+/// (reports in C terms). Called by read_side.c's constructor, before the
+/// program can register anything.
 ///
 /// Context: library load.
 #[no_mangle]
 pub extern "C" fn krcu__memb_use_tls_words() {
     ffi("krcu (library load)", || {
+        crate::guard::install_panic_hook();
         foreign::set_unregister_hook(mark_unregistered);
         // SAFETY: the word is this thread's initial-exec TLS, touched only
         // atomically by krcu.h's inline code on its thread and by krcu; it
