@@ -217,6 +217,7 @@ pub fn master_fence() {
     DOMAIN.master_fence();
 }
 
+#[track_caller]
 fn forbid_in_read_section(what: &str) {
     if in_read_section() {
         crate::misuse(
@@ -229,6 +230,7 @@ fn forbid_in_read_section(what: &str) {
 }
 
 /// Waits for a grace period. See [`Flavor::synchronize`].
+#[track_caller]
 pub fn synchronize() {
     forbid_in_read_section("synchronize()");
     DOMAIN.ensure_init();
@@ -236,6 +238,7 @@ pub fn synchronize() {
 }
 
 /// Waits until every callback queued before the call has run.
+#[track_caller]
 pub fn barrier() {
     forbid_in_read_section("barrier()");
     crate::forbid_in_callback("barrier()");
@@ -243,6 +246,7 @@ pub fn barrier() {
 }
 
 /// See [`Flavor::cond_synchronize`].
+#[track_caller]
 pub fn cond_synchronize(cookie: GpCookie) {
     if !DOMAIN.poll_state(cookie) {
         forbid_in_read_section("cond_synchronize()");

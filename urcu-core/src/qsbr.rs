@@ -193,6 +193,7 @@ pub fn is_online() -> bool {
     QSBR_ONLINE.with(|c| c.get())
 }
 
+#[track_caller]
 fn forbid_in_read_section(what: &str) {
     if in_read_section() {
         crate::misuse(
@@ -206,6 +207,7 @@ fn forbid_in_read_section(what: &str) {
 /// before the call. Registers the thread (online) on first use; does nothing
 /// on an offline thread.
 #[inline]
+#[track_caller]
 pub fn quiescent_state() {
     forbid_in_read_section("quiescent_state()");
     if QSBR_ONLINE.with(|c| c.get()) {
@@ -219,6 +221,7 @@ pub fn quiescent_state() {
 
 /// Takes this thread offline: grace periods stop waiting for it until
 /// [`thread_online`]. Call it around blocking calls.
+#[track_caller]
 pub fn thread_offline() {
     forbid_in_read_section("thread_offline()");
     if let (Some(rec), true) = (record(), is_online()) {
@@ -258,6 +261,7 @@ pub fn offline<R>(f: impl FnOnce() -> R) -> R {
 }
 
 /// Waits for a grace period. An online thread goes offline for the wait.
+#[track_caller]
 pub fn synchronize() {
     forbid_in_read_section("synchronize()");
     DOMAIN.ensure_init();
@@ -267,6 +271,7 @@ pub fn synchronize() {
 
 /// Waits until every callback queued before the call has run. An online
 /// thread goes offline for the wait.
+#[track_caller]
 pub fn barrier() {
     forbid_in_read_section("barrier()");
     crate::forbid_in_callback("barrier()");
@@ -274,6 +279,7 @@ pub fn barrier() {
 }
 
 /// See [`Flavor::cond_synchronize`].
+#[track_caller]
 pub fn cond_synchronize(cookie: GpCookie) {
     if !DOMAIN.poll_state(cookie) {
         forbid_in_read_section("cond_synchronize()");

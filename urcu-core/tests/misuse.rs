@@ -103,3 +103,45 @@ fn unbalanced_memb_unlock_panics() {
     .join()
     .unwrap();
 }
+
+/// A misuse message points at the caller's line, not at krcu's source
+/// (`#[track_caller]` through the public entry points).
+#[test]
+fn misuse_reports_point_at_the_callers_line() {
+    if let Some(case) = std::env::var_os("KRCU_CHILD_MISUSE_LINE") {
+        match case.to_str() {
+            Some("memb-synchronize") => {
+                let _g = memb::read_lock();
+                memb::synchronize();
+            }
+            Some("qsbr-quiescent") => {
+                let _r = qsbr::register_thread();
+                let _g = qsbr::read_lock();
+                qsbr::quiescent_state();
+            }
+            Some("memb-barrier") => {
+                let _g = memb::read_lock();
+                memb::barrier();
+            }
+            _ => unreachable!(),
+        }
+        return;
+    }
+    for case in ["memb-synchronize", "qsbr-quiescent", "memb-barrier"] {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "misuse_reports_point_at_the_callers_line",
+                "--nocapture",
+            ])
+            .env("KRCU_CHILD_MISUSE_LINE", case)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{case}: the misuse was not refused");
+        assert!(
+            stderr.contains("panicked at urcu-core/tests/misuse.rs:"),
+            "{case}: the report does not point at the caller:\n{stderr}"
+        );
+    }
+}
