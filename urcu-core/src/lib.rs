@@ -155,7 +155,7 @@ pub mod __private {
     /// The library's fork handlers (see the core's fork.rs for the lock
     /// order they follow).
     pub mod fork {
-        pub use crate::fork::{install, set_slab_hooks, SlabHooks};
+        pub use crate::fork::{set_slab_hooks, SlabHooks};
     }
 
     /// Test hooks.

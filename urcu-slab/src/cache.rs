@@ -836,6 +836,8 @@ pub(crate) unsafe fn unlock_after_fork(in_child: bool) {
                 // Pins of walkers that were at work in other threads of
                 // the parent: those threads do not exist here, and a
                 // destroy in the child would wait for them forever.
+                // Relaxed: the child has one thread, and the registry
+                // lock, released just below, publishes it.
                 c.pins.store(0, Ordering::Relaxed);
             }
             c.barn.unlock_after_fork();
@@ -1041,10 +1043,10 @@ impl KmemCache {
 
     #[track_caller]
     fn try_destroy(&self, what: &str) -> Result<(), u64> {
-        // Waits for the helper: refused where that would deadlock; an
-        // online qsbr thread goes offline for the waits (in the barriers).
-        crate::kfree_rcu::forbid_sleep(what);
         let inner = self.inner();
+        // Waits for the helper: the barrier refuses it, naming `what`,
+        // where that would deadlock, and takes an online qsbr thread
+        // offline for the wait.
         crate::reclaim::barrier(Some(inner), what);
         // No new walker from here on; wait for those at work (see CACHES).
         {
@@ -1061,6 +1063,7 @@ impl KmemCache {
         let live = inner.live();
         if live != 0 {
             let _caches = CACHES.lock();
+            // Relaxed: under the registry lock, as pin_locked reads it.
             inner.dying.store(false, Ordering::Relaxed);
             return Err(live);
         }

@@ -10,23 +10,10 @@ use std::time::Duration;
 use urcu_core::{memb, qsbr, RcuHead};
 use urcu_slab::{kfree, kmalloc, kvfree_rcu_barrier, CacheArgs, KmemCache};
 
-/// Forks, runs `work` in the child under a 30 s alarm, and returns whether
-/// the child exited 0. The fork itself runs under the caller's watchdog.
+/// Forks, runs `work` in the child (see `common::fork_and_check`), and
+/// returns whether the child exited 0.
 fn fork_and_check(work: fn()) -> bool {
-    // SAFETY: fork in a test: the child only uses krcu and exits.
-    let pid = unsafe { libc::fork() };
-    assert!(pid >= 0, "fork failed");
-    if pid == 0 {
-        // SAFETY: alarm has no memory-safety preconditions.
-        unsafe { libc::alarm(30) };
-        let code = std::panic::catch_unwind(work).map_or(1, |()| 0);
-        // SAFETY: leave the child without the test harness's exit.
-        unsafe { libc::_exit(code) };
-    }
-    let mut status = 0;
-    // SAFETY: waiting for our child.
-    assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
-    libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0
+    common::fork_and_check(work).is_ok()
 }
 
 /// What a fork child does: both flavors' grace periods and callbacks, and

@@ -225,44 +225,7 @@ fn child_work(cache: &KmemCache) {
 }
 
 fn fork_once(cache: &KmemCache) {
-    // SAFETY: fork in a test: the child only uses krcu and exits.
-    let pid = unsafe { libc::fork() };
-    assert!(pid >= 0, "fork failed");
-    if pid == 0 {
-        // SAFETY: alarm has no memory-safety preconditions.
-        unsafe { libc::alarm(30) };
-        let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| child_work(cache)))
-            .map_or(1, |()| 0);
-        // SAFETY: leave without the harness's exit.
-        unsafe { libc::_exit(code) };
-    }
-    let mut status = 0;
-    let give_up = Instant::now() + Duration::from_secs(20);
-    loop {
-        // SAFETY: our child.
-        let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
-        if r == pid {
-            break;
-        }
-        if Instant::now() > give_up {
-            // Show where the child hangs before its alarm kills it.
-            let _ = std::process::Command::new("gdb")
-                .args([
-                    "-p",
-                    &pid.to_string(),
-                    "-batch",
-                    "-nx",
-                    "-ex",
-                    "thread apply all bt 40",
-                ])
-                .status();
-            // SAFETY: our child.
-            assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    if !(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0) {
+    if let Err(status) = common::fork_and_check(|| child_work(cache)) {
         fail(&format!("a fork child failed: status {status}"));
     }
 }
@@ -284,11 +247,10 @@ fn seam_torture() {
     urcu_slab::prepare_thread();
     let cache = Arc::new(obj_cache());
     SLOT.store(make(&cache, 0), Ordering::Release);
-    let stop = Arc::new(AtomicBool::new(false));
     let deadline = Instant::now() + Duration::from_secs(secs);
     let run = {
-        let (cache, stop) = (cache.clone(), stop.clone());
-        move || run_all(cache, stop, deadline)
+        let cache = cache.clone();
+        move || run_all(cache, deadline)
     };
     common::within_for("the seam torture", Duration::from_secs(secs + 120), run);
     assert_eq!(
@@ -322,10 +284,10 @@ fn seam_torture() {
         CALLBACKS.load(Ordering::Relaxed),
         HANDLED.load(Ordering::Relaxed)
     );
-    drop(stop);
 }
 
-fn run_all(cache: Arc<KmemCache>, stop: Arc<AtomicBool>, deadline: Instant) {
+fn run_all(cache: Arc<KmemCache>, deadline: Instant) {
+    let stop = Arc::new(AtomicBool::new(false));
     let mut threads = Vec::new();
     let spawn = |threads: &mut Vec<std::thread::JoinHandle<()>>,
                  name: &str,

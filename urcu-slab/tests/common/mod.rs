@@ -84,10 +84,57 @@ pub fn rerun_as_child(name: &str, env_key: &str) -> (std::process::ExitStatus, S
 /// Prints every thread's stack with gdb, if it is installed: what a hang
 /// report needs.
 fn dump_threads() {
-    let pid = std::process::id().to_string();
+    dump_threads_of(std::process::id() as i32);
+}
+
+fn dump_threads_of(pid: i32) {
     let _ = std::process::Command::new("gdb")
-        .args(["-p", &pid, "-batch", "-nx", "-ex", "thread apply all bt 30"])
+        .args([
+            "-p",
+            &pid.to_string(),
+            "-batch",
+            "-nx",
+            "-ex",
+            "thread apply all bt 40",
+        ])
         .stdout(std::process::Stdio::inherit())
         .stderr(std::process::Stdio::inherit())
         .status();
+}
+
+/// Forks; the child runs `work` under a 30 s alarm and exits 0 if it
+/// returned, 1 if it panicked. Returns the child's wait status on failure.
+/// A child still running after 20 s has its stacks printed before its
+/// alarm kills it.
+pub fn fork_and_check(work: impl FnOnce()) -> Result<(), i32> {
+    // SAFETY: fork in a test: the child only uses krcu and exits.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork failed");
+    if pid == 0 {
+        // SAFETY: alarm has no memory-safety preconditions.
+        unsafe { libc::alarm(30) };
+        let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).map_or(1, |()| 0);
+        // SAFETY: leave the child without the test harness's exit.
+        unsafe { libc::_exit(code) };
+    }
+    let mut status = 0;
+    let dump_at = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        // SAFETY: waiting for our child.
+        if unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) } == pid {
+            break;
+        }
+        if std::time::Instant::now() > dump_at {
+            dump_threads_of(pid);
+            // SAFETY: waiting for our child.
+            assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    if libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0 {
+        Ok(())
+    } else {
+        Err(status)
+    }
 }
