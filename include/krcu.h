@@ -271,8 +271,8 @@ KRCU_API const char *krcu_version(void);
  * | `KRCU_SLAB_DEBUG`       | 0 (1 in debug builds)| `krcu_set_debug_checks`     |
  * | `KRCU_FORCE_FENCE`      | 0                    | none: read when memb starts |
  *
- * Sends every later krcu warning and error (stalls, double kfree_rcu, a
- * cache destroyed with live objects, the synchronize fallback, a failed
+ * Sends every later krcu warning and error (stalls, a cache destroyed
+ * with live objects, the synchronize fallback, a failed
  * callback) to `fn(level, message, arg)` instead of standard error. NULL
  * restores the default: one line on standard error, at most ten a second.
  *
@@ -306,9 +306,11 @@ KRCU_API void krcu_set_stall_timeout_ms(uint64_t ms);
 KRCU_API void krcu_set_kfree_monitor_ms(uint64_t ms);
 
 /**
- * Turns the slab layer's debug checks (double kfree_rcu detection) on or
- * off for objects queued from now on (`KRCU_SLAB_DEBUG=1`; on in debug
- * builds).
+ * Turns the slab layer's debug checks on or off for caches created from
+ * now on (the kmalloc classes are created by the first krcu_kmalloc):
+ * freed objects are poisoned, and a write after free aborts with a report
+ * when the object is handed out again (`KRCU_SLAB_DEBUG=1`; on in debug
+ * builds). Double frees abort with a report whether they are on or not.
  *
  * Context: any but a signal handler.
  */

@@ -218,6 +218,9 @@ fn misuse_from_c_aborts_with_the_rule() {
         ),
         ("qsbr-read-while-offline", "offline thread"),
         ("cache-alloc-null", "cache is NULL"),
+        ("double-kfree", "double free"),
+        ("kfree-after-kfree-rcu", "waiting to be freed"),
+        ("double-kfree-nolock", "double free"),
     ];
     for (case, message) in cases {
         let out = run(&exe, &[case], &[]);

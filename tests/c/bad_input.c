@@ -69,6 +69,18 @@ int main(int argc, char **argv)
         krcu_qsbr_register_thread();
         krcu_qsbr_thread_offline();
         krcu_qsbr_read_lock();
+    } else if (!strcmp(c, "double-kfree")) {
+        void *p = krcu_kmalloc(64);
+        krcu_kfree(p);
+        krcu_kfree(p);
+    } else if (!strcmp(c, "kfree-after-kfree-rcu")) {
+        struct krcu_ptr *p = krcu_kmalloc(64);
+        krcu_kvfree_call_rcu_ptr(p, p);
+        krcu_kfree(p);
+    } else if (!strcmp(c, "double-kfree-nolock")) {
+        void *p = krcu_kmalloc(64);
+        krcu_kfree_nolock(p);
+        krcu_kfree_nolock(p);
     } else if (!strcmp(c, "cache-alloc-null")) {
         krcu_cache_alloc(NULL);
     } else {

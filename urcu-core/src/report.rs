@@ -1,7 +1,7 @@
 //! Reports that reach people without set-up.
 //!
-//! Every warning krcu emits (a stalled grace period, a double kfree_rcu, a
-//! cache dropped with live objects, the synchronize fallback of a headless
+//! Every warning krcu emits (a stalled grace period, a cache dropped with
+//! live objects, the synchronize fallback of a headless
 //! kvfree_rcu, a panicking deferred closure) goes, in this order:
 //!
 //! 1. to the log handler a C program installed (`krcu_set_log_handler`);

@@ -2,11 +2,12 @@
 //! paths through sheaves, barn and slabs.
 
 use crate::error::{AllocError, CacheError, DestroyError};
+use crate::freemark;
 use crate::lock::Mutex;
 use crate::pages::SLAB_SIZE;
 use crate::sheaf::{Barn, Sheaf};
 use crate::slab::{self, Slab, SlabList};
-use crate::thread::{self, MAX_CACHES};
+use crate::thread::{self, SlotIndex, MAX_CACHES};
 use std::ffi::c_void;
 use std::fmt;
 use std::ops::Deref;
@@ -44,7 +45,9 @@ pub struct CacheArgs {
     /// must re-validate what they find (SLAB_TYPESAFE_BY_RCU).
     pub typesafe_by_rcu: bool,
     /// Fill freed objects with [`POISON_FREE`] and check the poison when
-    /// they are allocated again. Always on in debug builds. Ignored for
+    /// they are allocated again. Always on in debug builds, and with the
+    /// debug checks ([`set_debug_checks`](crate::set_debug_checks),
+    /// `KRCU_SLAB_DEBUG=1`). Ignored for
     /// caches with a `ctor` or typesafe-by-RCU (poison would destroy what
     /// the constructor built or what readers may still read).
     pub poison: bool,
@@ -56,13 +59,18 @@ pub(crate) struct CacheInner {
     pub(crate) name: String,
     /// Index into every thread's slot table and into `CACHES`.
     pub(crate) id: usize,
+    /// `id`'s place in a slot table.
+    pub(crate) slot: SlotIndex,
     pub(crate) size: usize,
     pub(crate) stride: usize,
     /// Offset of the first object in a slab.
     pub(crate) first: usize,
     pub(crate) objs_per_slab: usize,
-    /// Offset, within an object's stride, of the freelist link.
+    /// Offset, within an object's stride, of the link word: the freelist
+    /// link, and the free mark of a free object (freemark.rs).
     pub(crate) freeptr: usize,
+    /// This cache's free-mark key (freemark.rs).
+    pub(crate) free_key: u64,
     pub(crate) sheaf_capacity: usize,
     pub(crate) ctor: Option<ObjectFn>,
     pub(crate) rcu_dtor: Option<ObjectFn>,
@@ -206,8 +214,9 @@ impl CacheInner {
         };
         // Poison would destroy what a constructor built, or what readers of
         // a typesafe-by-RCU cache may still read.
-        let poison =
-            (args.poison || cfg!(debug_assertions)) && args.ctor.is_none() && !args.typesafe_by_rcu;
+        let poison = (args.poison || crate::kfree_rcu::debug_checks())
+            && args.ctor.is_none()
+            && !args.typesafe_by_rcu;
         // Before the first slab lock (see fork.rs).
         crate::fork::install();
         let mut caches = CACHES.lock();
@@ -222,11 +231,13 @@ impl CacheInner {
         let inner: &'static CacheInner = Box::leak(Box::new(CacheInner {
             name: name.to_owned(),
             id,
+            slot: SlotIndex::of(id),
             size,
             stride,
             first,
             objs_per_slab: n,
             freeptr,
+            free_key: freemark::new_key(),
             sheaf_capacity: args.sheaf_capacity as usize,
             ctor: args.ctor,
             rcu_dtor: args.rcu_dtor,
@@ -328,7 +339,7 @@ impl CacheInner {
             let s = unsafe { &mut *slab };
             while got < out.len() && s.inuse < s.nr_objs {
                 // SAFETY: node lock held, a free object exists.
-                out[got] = unsafe { s.take(self.freeptr) };
+                out[got] = unsafe { s.take(self.free_key, self.freeptr) };
                 got += 1;
                 node.taken += 1;
             }
@@ -369,7 +380,7 @@ impl CacheInner {
                 let s = unsafe { &mut *o.slab };
                 debug_assert!(ptr::eq(s.cache, self));
                 // SAFETY: node lock held, `obj` is a taken object of `s`.
-                unsafe { s.put(o.start, self.freeptr) };
+                unsafe { s.put(o.start, self.free_key, self.freeptr) };
                 node.taken -= 1;
                 let to = if s.inuse == 0 {
                     SlabList::Empty
@@ -467,10 +478,11 @@ impl CacheInner {
     pub(crate) fn alloc(&self) -> *mut u8 {
         let ts = thread::current();
         if !ts.is_orphan() {
-            let main = ts.slot(self.id).main.get();
+            let main = ts.slot_at(self.slot).main.get();
             if !main.is_null() && !self.poison {
                 // SAFETY: the owner's sheaf.
                 if let Some(obj) = unsafe { (*main).pop() } {
+                    freemark::clear(obj, self.freeptr);
                     return obj;
                 }
             }
@@ -494,8 +506,11 @@ impl CacheInner {
             }
             self.alloc_slow(slot)
         });
-        if self.poison && !obj.is_null() {
-            self.check_poison(obj);
+        if !obj.is_null() {
+            if self.poison {
+                self.check_poison(obj);
+            }
+            freemark::clear(obj, self.freeptr);
         }
         obj
     }
@@ -555,19 +570,41 @@ impl CacheInner {
         unsafe { (*main).pop() }.unwrap_or(ptr::null_mut())
     }
 
-    /// Frees an object to this thread's sheaves (or to its slab).
+    /// Frees an object to this thread's sheaves (or to its slab); `what`
+    /// names the public call for a double-free report (an object that
+    /// carries its free mark already: freemark.rs).
     #[inline(always)]
-    pub(crate) fn free(&self, obj: *mut u8) {
+    #[track_caller]
+    pub(crate) fn free(&self, obj: *mut u8, what: &'static str) {
+        let mark = freemark::Mark::of(self.free_key, obj, self.freeptr);
+        if mark.is_set() {
+            self.double_free(obj, what, "free");
+        }
         let ts = thread::current();
         if !ts.is_orphan() && !self.poison {
-            let main = ts.slot(self.id).main.get();
+            let main = ts.slot_at(self.slot).main.get();
             // SAFETY: the owner's sheaf.
             if !main.is_null() && unsafe { !(*main).is_full() } {
                 unsafe { (*main).push(obj) };
+                mark.set();
                 return;
             }
         }
         self.free_cold(obj);
+    }
+
+    /// Reports a double free of `obj` by `what`, which found it `state`.
+    #[cold]
+    #[inline(never)]
+    #[track_caller]
+    pub(crate) fn double_free(&self, obj: *mut u8, what: &str, state: &str) -> ! {
+        crate::misuse(
+            &format!(
+                "double free: {what}({obj:p}) of an object of cache `{}` that is already {state}",
+                self.name
+            ),
+            freemark::INSTEAD,
+        )
     }
 
     /// Freeing off the fast path: a full sheaf, the orphan state, poison.
@@ -575,6 +612,7 @@ impl CacheInner {
     #[inline(never)]
     fn free_cold(&self, obj: *mut u8) {
         self.poison_object(obj);
+        freemark::mark(self.free_key, obj, self.freeptr);
         thread::with_alloc_state(|ts| {
             let slot = ts.slot(self.id);
             let main = slot.main.get();
@@ -997,11 +1035,14 @@ impl KmemCache {
     /// # Panics
     ///
     /// When `obj` is not an object of this cache (krcu checks the slab it
-    /// lies in).
+    /// lies in), or is free already or waiting for kfree_rcu's grace period
+    /// (a double free: nothing is freed).
     #[inline]
+    #[track_caller]
     pub unsafe fn free(&self, obj: NonNull<u8>) {
         let o = crate::object_of(obj.as_ptr(), "KmemCache::free");
-        if !o.cache().is_some_and(|c| ptr::eq(c, self.inner())) {
+        // A large object's header has a null cache: never ours either.
+        if !ptr::eq(o.slab().cache, self.inner()) {
             crate::misuse(
                 &format!(
                     "KmemCache::free({:p}) on cache `{}`: the object belongs to another cache",
@@ -1011,7 +1052,10 @@ impl KmemCache {
                 "free an object with the cache it came from, or use kfree",
             );
         }
-        self.inner().free(o.start);
+        if o.is_pending() {
+            crate::double_free_pending(o, "KmemCache::free");
+        }
+        self.inner().free(o.start, "KmemCache::free");
     }
 
     /// Returns free memory held by this cache to the system: the barn's

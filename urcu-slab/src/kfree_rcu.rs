@@ -37,6 +37,7 @@
 //! with no callback per object, once both its cookies have completed.
 
 use crate::cache::{CacheInner, KmemCache};
+use crate::freemark;
 use crate::lock::Mutex;
 use crate::pending::{Kind, PendingHead};
 use crate::reclaim;
@@ -143,8 +144,10 @@ macro_rules! kfree_rcu {
 /// # Panics
 ///
 /// When `ptr` is not a krcu allocation, or `head` does not lie within its
-/// first [`KFREE_RCU_MAX_OFFSET`] bytes.
+/// first [`KFREE_RCU_MAX_OFFSET`] bytes, or the object is free already or
+/// waiting for a grace period already (a double free: nothing is queued).
 #[inline]
+#[track_caller]
 pub unsafe fn kfree_rcu_link<H: RcuLink>(ptr: *mut u8, head: *mut H) {
     if ptr.is_null() {
         return;
@@ -160,9 +163,7 @@ pub unsafe fn kfree_rcu_link<H: RcuLink>(ptr: *mut u8, head: *mut H) {
             "pass a pointer to an RcuHead or RcuPtr field of the object itself",
         );
     }
-    if !mark_pending(&o) {
-        return;
-    }
+    mark_pending(&o, "kfree_rcu");
     thread::with_rcu_state(|ts| insert(ts, &o, Some(head.cast())));
     reclaim::throttle();
 }
@@ -173,6 +174,7 @@ pub unsafe fn kfree_rcu_link<H: RcuLink>(ptr: *mut u8, head: *mut H) {
 ///
 /// As for [`kfree_rcu_link`].
 #[inline]
+#[track_caller]
 pub unsafe fn kvfree_call_rcu(head: *mut RcuHead, ptr: *mut u8) {
     // SAFETY: forwarded contract.
     unsafe { kfree_rcu_link(ptr, head) }
@@ -184,6 +186,7 @@ pub unsafe fn kvfree_call_rcu(head: *mut RcuHead, ptr: *mut u8) {
 ///
 /// As for [`kfree_rcu_link`].
 #[inline]
+#[track_caller]
 pub unsafe fn kvfree_call_rcu_ptr(head: *mut RcuPtr, ptr: *mut u8) {
     // SAFETY: forwarded contract.
     unsafe { kfree_rcu_link(ptr, head) }
@@ -204,16 +207,15 @@ pub unsafe fn kvfree_call_rcu_ptr(head: *mut RcuPtr, ptr: *mut u8) {
 ///
 /// Inside a read-side critical section of either flavor (it may wait for a
 /// grace period, which would deadlock), or when `ptr` is not a krcu
-/// allocation.
+/// allocation, or for a double free (as [`kfree_rcu_link`]).
+#[track_caller]
 pub unsafe fn kvfree_rcu(ptr: *mut u8) {
     if ptr.is_null() {
         return;
     }
     forbid_sleep("kvfree_rcu()");
     let o = crate::object_of(ptr, "kvfree_rcu");
-    if !mark_pending(&o) {
-        return;
-    }
+    mark_pending(&o, "kvfree_rcu");
     for _ in 0..2 {
         if thread::with_rcu_state(|ts| insert(ts, &o, None)) {
             reclaim::throttle();
@@ -281,8 +283,11 @@ pub(crate) fn forbid_sleep(what: &str) {
     }
 }
 
-/// Whether double-kfree_rcu checks are on: debug builds, or
-/// `KRCU_SLAB_DEBUG=1` in the environment, or [`set_debug_checks`].
+/// Whether the slab layer's debug checks are on: debug builds, or
+/// `KRCU_SLAB_DEBUG=1` in the environment, or [`set_debug_checks`]. They
+/// poison the freed objects of caches created while they are on (writes
+/// after free are then reported when the object is handed out again).
+/// Double frees are caught whether they are on or not (freemark.rs).
 #[inline]
 pub(crate) fn debug_checks() -> bool {
     FORCE_DEBUG.load(Ordering::Relaxed)
@@ -298,52 +303,44 @@ fn debug_from_env() -> bool {
     })
 }
 
-/// Set by `set_debug_checks`; Relaxed: a configuration switch read on each
-/// call, meant to be set before the objects it concerns are queued.
+/// Set by `set_debug_checks`; Relaxed: a configuration switch read when a
+/// cache is created.
 static FORCE_DEBUG: AtomicBool = AtomicBool::new(false);
 
-/// Turns the double-kfree_rcu check on in release builds too (it is always
-/// on in debug builds, and with `KRCU_SLAB_DEBUG=1`).
+/// Turns the debug checks on in release builds too, for caches created
+/// from now on (the kmalloc classes are created with the first kmalloc):
+/// freed objects are poisoned, and a write after free is reported when the
+/// object is handed out again. They are always on in debug builds and with
+/// `KRCU_SLAB_DEBUG=1`. Double frees are detected either way.
 pub fn set_debug_checks(on: bool) {
     FORCE_DEBUG.store(on, Ordering::Relaxed);
 }
 
-/// [`mark_pending`] for the unknown context: the same check without the
-/// warning (which formats and may lock), counted in the statistics.
-#[inline]
-pub(crate) fn mark_pending_quiet(o: &Object) -> bool {
-    let on = FORCE_DEBUG.load(Ordering::Relaxed)
-        || DEBUG_FROM_ENV
-            .get()
-            .copied()
-            .unwrap_or(cfg!(debug_assertions));
-    if !on || o.mark_pending() {
-        return true;
-    }
-    reclaim::DOUBLE.fetch_add(1, Ordering::Relaxed);
-    false
-}
-
-/// Marks the object pending; false (after a warning) for a double kfree_rcu.
+/// Marks the object pending before kfree_rcu (the public call `what`)
+/// queues it. A double free when the object is pending already (a second
+/// kfree_rcu, or one after kfree_nolock deferred it) or carries its free
+/// mark (kfree_rcu after a free): see freemark.rs.
 #[inline(always)]
-fn mark_pending(o: &Object) -> bool {
-    if !debug_checks() || o.mark_pending() {
-        return true;
+#[track_caller]
+fn mark_pending(o: &Object, what: &'static str) {
+    if let Some(cache) = o.cache() {
+        if freemark::marked(cache.free_key, o.start, cache.freeptr) {
+            cache.double_free(o.start, what, "free");
+        }
     }
-    double_kfree_rcu(o);
-    false
+    if !o.mark_pending() {
+        double_kfree_rcu(o, what);
+    }
 }
 
 /// Counts and reports a double kfree_rcu; out of line, so that the check
 /// inlines into every caller.
 #[cold]
 #[inline(never)]
-fn double_kfree_rcu(o: &Object) {
+#[track_caller]
+fn double_kfree_rcu(o: &Object, what: &str) -> ! {
     reclaim::DOUBLE.fetch_add(1, Ordering::Relaxed);
-    crate::warn(&format!(
-        "krcu: double kfree_rcu of object {:p}: it is already waiting for a grace period; the second call is ignored (the object is freed once)",
-        o.start
-    ));
+    crate::double_free_pending(*o, what)
 }
 
 /// Pointers per [`Block`]: the block fills a 4 KiB object.
@@ -412,7 +409,7 @@ impl Block {
             pool.push(SendBlock(b));
         } else {
             drop(pool);
-            block_cache().free(b.cast());
+            block_cache().free(b.cast(), "the kfree_rcu block pool's free");
         }
     }
 
@@ -826,7 +823,7 @@ pub(crate) fn free_after_gp(obj: *mut u8) {
                 unsafe { dtor(o.start.cast()) };
             }
             o.clear_pending();
-            cache.free(o.start);
+            cache.free(o.start, "kfree_rcu");
         }
         None => {
             o.clear_pending();

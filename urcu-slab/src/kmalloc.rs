@@ -35,10 +35,22 @@ fn sheaf_capacity(size: usize) -> u32 {
     }
 }
 
+/// The size classes. A fork child that caught them being made makes them
+/// again (the half-made caches leak in the child's copy).
+static CACHES: ForkOnceLock<[KmemCache; 13]> = ForkOnceLock::new();
+
+/// The size classes, made on first use.
+#[inline(always)]
 fn classes() -> &'static [KmemCache; 13] {
-    // A fork child that caught the classes being made makes them again
-    // (the half-made caches leak in the child's copy).
-    static CACHES: ForkOnceLock<[KmemCache; 13]> = ForkOnceLock::new();
+    match CACHES.get() {
+        Some(c) => c,
+        None => make_classes(),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn make_classes() -> &'static [KmemCache; 13] {
     CACHES.get_or_init(|| {
         CLASSES.map(|size| {
             let align = 1 << size.trailing_zeros().min(12);
@@ -123,15 +135,21 @@ pub fn kmalloc(size: usize) -> Result<NonNull<u8>, AllocError> {
 ///
 /// # Panics
 ///
-/// When `ptr` is not a krcu allocation (the message names the pointer).
+/// When `ptr` is not a krcu allocation, or is free already or waiting for
+/// kfree_rcu's grace period (a double free): the message names the
+/// pointer and the cache, and nothing is freed.
 #[inline]
+#[track_caller]
 pub unsafe fn kfree(ptr: *mut u8) {
     if ptr.is_null() {
         return;
     }
     let o = crate::object_of(ptr, "kfree");
+    if o.is_pending() {
+        crate::double_free_pending(o, "kfree");
+    }
     match o.cache() {
-        Some(cache) => cache.free(o.start),
+        Some(cache) => cache.free(o.start, "kfree"),
         // SAFETY: a live large object (the caller's contract), alone in its
         // mapping.
         None => unsafe { slab::release(o.slab) },

@@ -59,6 +59,8 @@ mod error;
 #[cfg(not(loom))]
 mod fork;
 #[cfg(not(loom))]
+mod freemark;
+#[cfg(not(loom))]
 mod kfree_rcu;
 #[cfg(not(loom))]
 mod kmalloc;
@@ -213,6 +215,26 @@ pub(crate) fn report_corruption(what: &str) -> ! {
     panic!("krcu: memory corruption: {what}")
 }
 
+/// Reports a free or kfree_rcu, by the public call `what`, of an object
+/// that waits to be freed already (its pending bit: freemark.rs).
+#[cfg(not(loom))]
+#[cold]
+#[inline(never)]
+#[track_caller]
+pub(crate) fn double_free_pending(o: slab::Object, what: &str) -> ! {
+    match o.cache() {
+        Some(cache) => cache.double_free(o.start, what, freemark::PENDING),
+        None => misuse(
+            &format!(
+                "double free: {what}({:p}) of a large kmalloc object that is already {}",
+                o.start,
+                freemark::PENDING
+            ),
+            freemark::INSTEAD,
+        ),
+    }
+}
+
 /// The krcu object containing `ptr`, or a panic naming the pointer.
 #[cfg(not(loom))]
 #[inline(always)]
@@ -220,9 +242,19 @@ pub(crate) fn report_corruption(what: &str) -> ! {
 pub(crate) fn object_of(ptr: *const u8, what: &str) -> slab::Object {
     match slab::find(ptr) {
         Ok(o) => o,
-        Err(why) => misuse(
-            &format!("{what}({ptr:p}): the pointer {}", why.describe()),
-            "pass only pointers returned by krcu's kmalloc or a krcu cache's alloc",
-        ),
+        Err(why) => not_an_object(ptr, what, why),
     }
+}
+
+/// [`object_of`]'s report, out of line: the fast path does not prepare
+/// its arguments.
+#[cfg(not(loom))]
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn not_an_object(ptr: *const u8, what: &str, why: slab::Foreign) -> ! {
+    misuse(
+        &format!("{what}({ptr:p}): the pointer {}", why.describe()),
+        "pass only pointers returned by krcu's kmalloc or a krcu cache's alloc",
+    )
 }

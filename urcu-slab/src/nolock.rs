@@ -37,6 +37,7 @@
 use crate::cache::CacheInner;
 use crate::deferred::{DrainTickets, LinkStack};
 use crate::error::AllocError;
+use crate::freemark;
 use crate::kfree_rcu::{self, RcuLink, KFREE_RCU_MAX_OFFSET};
 use crate::pending::PendingStack;
 use crate::reclaim;
@@ -111,14 +112,34 @@ fn fatal(parts: &[&str], ptr: *const u8) -> ! {
     }
     // The digits above are ASCII: from_utf8 cannot fail.
     let hex = std::str::from_utf8(&hex).unwrap_or("?");
-    let mut all = [""; 8];
+    let mut all = [""; 12];
     all[0] = parts[0];
     all[1] = "(";
     all[2] = hex;
     all[3] = "): ";
-    let n = parts.len().min(5);
+    let n = parts.len().min(9);
     all[4..4 + n - 1].copy_from_slice(&parts[1..n]);
     urcu_core::__private::die(&all[..4 + n - 1])
+}
+
+/// Reports a double free found by the `_nolock` call `what`, which found
+/// the object `state`: written with `write(2)`, then an abort.
+#[cold]
+#[inline(never)]
+fn double_free(o: &Object, what: &str, state: &str) -> ! {
+    fatal(
+        &[
+            what,
+            "double free: the object (of cache `",
+            o.cache()
+                .map_or("large kmalloc objects", |c| c.name.as_str()),
+            "`) is already ",
+            state,
+            "; ",
+            freemark::INSTEAD,
+        ],
+        o.start,
+    )
 }
 
 /// The krcu object containing `ptr`, or an abort naming it.
@@ -221,6 +242,7 @@ pub(crate) fn alloc(cache: &CacheInner) -> *mut u8 {
     if cache.poison {
         cache.check_poison_nolock(obj);
     }
+    freemark::clear(obj, cache.freeptr);
     obj
 }
 
@@ -357,33 +379,29 @@ fn want_stock(slot: &CacheSlot) {
 ///
 /// # Aborts
 ///
-/// When `ptr` is not a krcu allocation: the message (written with
-/// `write(2)`) names the pointer. A panic is not an option where this may
-/// run.
+/// When `ptr` is not a krcu allocation, or is free already or waiting to be
+/// freed (a double free): the message (written with `write(2)`) names the
+/// pointer and the cache. A panic is not an option where this may run.
 pub unsafe fn kfree_nolock(ptr: *mut u8) {
     if ptr.is_null() {
         return;
     }
     let o = object(ptr, "kfree_nolock");
+    if o.is_pending() {
+        double_free(&o, "kfree_nolock", freemark::PENDING);
+    }
     let Some(cache) = o.cache() else {
         // A large object: unmapping it is the helper's job.
-        defer_free(o.start, 0);
+        defer_free(&o, 0);
         return;
     };
-    // SAFETY: forwarded contract.
-    unsafe { free(cache, o.start) };
-}
-
-/// Frees `obj` of `cache` from any context (see [`kfree_nolock`]).
-///
-/// # Safety
-///
-/// `obj` is a live object of `cache`, not used after this call.
-pub(crate) unsafe fn free(cache: &CacheInner, obj: *mut u8) {
-    if cache.sheaf_capacity > 0 && free_in_place(cache, obj) {
+    if freemark::marked(cache.free_key, o.start, cache.freeptr) {
+        double_free(&o, "kfree_nolock", "free");
+    }
+    if cache.sheaf_capacity > 0 && free_in_place(cache, o.start) {
         return;
     }
-    defer_free(obj, cache.freeptr);
+    defer_free(&o, cache.freeptr);
 }
 
 fn free_in_place(cache: &CacheInner, obj: *mut u8) -> bool {
@@ -403,18 +421,24 @@ fn free_in_place(cache: &CacheInner, obj: *mut u8) -> bool {
         return false;
     }
     cache.poison_object(obj);
+    freemark::mark(cache.free_key, obj, cache.freeptr);
     // SAFETY: as above; not full.
     unsafe { (*sheaf).push(obj) };
     bump(&ts.counters.nolock_free, 1);
     true
 }
 
-/// Pushes a free for the helper: `obj`'s word at `link_off` links it.
-fn defer_free(obj: *mut u8, link_off: usize) {
+/// Pushes a free for the helper: the object's word at `link_off` links it.
+/// The link takes the free mark's place, so the object is marked pending
+/// instead until the helper frees it (freemark.rs).
+fn defer_free(o: &Object, link_off: usize) {
+    if !o.mark_pending() {
+        double_free(o, "kfree_nolock", freemark::PENDING);
+    }
     // SAFETY: the object is being freed, so its link word (the freelist
     // link's place, outside the object for typesafe and constructed caches)
     // is ours; the helper owns it from now on.
-    if unsafe { DEFERRED_FREE.push(obj.wrapping_add(link_off)) } {
+    if unsafe { DEFERRED_FREE.push(o.start.wrapping_add(link_off)) } {
         wake();
     }
 }
@@ -485,9 +509,10 @@ macro_rules! kfree_rcu_nolock {
 ///
 /// # Aborts
 ///
-/// When `ptr` is not a krcu allocation or `head` is not within its first
-/// [`KFREE_RCU_MAX_OFFSET`] bytes (the message, written with `write(2)`,
-/// names the pointer).
+/// When `ptr` is not a krcu allocation, `head` is not within its first
+/// [`KFREE_RCU_MAX_OFFSET`] bytes, or the object is free already or waiting
+/// to be freed (a double free); the message, written with `write(2)`,
+/// names the pointer.
 pub unsafe fn kfree_rcu_nolock_link<H: RcuLink>(ptr: *mut u8, head: *mut H) {
     if ptr.is_null() {
         return;
@@ -504,8 +529,14 @@ pub unsafe fn kfree_rcu_nolock_link<H: RcuLink>(ptr: *mut u8, head: *mut H) {
             ptr,
         );
     }
-    if !kfree_rcu::mark_pending_quiet(&o) {
-        return;
+    if let Some(cache) = o.cache() {
+        if freemark::marked(cache.free_key, o.start, cache.freeptr) {
+            double_free(&o, "kfree_rcu_nolock", "free");
+        }
+    }
+    if !o.mark_pending() {
+        reclaim::DOUBLE.fetch_add(1, Ordering::Relaxed);
+        double_free(&o, "kfree_rcu_nolock", freemark::PENDING);
     }
     let head = head.cast::<u8>();
     let queued = thread::current_nolock()
@@ -564,7 +595,10 @@ pub(crate) fn helper_pass() {
     DEFERRED_FREE.take_all(|word| {
         let o = slab::find(word).expect("a deferred object is a krcu object");
         match o.cache() {
-            Some(cache) => cache.free(o.start),
+            Some(cache) => {
+                o.clear_pending();
+                cache.free(o.start, "kfree_nolock");
+            }
             // SAFETY: a large object given up by kfree_nolock, alone in its
             // mapping.
             None => unsafe { slab::release(o.slab) },

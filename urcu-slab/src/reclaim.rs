@@ -451,6 +451,8 @@ fn process_sheaf(sheaf: *mut Sheaf) {
             o.clear_pending();
         }
         cache.poison_object(obj);
+        // Free now, in a sheaf: the mark a free would have set.
+        crate::freemark::mark(cache.free_key, obj, cache.freeptr);
     }
     let n = s.len() as u64;
     FREED_SHEAF.fetch_add(n, Ordering::Relaxed);

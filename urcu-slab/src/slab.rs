@@ -11,15 +11,18 @@
 //! From any interior pointer, [`find`] gets the mapping from the address map
 //! ([`pages::header_of`]), checks the header's magic, and computes the
 //! object's index and start. Free objects are threaded through a freelist
-//! whose link sits at the cache's `freeptr` offset; objects past
-//! `never_used` have never been handed out and are free without being on
-//! the list, so a new slab is not touched page by page.
+//! whose link sits at the cache's `freeptr` offset, encoded as a free mark
+//! (freemark.rs); objects past `never_used` have never been handed out and
+//! are free without being on the list, so a new slab is not touched page by
+//! page.
 //!
 //! The pending bitmap holds one bit per object: set while the object waits
-//! for a grace period in a kfree_rcu batch or sheaf (when double-free checks
-//! are on), so a second kfree_rcu of it is caught.
+//! for a grace period in a kfree_rcu batch or sheaf, or for the helper to
+//! free it after a deferred `_nolock` free, so that a second free or
+//! kfree_rcu of it is caught (freemark.rs).
 
 use crate::cache::CacheInner;
+use crate::freemark;
 use crate::pages::{self, SLAB_SIZE};
 use crate::pending::PendingHead;
 use std::ptr;
@@ -89,7 +92,7 @@ impl Foreign {
     pub(crate) fn describe(self) -> &'static str {
         match self {
             Foreign::NotMapped => {
-                "was not allocated by krcu (no krcu slab or large mapping contains it)"
+                "was not allocated by krcu, or was freed already (no krcu slab or large mapping contains it)"
             }
             Foreign::Header => "points into a krcu slab's header, not at an object",
             Foreign::Corrupt => "lies in a krcu mapping whose header is corrupt",
@@ -137,13 +140,21 @@ impl Object {
         (word, 1 << (self.index % 64))
     }
 
-    /// Marks the object as waiting for a grace period; false when it already
-    /// was (a double kfree_rcu).
+    /// Marks the object as waiting for a grace period or a deferred free;
+    /// false when it already was (a double kfree_rcu or free).
     pub(crate) fn mark_pending(&self) -> bool {
         let (word, bit) = self.pending_word();
         // Relaxed: the bit only detects a repeat of the same object; the
         // object's hand-off to the reclaimer is ordered by the batch queue.
         word.fetch_or(bit, Ordering::Relaxed) & bit == 0
+    }
+
+    /// Whether the object waits for a grace period or a deferred free: a
+    /// free of it now is a double free. Relaxed: as for `mark_pending`.
+    #[inline(always)]
+    pub(crate) fn is_pending(&self) -> bool {
+        let (word, bit) = self.pending_word();
+        word.load(Ordering::Relaxed) & bit != 0
     }
 
     /// Clears the pending mark when the object is freed after its grace
@@ -290,25 +301,46 @@ impl Slab {
         }
     }
 
-    /// Takes a free object. Node lock held; the slab has one.
+    /// Takes a free object, free-marked for a sheaf (freemark.rs). Node
+    /// lock held; the slab has one. A freelist link that is no free mark
+    /// of this slab (written after free) aborts: following it would hand
+    /// out a wild pointer, in whatever context the caller runs.
     ///
     /// # Safety
     ///
-    /// The caller holds the owning cache's node lock and `inuse < nr_objs`.
-    pub(crate) unsafe fn take(&mut self, freeptr: usize) -> *mut u8 {
+    /// The caller holds the owning cache's node lock and `inuse < nr_objs`;
+    /// `key` and `freeptr` are the cache's.
+    pub(crate) unsafe fn take(&mut self, key: u64, freeptr: usize) -> *mut u8 {
         debug_assert!(self.inuse < self.nr_objs);
         self.inuse += 1;
         let base = self as *mut Slab as *mut u8;
-        if !self.freelist.is_null() {
+        let obj = if !self.freelist.is_null() {
             let obj = self.freelist;
-            // SAFETY: freelist objects are free objects of this slab; their
-            // link word at `freeptr` was written by `put`.
-            self.freelist = unsafe { obj.add(freeptr).cast::<*mut u8>().read() };
-            return obj;
-        }
-        let i = self.never_used;
-        self.never_used += 1;
-        base.wrapping_add(self.first as usize + i as usize * self.stride as usize)
+            // Freelist objects are free objects of this slab, linked by `put`.
+            match freemark::next(key, obj, freeptr, base) {
+                Ok(next) => self.freelist = next,
+                Err(_) => self.corrupt_freelist(),
+            }
+            obj
+        } else {
+            let i = self.never_used;
+            self.never_used += 1;
+            base.wrapping_add(self.first as usize + i as usize * self.stride as usize)
+        };
+        freemark::mark(key, obj, freeptr);
+        obj
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn corrupt_freelist(&self) -> ! {
+        // SAFETY: a slab's cache outlives it.
+        let name = unsafe { (*self.cache).name.as_str() };
+        urcu_core::__private::die(&[
+            "krcu: memory corruption: a free object of cache `",
+            name,
+            "` was written after it was freed (its freelist link is overwritten)",
+        ])
     }
 
     /// Returns a free object to the slab. Node lock held.
@@ -316,12 +348,11 @@ impl Slab {
     /// # Safety
     ///
     /// The caller holds the node lock; `obj` is an object of this slab that
-    /// was taken and is no longer used.
-    pub(crate) unsafe fn put(&mut self, obj: *mut u8, freeptr: usize) {
+    /// was taken and is no longer used; `key` and `freeptr` are the cache's.
+    pub(crate) unsafe fn put(&mut self, obj: *mut u8, key: u64, freeptr: usize) {
         debug_assert!(self.inuse > 0);
-        // SAFETY: `obj` is a free object of this slab, and the link word at
-        // `freeptr` lies inside its stride.
-        unsafe { obj.add(freeptr).cast::<*mut u8>().write(self.freelist) };
+        let base = self as *mut Slab as *mut u8;
+        freemark::link(key, obj, freeptr, self.freelist, base);
         self.freelist = obj;
         self.inuse -= 1;
     }

@@ -61,6 +61,33 @@ const NCHUNKS: usize = 64;
 /// The most caches (including kmalloc's) that can exist at once.
 pub(crate) const MAX_CACHES: usize = CHUNK * NCHUNKS;
 
+/// Where cache `id`'s slot lies in every thread's slot table, computed
+/// once per cache so that the allocation fast paths add an offset instead
+/// of dividing, multiplying and bounds-checking the id. Only [`of`]
+/// makes one, so `chunk < NCHUNKS` and `offset` is a slot's offset within
+/// a chunk.
+///
+/// [`of`]: SlotIndex::of
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SlotIndex {
+    chunk: usize,
+    offset: usize,
+}
+
+impl SlotIndex {
+    pub(crate) const fn of(id: usize) -> Self {
+        assert!(id < MAX_CACHES);
+        SlotIndex {
+            chunk: id / CHUNK,
+            offset: id % CHUNK * std::mem::size_of::<CacheSlot>(),
+        }
+    }
+
+    fn id(self) -> usize {
+        self.chunk * CHUNK + self.offset / std::mem::size_of::<CacheSlot>()
+    }
+}
+
 /// A thread's state for one cache.
 pub(crate) struct CacheSlot {
     /// Owner only: the allocation sheaves (null until first needed);
@@ -254,14 +281,22 @@ impl ThreadSlab {
     /// (or under the lock for the orphan).
     #[inline]
     pub(crate) fn slot(&self, id: usize) -> &CacheSlot {
+        self.slot_at(SlotIndex::of(id))
+    }
+
+    /// [`slot`](Self::slot) by a cache's precomputed [`SlotIndex`].
+    #[inline(always)]
+    pub(crate) fn slot_at(&self, at: SlotIndex) -> &CacheSlot {
         // Acquire: pairs with the Release store that installed the chunk
         // (the owner's own, or, for a pooled state, its previous owner's).
-        let chunk = self.chunks[id / CHUNK].load(Ordering::Acquire);
+        // SAFETY: `at.chunk < NCHUNKS` (SlotIndex::of).
+        let chunk = unsafe { self.chunks.get_unchecked(at.chunk) }.load(Ordering::Acquire);
         if chunk.is_null() {
-            return self.new_chunk(id);
+            return self.new_chunk(at.id());
         }
-        // SAFETY: installed chunks are never freed.
-        unsafe { &(*chunk)[id % CHUNK] }
+        // SAFETY: installed chunks are never freed, and `at.offset` is a
+        // slot's offset within one (SlotIndex::of).
+        unsafe { &*chunk.cast::<u8>().add(at.offset).cast::<CacheSlot>() }
     }
 
     #[cold]
