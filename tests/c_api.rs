@@ -199,14 +199,17 @@ fn misuse_from_c_aborts_with_the_rule() {
         ("kfree-rcu-foreign", "was not allocated by krcu"),
         ("cache-free-wrong-cache", "belongs to another cache"),
         ("sync-in-read-section", "would deadlock"),
-        ("unlock-without-lock", "without a matching read_lock"),
-        ("unlock-after-unregister", "without a matching read_lock"),
+        ("unlock-without-lock", "without a matching krcu_read_lock()"),
+        (
+            "unlock-after-unregister",
+            "without a matching krcu_read_lock()",
+        ),
         ("nesting-too-deep", "nested more than 65534 deep"),
         ("call-rcu-null-head", "head is NULL"),
         ("call-rcu-null-func", "func is NULL"),
         (
             "barrier-in-callback",
-            "inside an RCU callback (call_rcu, defer or rcu_dtor) would deadlock",
+            "inside an RCU callback (krcu_call_rcu, or a cache's rcu_dtor) would deadlock",
         ),
         (
             "headless-in-read-section",
@@ -241,6 +244,12 @@ fn misuse_from_c_aborts_with_the_rule() {
             !stderr.contains("panicked at") && !stderr.contains("RUST_BACKTRACE"),
             "{case}: a Rust panic banner reached the C program:\n{stderr}"
         );
+        // ...in C terms: no Rust API named (urcu-ffi/src/terms.rs).
+        let rust = rust_terms_in(&stderr);
+        assert!(
+            rust.is_empty(),
+            "{case}: Rust terms {rust:?} reached the C program:\n{stderr}"
+        );
         if case == "nesting-too-deep" {
             assert!(
                 stderr.contains("65534 nested sections taken"),
@@ -248,6 +257,29 @@ fn misuse_from_c_aborts_with_the_rule() {
             );
         }
     }
+}
+
+/// The Rust API terms in a message meant for C: paths (`::`), guards,
+/// Rust type and macro names, and any function called by name (`name(`)
+/// that is not a `krcu_` one.
+fn rust_terms_in(text: &str) -> Vec<String> {
+    let mut found: Vec<String> = ["::", "guard", "KmemCache", "RcuHead", "RcuPtr", "!,", "! "]
+        .iter()
+        .filter(|t| text.contains(*t))
+        .map(|t| t.to_string())
+        .collect();
+    let bytes = text.as_bytes();
+    let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    for (i, _) in text.match_indices('(') {
+        let start = (0..i).rev().take_while(|&j| ident(bytes[j])).last();
+        if let Some(start) = start {
+            let name = &text[start..i];
+            if !name.starts_with("krcu_") {
+                found.push(format!("{name}("));
+            }
+        }
+    }
+    found
 }
 
 /// Whether this compiler can build and run an AddressSanitizer program.

@@ -162,7 +162,10 @@ impl<F: Flavor> Drop for Registration<F> {
         if last {
             if F::in_read_section() {
                 crate::misuse(
-                    "Registration dropped inside a read-side critical section",
+                    &format!(
+                        "a {} Registration dropped inside a read-side critical section",
+                        F::NAME
+                    ),
                     "end the read section (drop its guard) before unregistering",
                 );
             }

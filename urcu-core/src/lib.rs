@@ -149,7 +149,10 @@ pub mod __private {
 
     /// Warnings that reach people (report.rs).
     pub mod report {
-        pub use crate::report::{emit, set_handler, Handler, Level, Target};
+        pub use crate::report::{
+            emit, for_each_in_c_terms, in_c_terms, set_c_terms, set_handler, Handler, Level,
+            Target, Terms,
+        };
     }
 
     /// The library's fork handlers (see the core's fork.rs for the lock

@@ -221,9 +221,9 @@ pub fn master_fence() {
 fn forbid_in_read_section(what: &str) {
     if in_read_section() {
         crate::misuse(
-            &format!("memb {what} called inside a memb read-side critical section would deadlock"),
+            &format!("{what} called inside a memb read-side critical section would deadlock"),
             &format!(
-                "drop the read guard before {what}, or use call_rcu / start_poll to defer the work"
+                "drop the read guard before calling {what}, or defer the work with memb::call_rcu or memb::start_poll"
             ),
         );
     }
@@ -232,7 +232,7 @@ fn forbid_in_read_section(what: &str) {
 /// Waits for a grace period. See [`Flavor::synchronize`].
 #[track_caller]
 pub fn synchronize() {
-    forbid_in_read_section("synchronize()");
+    forbid_in_read_section("memb::synchronize()");
     DOMAIN.ensure_init();
     DOMAIN.wait_for(DOMAIN.get_state());
 }
@@ -240,8 +240,8 @@ pub fn synchronize() {
 /// Waits until every callback queued before the call has run.
 #[track_caller]
 pub fn barrier() {
-    forbid_in_read_section("barrier()");
-    crate::forbid_in_callback("barrier()");
+    forbid_in_read_section("memb::barrier()");
+    crate::forbid_in_callback("memb::barrier()");
     DOMAIN.barrier();
 }
 
@@ -249,7 +249,7 @@ pub fn barrier() {
 #[track_caller]
 pub fn cond_synchronize(cookie: GpCookie) {
     if !DOMAIN.poll_state(cookie) {
-        forbid_in_read_section("cond_synchronize()");
+        forbid_in_read_section("memb::cond_synchronize()");
         DOMAIN.ensure_init();
         DOMAIN.wait_for(DOMAIN.bounded(cookie));
     }

@@ -174,8 +174,8 @@ fn guard_unlock() {
         let v = n.get();
         if v == 0 {
             crate::misuse(
-                "qsbr read_unlock without a matching read_lock",
-                "pair every read_unlock with a read_lock on the same thread",
+                "qsbr::raw_read_unlock() without a matching qsbr::raw_read_lock()",
+                "pair every qsbr::raw_read_unlock() with a qsbr::raw_read_lock() on the same thread",
             );
         }
         n.set(v - 1)
@@ -197,8 +197,8 @@ pub fn is_online() -> bool {
 fn forbid_in_read_section(what: &str) {
     if in_read_section() {
         crate::misuse(
-            &format!("qsbr {what} called inside a qsbr read-side critical section"),
-            &format!("drop every qsbr read guard before {what}"),
+            &format!("{what} called inside a qsbr read-side critical section would deadlock"),
+            &format!("drop every qsbr read guard before calling {what}"),
         );
     }
 }
@@ -209,7 +209,7 @@ fn forbid_in_read_section(what: &str) {
 #[inline]
 #[track_caller]
 pub fn quiescent_state() {
-    forbid_in_read_section("quiescent_state()");
+    forbid_in_read_section("qsbr::quiescent_state()");
     if QSBR_ONLINE.with(|c| c.get()) {
         if let Some(rec) = record() {
             reader::qsbr_quiescent(rec, &GP);
@@ -223,7 +223,7 @@ pub fn quiescent_state() {
 /// [`thread_online`]. Call it around blocking calls.
 #[track_caller]
 pub fn thread_offline() {
-    forbid_in_read_section("thread_offline()");
+    forbid_in_read_section("qsbr::thread_offline()");
     if let (Some(rec), true) = (record(), is_online()) {
         reader::qsbr_offline(rec, &GP);
         QSBR_ONLINE.with(|c| c.set(false));
@@ -263,7 +263,7 @@ pub fn offline<R>(f: impl FnOnce() -> R) -> R {
 /// Waits for a grace period. An online thread goes offline for the wait.
 #[track_caller]
 pub fn synchronize() {
-    forbid_in_read_section("synchronize()");
+    forbid_in_read_section("qsbr::synchronize()");
     DOMAIN.ensure_init();
     let cookie = DOMAIN.get_state();
     offline(|| DOMAIN.wait_for(cookie));
@@ -273,8 +273,8 @@ pub fn synchronize() {
 /// thread goes offline for the wait.
 #[track_caller]
 pub fn barrier() {
-    forbid_in_read_section("barrier()");
-    crate::forbid_in_callback("barrier()");
+    forbid_in_read_section("qsbr::barrier()");
+    crate::forbid_in_callback("qsbr::barrier()");
     offline(|| DOMAIN.barrier());
 }
 
@@ -282,7 +282,7 @@ pub fn barrier() {
 #[track_caller]
 pub fn cond_synchronize(cookie: GpCookie) {
     if !DOMAIN.poll_state(cookie) {
-        forbid_in_read_section("cond_synchronize()");
+        forbid_in_read_section("qsbr::cond_synchronize()");
         DOMAIN.ensure_init();
         let target = DOMAIN.bounded(cookie);
         offline(|| DOMAIN.wait_for(target));

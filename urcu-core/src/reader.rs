@@ -319,7 +319,7 @@ pub(crate) fn qsbr_state(ctr: u64, gp: u64) -> ReaderState {
 pub(crate) fn nesting_overflow() -> ! {
     panic!(
         "krcu: memb read-side critical sections nested more than {} deep; \
-         a read_lock without its read_unlock in a loop is the usual cause",
+         a lock taken in a loop without its unlock (a forgotten guard) is the usual cause",
         MAX_NEST
     )
 }
@@ -328,8 +328,9 @@ pub(crate) fn nesting_overflow() -> ! {
 #[inline(never)]
 pub(crate) fn unbalanced_unlock() -> ! {
     panic!(
-        "krcu: memb read_unlock without a matching read_lock on this thread; \
-         every read_unlock must close a read_lock taken on the same thread"
+        "krcu: memb::raw_read_unlock() without a matching memb::raw_read_lock() on this \
+         thread; every memb::raw_read_unlock() must close a memb::raw_read_lock() taken on \
+         the same thread"
     )
 }
 

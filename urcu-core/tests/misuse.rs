@@ -98,7 +98,10 @@ fn unbalanced_memb_unlock_panics() {
         // misuse under test, with no guard alive.
         unsafe { memb::raw_read_unlock() };
         let msg = panic_message(|| unsafe { memb::raw_read_unlock() });
-        assert!(msg.contains("without a matching read_lock"), "{msg}");
+        assert!(
+            msg.contains("without a matching memb::raw_read_lock()"),
+            "{msg}"
+        );
     })
     .join()
     .unwrap();

@@ -34,6 +34,7 @@ pub(crate) fn install_panic_hook() {
             .copied()
             .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
             .unwrap_or("krcu: an internal error (a non-string panic)");
+        let msg = urcu_core::__private::report::in_c_terms(msg);
         let line = format!("{}\n", msg.trim_end());
         // SAFETY: writes from a valid buffer to fd 2 (one write: stderr's
         // lock may be held by a thread the process forked away from).

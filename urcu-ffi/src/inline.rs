@@ -44,6 +44,7 @@ extern "C" fn mark_unregistered() {
 #[no_mangle]
 pub extern "C" fn krcu__memb_use_tls_words() {
     ffi("krcu (library load)", || {
+        urcu_core::__private::report::set_c_terms(&crate::terms::C_TERMS);
         crate::guard::install_panic_hook();
         foreign::set_unregister_hook(mark_unregistered);
         // SAFETY: the word is this thread's initial-exec TLS, touched only

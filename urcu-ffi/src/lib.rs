@@ -21,6 +21,7 @@ mod guard;
 mod inline;
 mod slab;
 mod stats;
+mod terms;
 mod types;
 
 pub use config::*;

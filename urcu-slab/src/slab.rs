@@ -337,7 +337,7 @@ impl Slab {
         // SAFETY: a slab's cache outlives it.
         let name = unsafe { (*self.cache).name.as_str() };
         urcu_core::__private::die(&[
-            "krcu: memory corruption: a free object of cache `",
+            "memory corruption: a free object of cache `",
             name,
             "` was written after it was freed (its freelist link is overwritten)",
         ])

@@ -35,7 +35,7 @@ pub(crate) fn die_parts(parts: &[&str]) -> ! {
     };
     write(b"krcu: ");
     for p in parts {
-        write(p.as_bytes());
+        crate::report::for_each_in_c_terms(p, |piece| write(piece.as_bytes()));
     }
     write(b"\n");
     std::process::abort()
