@@ -44,6 +44,7 @@ use crate::queue::{Batch, CallbackQueue};
 use crate::reader::{self, GpCounter, ReaderRecord, ReaderState, CTR_STEP, GP_WAITING};
 use crate::registry::Registry;
 use crate::seq::{self, GpCookie};
+use crate::sleep::SleepFlag;
 use crate::sys::{futex, membarrier};
 use crossbeam_utils::CachePadded;
 use std::collections::VecDeque;
@@ -70,10 +71,6 @@ const BACKLOG_HIGH_WATER: u64 = 1 << 17;
 /// How often (in calls) `call_rcu` looks at the backlog: the check reads a
 /// counter the callback thread writes.
 const BACKLOG_CHECK_EVERY: u64 = 256;
-
-/// Helper sleep flags.
-const AWAKE: u32 = 0;
-const SLEEPING: u32 = 1;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum FlavorKind {
@@ -151,8 +148,8 @@ pub(crate) struct Domain {
     invoking: Mutex<()>,
     /// Batches whose grace period has ended; held to push or pop.
     ready: Mutex<VecDeque<Batch>>,
-    gp_sleep: AtomicU32,
-    reclaim_sleep: AtomicU32,
+    gp_sleep: SleepFlag,
+    reclaim_sleep: SleepFlag,
 }
 
 /// Counters of one flavor.
@@ -204,8 +201,8 @@ impl Domain {
             }),
             invoking: Mutex::new(()),
             ready: Mutex::new(VecDeque::new()),
-            gp_sleep: AtomicU32::new(AWAKE),
-            reclaim_sleep: AtomicU32::new(AWAKE),
+            gp_sleep: SleepFlag::new(),
+            reclaim_sleep: SleepFlag::new(),
         }
     }
 
@@ -520,17 +517,22 @@ impl Domain {
     #[inline]
     pub(crate) unsafe fn enqueue(&self, head: *mut RcuHead, func: RcuCallback) -> u64 {
         // SAFETY: the caller owns `head` until the callback runs.
-        unsafe {
+        let was_empty = unsafe {
             (*head).func = Some(func);
-            self.callbacks.enqueue(head);
-        }
+            self.callbacks.enqueue(head)
+        };
         // Relaxed: a statistic, and the backlog estimate below.
         let queued = if is_barrier(func) {
             0
         } else {
             self.cb_queued.fetch_add(1, Relaxed)
         };
-        self.wake_helper();
+        // Behind other callbacks, this one is seen by any look of the
+        // helper's (sleep.rs): only the call that made the queue non-empty
+        // wakes it.
+        if was_empty {
+            self.wake_helper();
+        }
         queued
     }
 
@@ -577,12 +579,9 @@ impl Domain {
 
     #[inline]
     fn wake_helper(&self) {
-        // SeqCst: the producer's half of the Dekker handshake, after the
-        // SeqCst exchange in `enqueue` or `request`.
-        if self.gp_sleep.load(SeqCst) == SLEEPING {
-            self.gp_sleep.store(AWAKE, Relaxed);
-            futex::wake(&self.gp_sleep, 1);
-        }
+        // After the exchange in `enqueue` or the compare-exchange in
+        // `request`: the producer's half of the sleep handshake (sleep.rs).
+        self.gp_sleep.wake();
     }
 
     /// Returns after every callback queued before the call has run.
@@ -680,21 +679,22 @@ impl Domain {
             if !self.helper_should_sleep() {
                 continue;
             }
-            futex::wait(&self.gp_sleep, SLEEPING, None);
+            self.gp_sleep.sleep();
         }
     }
 
-    /// Whether there is no work; sets the sleep flag when so.
+    /// Whether there is no work; leaves the sleep flag announced when so.
     fn helper_should_sleep(&self) -> bool {
-        // SeqCst store, then SeqCst loads: the helper's half of the Dekker
-        // handshake with `enqueue`/`request` (either they see SLEEPING and
-        // wake us, or we see their work here).
-        self.gp_sleep.store(SLEEPING, SeqCst);
+        // The helper's half of the sleep handshake with `enqueue` and
+        // `request` (sleep.rs): either they see the announcement and wake
+        // us, or this look sees their work. Relaxed loads: ordered by the
+        // announcement's fence.
+        self.gp_sleep.announce();
         let idle = self.callbacks.is_empty()
-            && seq::done(self.seq.load(SeqCst), self.needed.load(SeqCst))
+            && seq::done(self.seq.load(Relaxed), self.needed.load(Relaxed))
             && lock(&self.work).batches.is_empty();
         if !idle {
-            self.gp_sleep.store(AWAKE, Relaxed);
+            self.gp_sleep.stay_awake();
         }
         idle
     }
@@ -710,10 +710,10 @@ impl Domain {
             lock(&self.ready).push_back(batch);
             moved = true;
         }
-        // SeqCst: Dekker with the reclaim thread's sleep (see reclaim_helper).
-        if moved && self.reclaim_sleep.load(SeqCst) == SLEEPING {
-            self.reclaim_sleep.store(AWAKE, Relaxed);
-            futex::wake(&self.reclaim_sleep, 1);
+        // After the pushes under `ready`'s lock: the producer's half of the
+        // reclaim thread's sleep handshake (sleep.rs, reclaim_helper).
+        if moved {
+            self.reclaim_sleep.wake();
         }
     }
 
@@ -729,11 +729,11 @@ impl Domain {
                 }
                 None => {
                     drop(invoking);
-                    self.reclaim_sleep.store(SLEEPING, SeqCst);
+                    self.reclaim_sleep.announce();
                     if lock(&self.ready).is_empty() {
-                        futex::wait(&self.reclaim_sleep, SLEEPING, None);
+                        self.reclaim_sleep.sleep();
                     }
-                    self.reclaim_sleep.store(AWAKE, Relaxed);
+                    self.reclaim_sleep.stay_awake();
                 }
             }
         }
@@ -782,8 +782,8 @@ impl ForkGuards {
         self.registry.prune_after_fork(keep, &d.passes);
         d.registry_generation.fetch_add(1, Relaxed);
         d.started.store(false, Relaxed);
-        d.gp_sleep.store(AWAKE, Relaxed);
-        d.reclaim_sleep.store(AWAKE, Relaxed);
+        d.gp_sleep.reset();
+        d.reclaim_sleep.reset();
         d.gp.futex.store(0, Relaxed);
         // SAFETY (all three): no other thread exists in the child, and we
         // hold the locks of the batches.

@@ -34,6 +34,7 @@ mod primitive;
 mod queue;
 mod reader;
 mod seq;
+mod sleep;
 
 #[cfg(not(loom))]
 mod callback;

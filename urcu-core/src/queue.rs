@@ -33,7 +33,7 @@
 use crate::head::RcuHead;
 use crate::primitive::{spin_hint, AtomicPtr};
 use std::ptr;
-use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 
 /// A wait-free MPSC queue of [`RcuHead`]s.
 pub(crate) struct CallbackQueue {
@@ -70,24 +70,22 @@ impl CallbackQueue {
         }
     }
 
-    /// Appends `node`. Wait-free and async-signal-safe.
-    ///
-    /// The exchange is `SeqCst` because callers follow it with a `SeqCst`
-    /// load of the consumer's sleep flag: the pair forms a Dekker handshake
-    /// with the consumer's "set flag, then check [`is_empty`]" (either the
-    /// producer sees the flag or the consumer sees the node).
+    /// Appends `node`. Wait-free and async-signal-safe. Returns whether the
+    /// queue was empty: only then may the consumer have found nothing in its
+    /// last look before sleeping, so only then must the caller wake it
+    /// (sleep.rs).
     ///
     /// # Safety
     ///
     /// `node` is valid, not in any queue, and stays valid until the consumer
     /// is done with it.
     #[inline]
-    pub(crate) unsafe fn enqueue(&self, node: *mut RcuHead) {
+    pub(crate) unsafe fn enqueue(&self, node: *mut RcuHead) -> bool {
         // SAFETY: the caller owns `node` until it is linked.
         unsafe { (*node).next.store(ptr::null_mut(), Relaxed) };
         // Release publishes the null `next` before a later producer, which
         // reads this exchange (Acquire half), stores its link into it.
-        let prev = self.tail.swap(node, SeqCst);
+        let prev = self.tail.swap(node, AcqRel);
         let link = if prev.is_null() {
             &self.first
         } else {
@@ -98,14 +96,15 @@ impl CallbackQueue {
         // Release: the consumer's Acquire load of this link sees `node`'s
         // fields (its callback) as written by the caller.
         link.store(node, Release);
+        prev.is_null()
     }
 
     /// Whether nothing is queued (or being queued).
     ///
-    /// `SeqCst`: the consumer's half of the Dekker handshake described at
-    /// [`enqueue`](Self::enqueue).
+    /// Relaxed: the consumer's last look before it sleeps is ordered by the
+    /// fence of its sleep flag's `announce` (sleep.rs).
     pub(crate) fn is_empty(&self) -> bool {
-        self.tail.load(SeqCst).is_null()
+        self.tail.load(Relaxed).is_null()
     }
 
     /// Takes every queued callback. Only one thread may splice at a time.
@@ -247,7 +246,7 @@ mod tests {
             // A producer that exchanged the tail and vanished (the fork
             // came before its link store).
             (*nodes[2]).next.store(ptr::null_mut(), Relaxed);
-            q.tail.swap(nodes[2], SeqCst);
+            q.tail.swap(nodes[2], AcqRel);
         }
         let mut batch = q.splice().expect("three nodes queued");
         assert_eq!(batch.last, nodes[2]);
@@ -271,15 +270,26 @@ mod tests {
 }
 
 #[cfg(all(test, loom))]
-mod loom_model {
+pub(crate) mod loom_model {
     use super::*;
     use loom::sync::Arc;
     use loom::thread;
 
-    struct Nodes(Vec<*mut RcuHead>);
+    /// Boxed heads for a model, shared by its threads.
+    pub(crate) struct Nodes(pub(crate) Vec<*mut RcuHead>);
     // SAFETY: the nodes are only touched through the queue's protocol.
     unsafe impl Send for Nodes {}
     unsafe impl Sync for Nodes {}
+
+    impl Nodes {
+        pub(crate) fn new(n: usize) -> Arc<Nodes> {
+            Arc::new(Nodes(
+                (0..n)
+                    .map(|_| Box::into_raw(Box::new(RcuHead::new())))
+                    .collect(),
+            ))
+        }
+    }
 
     /// Two producers (one enqueuing twice) against a consumer that splices
     /// until it has everything: nothing lost, nothing twice, per-producer
@@ -288,11 +298,7 @@ mod loom_model {
     fn loom_queue_producers_against_splice() {
         loom::model(|| {
             let q = Arc::new(CallbackQueue::new());
-            let nodes = Arc::new(Nodes(
-                (0..3)
-                    .map(|_| Box::into_raw(Box::new(RcuHead::new())))
-                    .collect(),
-            ));
+            let nodes = Nodes::new(3);
             let (qa, na) = (q.clone(), nodes.clone());
             let a = thread::spawn(move || unsafe {
                 qa.enqueue(na.0[0]);
