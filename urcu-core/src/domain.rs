@@ -41,7 +41,9 @@ use crate::head::{RcuCallback, RcuHead};
 use crate::once::ForkOnce;
 use crate::primitive::{fence, AtomicBool, AtomicU32, AtomicU64};
 use crate::queue::{Batch, CallbackQueue};
-use crate::reader::{self, GpCounter, ReaderRecord, ReaderState, CTR_STEP, GP_WAITING};
+use crate::reader::{
+    self, GpCounter, ReaderRecord, ReaderState, RegistryGeneration, CTR_STEP, GP_WAITING,
+};
 use crate::registry::Registry;
 use crate::seq::{self, GpCookie};
 use crate::sleep::SleepFlag;
@@ -126,7 +128,7 @@ pub(crate) struct Domain {
     /// period takes the registry lock only when the registry changed:
     /// back-to-back grace periods taking it every time starve registering
     /// threads of std's unfair mutex.
-    registry_generation: AtomicU64,
+    registry_generation: RegistryGeneration,
     /// The writer's scan passes over reader words (see entry.rs).
     passes: Passes,
     /// Serializes grace periods; held for the whole of one.
@@ -182,7 +184,7 @@ impl Domain {
             seq: CachePadded::new(AtomicU64::new(0)),
             needed: AtomicU64::new(0),
             registry: Mutex::new(Registry::new()),
-            registry_generation: AtomicU64::new(1),
+            registry_generation: RegistryGeneration::new(),
             passes: Passes::new(),
             gp_lock: Mutex::new(GpScratch {
                 registered: Vec::new(),
@@ -296,15 +298,9 @@ impl Domain {
         self.ensure_init();
         // SAFETY: forwarded contract.
         let rec = unsafe { lock(&self.registry).add_current(foreign) };
-        // SeqCst bump, then SeqCst load of the counter: the registrant's
-        // half of a store-buffering handshake with `run_gp` (SeqCst advance
-        // of the counter, then SeqCst load of the generation). Either the
-        // grace period sees the new generation and rescans the registry, or
-        // this load sees the advanced counter, and so does every later load
-        // by this thread (coherence): the reader's snapshots are current and
-        // need no waiting.
-        self.registry_generation.fetch_add(1, SeqCst);
-        let _ = self.gp.ctr.load(SeqCst);
+        // The registrant's half of the handshake with `run_gp` (reader.rs,
+        // RegistryGeneration).
+        self.registry_generation.registered();
         rec
     }
 
@@ -312,9 +308,7 @@ impl Domain {
     /// writer reads the record's word any more (see entry.rs).
     pub(crate) fn unregister(&self, rec: *const ReaderRecord) {
         lock(&self.registry).remove(rec, &self.passes);
-        // Relaxed: a grace period that misses the bump still holds the
-        // record, which is quiescent and pooled (never freed).
-        self.registry_generation.fetch_add(1, Relaxed);
+        self.registry_generation.changed();
         // A writer may be asleep waiting on this record.
         fence(SeqCst);
         reader::wake_writer(self.gp);
@@ -394,11 +388,11 @@ impl Domain {
         self.seq.store(seq::start(s), Relaxed);
         self.master_fence();
         // gp.ctr is written only here, under gp_lock; readers that load the
-        // new value are ordered by the fence above (see `reader`). SeqCst
-        // store: the writer's half of the handshake in `register_current`.
+        // new value are ordered by the fence above (see `reader`). The
+        // advance is the writer's half of the handshake in
+        // `register_current` (reader.rs, RegistryGeneration).
         let gp = self.gp.ctr.load(Relaxed) + CTR_STEP;
-        self.gp.ctr.store(gp, SeqCst);
-        let generation = self.registry_generation.load(SeqCst);
+        let generation = self.registry_generation.advance(self.gp, gp);
         if generation != scratch.generation {
             let registry = lock(&self.registry);
             scratch.registered.clear();
@@ -406,7 +400,7 @@ impl Domain {
                 .registered
                 .extend(registry.slots.iter().map(|s| s.entry));
             // Read under the lock: every change counted so far is in the copy.
-            scratch.generation = self.registry_generation.load(Relaxed);
+            scratch.generation = self.registry_generation.current();
         }
         scratch.readers.clear();
         scratch.readers.extend_from_slice(&scratch.registered);
@@ -780,7 +774,7 @@ impl ForkGuards {
         let d = self.domain;
         d.passes.reset_in_child();
         self.registry.prune_after_fork(keep, &d.passes);
-        d.registry_generation.fetch_add(1, Relaxed);
+        d.registry_generation.changed();
         d.started.store(false, Relaxed);
         d.gp_sleep.reset();
         d.reclaim_sleep.reset();

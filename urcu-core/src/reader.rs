@@ -49,7 +49,7 @@
 //! `ctr`, or the reader sees the flag.
 
 use crate::primitive::{fence, AtomicBool, AtomicU32, AtomicU64};
-use std::sync::atomic::Ordering::{Relaxed, SeqCst};
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
 
 /// Bits of a memb `ctr` that count nesting.
 pub(crate) const NEST_BITS: u32 = 16;
@@ -105,6 +105,67 @@ impl GpCounter {
             futex: AtomicU32::new(0),
             reader_fences: AtomicBool::new(true),
         }
+    }
+}
+
+/// The registry's generation, bumped by every change to the registry; a
+/// grace period rescans the registry when it moved since its last copy.
+///
+/// Registration against a grace period is a store-buffering handshake: the
+/// registrant adds its record (under the registry lock), bumps the
+/// generation, and issues a SeqCst fence before its first read section
+/// loads the counter; the writer stores the advanced counter, issues a
+/// SeqCst fence, and loads the generation. Either the writer sees the bump
+/// and rescans (finding the record), or the registrant's sections load
+/// the advanced counter and so are not old (coherence: every later load by
+/// that thread sees it too), and need no waiting.
+pub(crate) struct RegistryGeneration(AtomicU64);
+
+impl RegistryGeneration {
+    #[cfg(not(loom))]
+    pub(crate) const fn new() -> Self {
+        RegistryGeneration(AtomicU64::new(1))
+    }
+
+    #[cfg(loom)]
+    pub(crate) fn new() -> Self {
+        RegistryGeneration(AtomicU64::new(1))
+    }
+
+    /// A registrant, after adding its record under the registry lock.
+    #[inline]
+    pub(crate) fn registered(&self) {
+        // Release: a writer that reads the bump (Acquire) and then takes
+        // the registry lock finds the record.
+        self.0.fetch_add(1, Release);
+        // SeqCst fence: pairs with the one in `advance`.
+        fence(SeqCst);
+    }
+
+    /// Any other change to the registry (a removal, a fork child's prune):
+    /// a writer that misses it scans a record that is quiescent and pooled
+    /// (never freed), which costs nothing.
+    pub(crate) fn changed(&self) {
+        self.0.fetch_add(1, Relaxed);
+    }
+
+    /// The writer: stores the advanced counter `ctr`, then reads the
+    /// generation to compare with its copy's.
+    #[inline]
+    pub(crate) fn advance(&self, gp: &GpCounter, ctr: u64) -> u64 {
+        // Relaxed: ordered by the fence (and, for readers, by the master
+        // fence before it: see the module docs).
+        gp.ctr.store(ctr, Relaxed);
+        // SeqCst fence: pairs with the one in `registered`.
+        fence(SeqCst);
+        // Acquire: pairs with `registered`'s Release bump.
+        self.0.load(Acquire)
+    }
+
+    /// The generation, read under the registry lock while copying it: every
+    /// change counted so far is in the copy.
+    pub(crate) fn current(&self) -> u64 {
+        self.0.load(Relaxed)
     }
 }
 
@@ -471,6 +532,54 @@ mod loom_model {
             done.store(true, Relaxed);
             reader.join().unwrap();
             updater.join().unwrap();
+        });
+    }
+
+    /// A thread registers (adds its record under the registry lock, then
+    /// `registered`) and reads, while a writer whose copy of the registry
+    /// predates the registration runs a grace period (`advance`, and a
+    /// rescan under the lock when the generation moved): the reader never
+    /// sees the old object freed. Weakening the fence in `registered` or in
+    /// `advance` to AcqRel lets the writer skip the rescan while the
+    /// reader's section snapshots the old counter: a use after free.
+    #[test]
+    fn loom_registration_against_a_grace_period() {
+        use loom::sync::Mutex;
+        loom::model(|| {
+            let s = shared();
+            let generation = Arc::new(RegistryGeneration::new());
+            let registry = Arc::new(Mutex::new(false));
+            // The writer's copy of the registry: taken before the thread
+            // registered, at the generation of the time.
+            let copied = generation.current();
+            let (r, g, reg) = (s.clone(), generation.clone(), registry.clone());
+            let reader = thread::spawn(move || {
+                *reg.lock().unwrap() = true;
+                g.registered();
+                memb_lock(&r.rec, &r.gp);
+                let snapshot = r.rec.ctr.load(Relaxed);
+                read_object(&r);
+                memb_unlock(&r.rec, &r.gp);
+                snapshot
+            });
+            s.ptr.store(2, Release); // unpublish
+            fence(SeqCst); // master fence
+            let gp = s.gp.ctr.load(Relaxed) + CTR_STEP;
+            let scan = generation.advance(&s.gp, gp) != copied && *registry.lock().unwrap();
+            if scan {
+                while memb_state(s.rec.ctr.load(Relaxed), gp) == ReaderState::Old {
+                    thread::yield_now();
+                }
+            }
+            fence(SeqCst); // master fence
+            s.freed.store(true, Relaxed);
+            let snapshot = reader.join().unwrap();
+            // The handshake itself: a writer that did not rescan has a
+            // reader whose section is not old, so it needed no waiting.
+            assert!(
+                scan || memb_state(snapshot, gp) != ReaderState::Old,
+                "a grace period missed a registration whose section it had to wait for"
+            );
         });
     }
 
