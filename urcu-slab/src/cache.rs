@@ -745,7 +745,7 @@ impl CacheInner {
     /// a call found its sheaf missing or low), unless one is waiting.
     pub(crate) fn stock_nolock(&self, slot: &thread::CacheSlot) {
         // Relaxed: only the helper installs; the thread only takes.
-        if self.sheaf_capacity == 0 || !slot.incoming.load(Ordering::Relaxed).is_null() {
+        if self.sheaf_capacity == 0 || !slot.incoming.peek().is_null() {
             return;
         }
         let sheaf = self.barn.take_full().unwrap_or_else(|| {
@@ -754,12 +754,8 @@ impl CacheInner {
             unsafe { (*s).fill(|out| self.take_from_slabs(out)) };
             s
         });
-        // Release: the thread's Acquire swap sees the filled sheaf.
-        if slot
-            .incoming
-            .compare_exchange(ptr::null_mut(), sheaf, Ordering::Release, Ordering::Relaxed)
-            .is_err()
-        {
+        // The thread's take sees the filled sheaf (stock.rs).
+        if let Err(sheaf) = slot.incoming.offer(sheaf) {
             self.return_sheaf(sheaf);
         }
     }
@@ -787,8 +783,7 @@ impl CacheInner {
                     }
                 }
                 // Relaxed: a snapshot.
-                for s in [&slot.nolock, &slot.incoming] {
-                    let sheaf = s.load(Ordering::Relaxed);
+                for sheaf in [slot.nolock.load(Ordering::Relaxed), slot.incoming.peek()] {
                     if !sheaf.is_null() {
                         // SAFETY: as above.
                         free += unsafe { (*sheaf).len() };

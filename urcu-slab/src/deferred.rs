@@ -156,8 +156,32 @@ impl DrainTickets {
         }
     }
 
+    /// A barrier: takes a ticket, `wake`s the helper, and returns once the
+    /// helper has served it.
+    pub(crate) fn request(&self, wake: impl FnOnce()) {
+        let ticket = self.take();
+        wake();
+        while let Err(seen) = self.served(ticket) {
+            self.wait(seen);
+        }
+    }
+
+    /// The helper's pass: reads the newest request, runs `drain` (take the
+    /// lists, handle what they held), and, when that request is not served
+    /// yet, runs `hand_off` (pass on what the drain queued) and serves it.
+    pub(crate) fn pass(&self, drain: impl FnOnce(), hand_off: impl FnOnce()) {
+        // Before the takes: whatever was pushed before a barrier took its
+        // ticket is visible to them.
+        let req = self.newest();
+        drain();
+        if self.unserved(req) {
+            hand_off();
+            self.serve(req);
+        }
+    }
+
     /// A barrier's ticket.
-    pub(crate) fn take(&self) -> u32 {
+    fn take(&self) -> u32 {
         // AcqRel: the ticket is ordered after the caller's earlier pushes
         // (and, through whatever made the caller wait for them, other
         // threads' and their handlers'); the helper's Acquire load pairs.
@@ -167,14 +191,14 @@ impl DrainTickets {
     }
 
     /// The helper, before it takes the lists: the newest request.
-    pub(crate) fn newest(&self) -> u32 {
+    fn newest(&self) -> u32 {
         // Acquire: pairs with `take`: what was pushed before the ticket is
         // visible to the takes that follow.
         self.requested.load(Ordering::Acquire)
     }
 
     /// Whether `newest` is newer than the last request served.
-    pub(crate) fn unserved(&self, newest: u32) -> bool {
+    fn unserved(&self, newest: u32) -> bool {
         // Relaxed: only the helper writes `served`.
         newest != self.served.load(Ordering::Relaxed)
     }
@@ -186,7 +210,7 @@ impl DrainTickets {
     }
 
     /// The helper, after it handled what it took: serves `newest`.
-    pub(crate) fn serve(&self, newest: u32) {
+    fn serve(&self, newest: u32) {
         // Release: pairs with the barrier's Acquire load in `served`.
         self.served.store(newest, Ordering::Release);
         #[cfg(not(loom))]
@@ -194,7 +218,7 @@ impl DrainTickets {
     }
 
     /// Whether `ticket` has been served; else the value to sleep on.
-    pub(crate) fn served(&self, ticket: u32) -> Result<(), u32> {
+    fn served(&self, ticket: u32) -> Result<(), u32> {
         // Acquire: pairs with `serve`: what the helper did is visible.
         let done = self.served.load(Ordering::Acquire);
         if done.wrapping_sub(ticket) as i32 >= 0 {
@@ -204,10 +228,15 @@ impl DrainTickets {
         }
     }
 
-    /// Sleeps until `served` moves from `seen`.
-    #[cfg(not(loom))]
-    pub(crate) fn wait(&self, seen: u32) {
+    /// Sleeps until `served` moves from `seen` (yields, under loom).
+    fn wait(&self, seen: u32) {
+        #[cfg(not(loom))]
         urcu_core::__private::futex::wait(&self.served, seen, None);
+        #[cfg(loom)]
+        {
+            let _ = seen;
+            loom::thread::yield_now();
+        }
     }
 
     /// In a fork child: no barrier waits, whatever the counters said.
@@ -292,6 +321,57 @@ mod loom_tests {
             let empties = [a, b, c].iter().filter(|&&e| e).count();
             assert!(empties >= usize::from(first > 0) + usize::from(rest > 0));
             assert_eq!(list.len(), 0);
+        });
+    }
+
+    /// A barrier (a thread that pushed an object, then takes a ticket and
+    /// waits for it to be served) against the helper's passes: once its
+    /// ticket is served, the object it pushed before has been handled, and
+    /// what the helper did is visible to it. Weakening `serve`'s Release
+    /// (or `served`'s Acquire) to Relaxed makes the barrier's read of the
+    /// helper's work a race; reading the newest request after the drain
+    /// instead of before serves a ticket whose push was not handled.
+    #[test]
+    fn loom_barrier_drain_ticket() {
+        let mut model = loom::model::Builder::new();
+        // Two yield-spinning loops (the barrier's wait, the helper's passes).
+        model.max_branches = 100_000;
+        model.check(|| {
+            let list = Arc::new(LinkStack::new());
+            let tickets = Arc::new(DrainTickets::new());
+            let objs: Arc<Vec<Obj>> = Arc::new(vec![Obj {
+                link: std::cell::UnsafeCell::new(ptr::null_mut()),
+                payload: UnsafeCell::new(0),
+            }]);
+            let barrier = {
+                let (list, tickets, objs) = (list.clone(), tickets.clone(), objs.clone());
+                thread::spawn(move || {
+                    let o = &objs[0] as *const Obj as *mut Obj;
+                    // SAFETY: the object is this thread's until pushed.
+                    unsafe { list.push(o.cast()) };
+                    tickets.request(|| {});
+                    // The helper handled it (set its payload), and we see it.
+                    // SAFETY: handled and given back by the helper.
+                    let v = unsafe { (*o).payload.with(|v| *v) };
+                    assert_eq!(v, 1, "a served barrier's earlier push was handled");
+                })
+            };
+            loop {
+                tickets.pass(
+                    || {
+                        list.take_all(|w| {
+                            // SAFETY: taken objects are the helper's.
+                            unsafe { (*w.cast::<Obj>()).payload.with_mut(|v| *v = 1) };
+                        });
+                    },
+                    || {},
+                );
+                if tickets.served(1).is_ok() {
+                    break;
+                }
+                thread::yield_now();
+            }
+            barrier.join().unwrap();
         });
     }
 }

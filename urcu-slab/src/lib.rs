@@ -51,6 +51,7 @@ mod doorbell;
 mod pending;
 mod primitive;
 mod steal;
+mod stock;
 
 #[cfg(not(loom))]
 mod cache;

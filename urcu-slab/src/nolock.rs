@@ -296,7 +296,7 @@ fn take_stocked(
         return from_slabs(cache);
     }
     // Acquire: pairs with the helper's Release install.
-    let mut full = slot.incoming.swap(ptr::null_mut(), Ordering::Acquire);
+    let mut full = slot.incoming.take();
     if full.is_null() {
         want_stock(slot);
         // Nothing stocked yet (a first call): a full sheaf from the barn
@@ -351,7 +351,7 @@ fn slot_of(ts: &'static ThreadSlab, cache: &CacheInner) -> Option<&'static Cache
 fn want_stock(slot: &CacheSlot) {
     // Relaxed: hints (see CacheSlot::want); the loads keep the common case
     // free of read-modify-writes.
-    if !slot.incoming.load(Ordering::Relaxed).is_null() || slot.want.load(Ordering::Relaxed) {
+    if !slot.incoming.peek().is_null() || slot.want.load(Ordering::Relaxed) {
         return;
     }
     if !slot.want.swap(true, Ordering::Relaxed) && !WANT_STOCK.swap(true, Ordering::Relaxed) {
@@ -589,9 +589,16 @@ pub(crate) fn has_work() -> bool {
 /// The helper's pass: runs the normal path for deferred objects, fills
 /// reserves and slot tables, and answers barriers' drain requests.
 pub(crate) fn helper_pass() {
-    // Before the takes: whatever was pushed before a barrier took its
-    // ticket is visible to them (deferred.rs).
-    let req = DRAIN.newest();
+    DRAIN.pass(drain_and_stock, || {
+        // A barrier waits: hand off what the deferred objects went into
+        // (this thread's batch and sheaves), ahead of the barrier's marker.
+        thread::with_rcu_state(|ts| kfree_rcu::flush_thread(ts, None, true));
+    });
+}
+
+/// The pass's work: the deferred lists through the normal path, then the
+/// reserves and slot tables `_nolock` calls asked for.
+fn drain_and_stock() {
     DEFERRED_FREE.take_all(|word| {
         let o = slab::find(word).expect("a deferred object is a krcu object");
         match o.cache() {
@@ -634,22 +641,12 @@ pub(crate) fn helper_pass() {
             }
         }
     }
-    if DRAIN.unserved(req) {
-        // A barrier waits: hand off what the deferred objects went into
-        // (this thread's batch and sheaves), ahead of the barrier's marker.
-        thread::with_rcu_state(|ts| kfree_rcu::flush_thread(ts, None, true));
-        DRAIN.serve(req);
-    }
 }
 
 /// A barrier's first step: has the helper drain the deferred list and hand
 /// off what it queued; returns once it has.
 pub(crate) fn drain_for_barrier() {
-    let ticket = DRAIN.take();
-    reclaim::wake_from_anywhere();
-    while let Err(seen) = DRAIN.served(ticket) {
-        DRAIN.wait(seen);
-    }
+    DRAIN.request(reclaim::wake_from_anywhere);
 }
 
 /// In a fork child: no barrier is waiting, whatever the counters said.

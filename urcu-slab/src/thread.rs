@@ -47,6 +47,7 @@ use crate::kfree_rcu::{BatchDesc, RcuLocal};
 use crate::lock::{Mutex, ReentrantGuard, ReentrantMutex};
 use crate::sheaf::Sheaf;
 use crate::steal::StealFlag;
+use crate::stock::StockSlot;
 use crate::tls;
 use std::cell::{Cell, UnsafeCell};
 use std::ptr;
@@ -111,7 +112,7 @@ pub(crate) struct CacheSlot {
     /// A full sheaf the helper stocked for the `_nolock` calls: the helper
     /// installs it when it is null (Release); this thread takes it with a
     /// swap (Acquire).
-    pub(crate) incoming: AtomicPtr<Sheaf>,
+    pub(crate) incoming: StockSlot<Sheaf>,
     /// A `_nolock` call found its sheaf missing or low: the helper stocks
     /// `incoming`. Relaxed: a hint, delivered by the wake that follows it.
     pub(crate) want: AtomicBool,
@@ -129,7 +130,7 @@ impl CacheSlot {
             sheaf_submissions: AtomicU64::new(0),
             rcu_batched: AtomicU64::new(0),
             nolock: AtomicPtr::new(ptr::null_mut()),
-            incoming: AtomicPtr::new(ptr::null_mut()),
+            incoming: StockSlot::new(),
             want: AtomicBool::new(false),
         }
     }
@@ -137,9 +138,12 @@ impl CacheSlot {
     /// Gives the `_nolock` sheaves back to the cache: the thread is gone,
     /// or nobody uses the cache any more.
     pub(crate) fn return_nolock_sheaves(&self, cache: &CacheInner) {
-        // Acquire: a sheaf the helper stocked is complete.
-        for s in [&self.nolock, &self.incoming] {
-            let sheaf = s.swap(ptr::null_mut(), Ordering::Acquire);
+        // Acquire (both): the sheaf's contents, written by this thread's
+        // calls or by the helper that stocked it, are complete.
+        for sheaf in [
+            self.nolock.swap(ptr::null_mut(), Ordering::Acquire),
+            self.incoming.take(),
+        ] {
             if !sheaf.is_null() {
                 cache.return_sheaf(sheaf);
             }
