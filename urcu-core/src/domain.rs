@@ -296,18 +296,38 @@ impl Domain {
         foreign: Option<*const ReaderRecord>,
     ) -> &'static ReaderRecord {
         self.ensure_init();
-        // SAFETY: forwarded contract.
-        let rec = unsafe { lock(&self.registry).add_current(foreign) };
+        let rec = {
+            let mut registry = lock(&self.registry);
+            // Threads that ended after leaving an exited record behind.
+            registry.reap_exited(&self.passes, None);
+            // SAFETY: forwarded contract.
+            unsafe { registry.add_current(foreign) }
+        };
         // The registrant's half of the handshake with `run_gp` (reader.rs,
         // RegistryGeneration).
         self.registry_generation.registered();
         rec
     }
 
+    /// The calling thread's exit hook found it inside a read section on
+    /// its own record `rec`: a guard may still be alive in a thread-local
+    /// that is destroyed after the hook, and reads until it drops. The
+    /// record stays registered (grace periods keep waiting for the
+    /// section) and is never given to another thread; writers reap it once
+    /// the thread has ended (`Registry::reap_exited`). False for a foreign
+    /// word, which dies with the thread: the caller unregisters it.
+    pub(crate) fn exit_in_section(&self, rec: *const ReaderRecord) -> bool {
+        lock(&self.registry).mark_exited(rec)
+    }
+
     /// Removes a record its owner has made quiescent. When it returns, no
     /// writer reads the record's word any more (see entry.rs).
     pub(crate) fn unregister(&self, rec: *const ReaderRecord) {
-        lock(&self.registry).remove(rec, &self.passes);
+        let mut registry = lock(&self.registry);
+        registry.remove(rec, &self.passes);
+        // Threads that ended after leaving an exited record behind.
+        registry.reap_exited(&self.passes, None);
+        drop(registry);
         self.registry_generation.changed();
         // A writer may be asleep waiting on this record.
         fence(SeqCst);
@@ -449,6 +469,21 @@ impl Domain {
                 self.gp.futex.store(0, Relaxed);
                 return;
             }
+            // A reader that exited inside its section: done once its thread
+            // has ended (its last thread-local dropped its guard, or it
+            // never will). Look every millisecond, not at the stall pace.
+            let mut wake_at = next_report;
+            {
+                let mut registry = lock(&self.registry);
+                if registry.reap_exited(&self.passes, Some(readers)) > 0 {
+                    self.registry_generation.changed();
+                    self.gp.futex.store(0, Relaxed);
+                    continue;
+                }
+                if registry.any_exited(readers) {
+                    wake_at = wake_at.min(Instant::now() + Duration::from_millis(1));
+                }
+            }
             let now = Instant::now();
             if now >= next_report {
                 if !reported {
@@ -460,7 +495,11 @@ impl Domain {
                 backoff = backoff.saturating_mul(2);
                 next_report = now + backoff;
             }
-            futex::wait(&self.gp.futex, GP_WAITING, Some(next_report - now));
+            futex::wait(
+                &self.gp.futex,
+                GP_WAITING,
+                Some(wake_at.saturating_duration_since(now)),
+            );
             // Woken by a reader (which cleared the flag), or by the stall
             // timeout or a spurious wake (which did not): clear it, so
             // that a grace period that ends at the next check leaves no

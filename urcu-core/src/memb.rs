@@ -98,6 +98,26 @@ pub fn register_thread() -> Registration<Memb> {
     Registration::new()
 }
 
+/// The exit hook: unregisters this thread, unless it is inside a read
+/// section on its own record. A guard may then still be alive in a
+/// thread-local destroyed after this hook, and will leave the section on
+/// that record when it drops: the record must stay this thread's (never
+/// pooled for another thread, whose nesting that drop would corrupt) and
+/// stay waited for. It stays registered until the thread has ended
+/// (`Domain::exit_in_section`). Signals are blocked for good already.
+pub(crate) fn exit_current() {
+    let rec = MEMB_REC.with(|c| c.get());
+    // SAFETY: a non-null MEMB_REC is this thread's live record.
+    if !rec.is_null() && reader::memb_nesting(unsafe { &*rec }) != 0 && DOMAIN.exit_in_section(rec)
+    {
+        // Read sections taken from here (later thread-locals) register
+        // afresh; the guards alive keep `rec`.
+        MEMB_REC.with(|c| c.set(std::ptr::null()));
+        return;
+    }
+    unregister_current();
+}
+
 /// Unregisters this thread (exit hook, last Registration drop).
 pub(crate) fn unregister_current() {
     if MEMB_REC.with(|c| c.get()).is_null() {

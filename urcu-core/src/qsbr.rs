@@ -95,6 +95,22 @@ pub(crate) fn unregister_current() {
     crate::sys::restore_signals(&mask);
 }
 
+/// The exit hook: as memb's `exit_current`. Inside a qsbr read section (a
+/// guard alive in a thread-local destroyed later), the thread stays
+/// registered and online, so grace periods keep waiting for it, until it
+/// has ended; the guard's drop touches only this thread's nesting count.
+pub(crate) fn exit_current() {
+    let rec = QSBR_REC.with(|c| c.get());
+    if !rec.is_null()
+        && QSBR_NESTING.with(|n| n.get()) != 0
+        && QSBR_ONLINE.with(|c| c.get())
+        && DOMAIN.exit_in_section(rec)
+    {
+        return;
+    }
+    unregister_current();
+}
+
 /// Enters a read-side critical section; it ends when the guard drops.
 ///
 /// Registers the thread (online) on first use.

@@ -19,6 +19,11 @@ pub(crate) struct Slot {
     pub(crate) entry: &'static Entry,
     pub(crate) tid: i32,
     pub(crate) name: String,
+    /// The thread ran its exit hook inside a read section (a guard held in
+    /// a thread-local that is destroyed later, or a forgotten one): the
+    /// entry stays registered, and is never pooled for another thread,
+    /// until the thread has ended ([`Registry::reap_exited`]).
+    pub(crate) exited: bool,
 }
 
 /// A flavor's registered threads, and the pool of records of exited ones.
@@ -29,6 +34,8 @@ pub(crate) struct Slot {
 pub(crate) struct Registry {
     pub(crate) slots: Vec<Slot>,
     free: Vec<&'static Entry>,
+    /// Slots with `exited` set.
+    exited: usize,
 }
 
 impl Registry {
@@ -36,6 +43,7 @@ impl Registry {
         Registry {
             slots: Vec::new(),
             free: Vec::new(),
+            exited: 0,
         }
     }
 
@@ -60,6 +68,7 @@ impl Registry {
             // Not std::thread::current(): it panics once the thread's
             // thread-locals are destroyed, and threads register then too.
             name: crate::sys::thread_name(),
+            exited: false,
         });
         // SAFETY: `own` lives forever; a foreign word as long as the thread
         // stays registered, and only the thread itself uses this reference.
@@ -71,12 +80,80 @@ impl Registry {
     /// thread's own word is ever passed.
     pub(crate) fn remove(&mut self, rec: *const ReaderRecord, passes: &Passes) {
         if let Some(i) = self.slots.iter().position(|s| ptr::eq(s.entry.live(), rec)) {
-            let slot = self.slots.swap_remove(i);
-            // Under the registry lock: a writer's pass never waits for it,
-            // so detach's wait is bounded by one pass.
-            slot.entry.detach(passes);
-            self.free.push(slot.entry);
+            self.pool(i, passes);
         }
+    }
+
+    fn pool(&mut self, i: usize, passes: &Passes) {
+        let slot = self.slots.swap_remove(i);
+        if slot.exited {
+            self.exited -= 1;
+        }
+        // Under the registry lock: a writer's pass never waits for it,
+        // so detach's wait is bounded by one pass.
+        slot.entry.detach(passes);
+        self.free.push(slot.entry);
+    }
+
+    /// The calling thread runs its exit hook inside a read section on its
+    /// own word `rec`: marks its slot exited instead of removing it. False
+    /// when the word is not the entry's own (a foreign word dies with the
+    /// thread: the caller unregisters it as usual).
+    pub(crate) fn mark_exited(&mut self, rec: *const ReaderRecord) -> bool {
+        let Some(slot) = self
+            .slots
+            .iter_mut()
+            .find(|s| ptr::eq(s.entry.live(), rec) && ptr::eq(&s.entry.own, rec))
+        else {
+            return false;
+        };
+        if !slot.exited {
+            slot.exited = true;
+            self.exited += 1;
+        }
+        true
+    }
+
+    /// Removes and pools every exited slot whose thread has ended (and,
+    /// when `only` is given, that is one of `only`): nothing can use its
+    /// word any more, so it is made quiescent first, whatever section was
+    /// left open in it (a forgotten guard). Returns how many were reaped.
+    pub(crate) fn reap_exited(
+        &mut self,
+        passes: &Passes,
+        only: Option<&[&'static Entry]>,
+    ) -> usize {
+        if self.exited == 0 {
+            return 0;
+        }
+        let mut reaped = 0;
+        let mut i = 0;
+        while i < self.slots.len() {
+            let s = &self.slots[i];
+            let wanted = only.is_none_or(|o| o.iter().any(|e| ptr::eq(*e, s.entry)));
+            if s.exited && wanted && !crate::sys::thread_alive(s.tid) {
+                // Relaxed: the thread is gone; a writer's next scan is
+                // ordered by its master fences.
+                s.entry
+                    .own
+                    .ctr
+                    .store(0, std::sync::atomic::Ordering::Relaxed);
+                self.pool(i, passes);
+                reaped += 1;
+            } else {
+                i += 1;
+            }
+        }
+        reaped
+    }
+
+    /// Whether any of `readers` belongs to an exited thread.
+    pub(crate) fn any_exited(&self, readers: &[&'static Entry]) -> bool {
+        self.exited > 0
+            && self
+                .slots
+                .iter()
+                .any(|s| s.exited && readers.iter().any(|e| ptr::eq(*e, s.entry)))
     }
 
     /// After `fork()`, in the child: keep only the records `keep` (the
@@ -99,6 +176,7 @@ impl Registry {
                 self.free.push(slot.entry);
             }
         }
+        self.exited = self.slots.iter().filter(|s| s.exited).count();
     }
 
     /// Name and tid of the thread owning `rec`, for stall reports.
@@ -149,8 +227,8 @@ impl Drop for ExitHook {
             // this thread are dropped when it ends, as the kernel does for
             // an exiting task; process-wide ones go to another thread.
             let _ = crate::sys::block_all_signals();
-            crate::memb::unregister_current();
-            crate::qsbr::unregister_current();
+            crate::memb::exit_current();
+            crate::qsbr::exit_current();
         }
     }
 }

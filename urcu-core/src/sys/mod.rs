@@ -9,6 +9,15 @@ pub(crate) fn gettid() -> i32 {
     unsafe { libc::syscall(libc::SYS_gettid) as i32 }
 }
 
+/// Whether the thread `tid` of this process may still run: false once it
+/// has ended (a tid is reused only by a later thread, which makes this
+/// say "alive" for longer, never "gone" too early).
+pub(crate) fn thread_alive(tid: i32) -> bool {
+    // SAFETY: signal 0 only checks that the thread exists.
+    let rc = unsafe { libc::syscall(libc::SYS_tgkill, libc::getpid(), tid, 0) };
+    rc == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+}
+
 /// Writes `krcu: `, each of `parts` and a newline to standard error with
 /// `write(2)`, then aborts. Formats nothing, allocates nothing and takes no
 /// lock, so it serves signal handlers, helper threads and fork handlers
