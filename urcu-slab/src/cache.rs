@@ -496,7 +496,7 @@ impl CacheInner {
     #[inline(never)]
     fn alloc_cold(&self) -> *mut u8 {
         let obj = thread::with_alloc_state(|ts| {
-            let slot = ts.slot(self.id);
+            let slot = ts.slot_at(self.slot);
             let main = slot.main.get();
             if !main.is_null() {
                 // SAFETY: the owner's sheaf (or the orphan's, under its lock).
@@ -614,7 +614,7 @@ impl CacheInner {
         self.poison_object(obj);
         freemark::mark(self.free_key, obj, self.freeptr);
         thread::with_alloc_state(|ts| {
-            let slot = ts.slot(self.id);
+            let slot = ts.slot_at(self.slot);
             let main = slot.main.get();
             // SAFETY: the owner's sheaf (or the orphan's, under its lock).
             if !main.is_null() && unsafe { !(*main).is_full() } {

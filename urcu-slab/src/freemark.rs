@@ -26,7 +26,7 @@
 //! Objects waiting for a grace period (kfree_rcu in any form, or a `_nolock`
 //! free deferred to the helper) cannot carry the mark: readers may still
 //! read them, and a deferred free's link occupies the word. They carry the
-//! slab's pending bit instead (`Object::mark_pending`), which every free and
+//! slab's pending flag instead (`Object::mark_pending`), which every free and
 //! every kfree_rcu tests, and which is cleared just before the helper frees
 //! the object, when the object takes its free mark.
 //!
@@ -44,7 +44,7 @@
 use crate::pages::SLAB_SHIFT;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// How a double-free report describes an object whose pending bit is set.
+/// How a double-free report describes an object whose pending flag is set.
 pub(crate) const PENDING: &str =
     "waiting to be freed (passed to kfree_rcu, or to kfree_nolock and not yet freed by the helper)";
 

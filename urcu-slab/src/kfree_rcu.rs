@@ -614,9 +614,9 @@ fn insert_with(ts: &'static ThreadSlab, o: &Object, head: Option<*mut u8>, noloc
         // A `_nolock` call cannot create the slot (that allocates); the
         // object then counts in the global statistics only.
         let slot = if nolock {
-            ts.slot_if_used(cache.id)
+            ts.slot_if_used_at(cache.slot)
         } else {
-            Some(ts.slot(cache.id))
+            Some(ts.slot_at(cache.slot))
         };
         if let Some(slot) = slot {
             bump(&slot.rcu_batched, 1);
@@ -647,12 +647,12 @@ fn rcu_sheaf_insert(
     nolock: bool,
 ) -> bool {
     let slot = if nolock {
-        match ts.slot_if_used(cache.id) {
+        match ts.slot_if_used_at(cache.slot) {
             Some(slot) => slot,
             None => return false,
         }
     } else {
-        ts.slot(cache.id)
+        ts.slot_at(cache.slot)
     };
     let mut sheaf = slot.rcu_free.get();
     if sheaf.is_null() && nolock {

@@ -217,7 +217,7 @@ pub(crate) fn report_corruption(what: &str) -> ! {
 }
 
 /// Reports a free or kfree_rcu, by the public call `what`, of an object
-/// that waits to be freed already (its pending bit: freemark.rs).
+/// that waits to be freed already (its pending flag: freemark.rs).
 #[cfg(not(loom))]
 #[cold]
 #[inline(never)]

@@ -337,7 +337,7 @@ fn from_slabs(cache: &CacheInner) -> *mut u8 {
 /// allocates), asks the helper for it.
 #[inline]
 fn slot_of(ts: &'static ThreadSlab, cache: &CacheInner) -> Option<&'static CacheSlot> {
-    let slot = ts.slot_if_used(cache.id);
+    let slot = ts.slot_if_used_at(cache.slot);
     if slot.is_none() && ts.want_chunk(cache.id) {
         WANT_CHUNKS.store(true, Ordering::Relaxed);
         wake();
@@ -395,16 +395,17 @@ pub unsafe fn kfree_nolock(ptr: *mut u8) {
         defer_free(&o, 0);
         return;
     };
-    if freemark::marked(cache.free_key, o.start, cache.freeptr) {
+    let mark = freemark::Mark::of(cache.free_key, o.start, cache.freeptr);
+    if mark.is_set() {
         double_free(&o, "kfree_nolock", "free");
     }
-    if cache.sheaf_capacity > 0 && free_in_place(cache, o.start) {
+    if cache.sheaf_capacity > 0 && free_in_place(cache, o.start, &mark) {
         return;
     }
     defer_free(&o, cache.freeptr);
 }
 
-fn free_in_place(cache: &CacheInner, obj: *mut u8) -> bool {
+fn free_in_place(cache: &CacheInner, obj: *mut u8, mark: &freemark::Mark<'_>) -> bool {
     let Some(ts) = thread::current_nolock() else {
         return false;
     };
@@ -421,9 +422,9 @@ fn free_in_place(cache: &CacheInner, obj: *mut u8) -> bool {
         return false;
     }
     cache.poison_object(obj);
-    freemark::mark(cache.free_key, obj, cache.freeptr);
     // SAFETY: as above; not full.
     unsafe { (*sheaf).push(obj) };
+    mark.set();
     bump(&ts.counters.nolock_free, 1);
     true
 }

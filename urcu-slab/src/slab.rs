@@ -4,7 +4,7 @@
 //!
 //! ```text
 //!  base (SLAB_SIZE-aligned)
-//!  | Slab header | pending bitmap | pad | obj 0 | obj 1 | ... | obj n-1 |
+//!  | Slab header | pending bytes | pad | obj 0 | obj 1 | ... | obj n-1 |
 //!                                       ^ base + first, stride apart
 //! ```
 //!
@@ -16,17 +16,20 @@
 //! are free without being on the list, so a new slab is not touched page by
 //! page.
 //!
-//! The pending bitmap holds one bit per object: set while the object waits
+//! The pending bytes hold one flag per object: set while the object waits
 //! for a grace period in a kfree_rcu batch or sheaf, or for the helper to
 //! free it after a deferred `_nolock` free, so that a second free or
-//! kfree_rcu of it is caught (freemark.rs).
+//! kfree_rcu of it is caught (freemark.rs). A byte, not a bit: each flag is
+//! then written with a plain store by whoever owns the object (its freeing
+//! thread, then the helper), never with a locked read-modify-write of a
+//! word that 63 other objects' owners write too.
 
 use crate::cache::CacheInner;
 use crate::freemark;
 use crate::pages::{self, SLAB_SIZE};
 use crate::pending::PendingHead;
 use std::ptr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use urcu_core::GpCookie;
 
 const SLAB_MAGIC: u64 = 0x6b72_6375_736c_6162; // "krcuslab"
@@ -72,9 +75,9 @@ pub(crate) struct Slab {
     pub(crate) next: *mut Slab,
 }
 
-/// The size of a slab header with a pending bitmap for `nr_objs` objects.
+/// The size of a slab header with pending bytes for `nr_objs` objects.
 pub(crate) const fn header_len(nr_objs: usize) -> usize {
-    std::mem::size_of::<Slab>() + nr_objs.div_ceil(64) * 8
+    std::mem::size_of::<Slab>() + nr_objs.next_multiple_of(8)
 }
 
 /// Why a pointer is not a krcu object.
@@ -132,36 +135,45 @@ impl Object {
         self.slab().obj_size
     }
 
-    fn pending_word(&self) -> (&AtomicU64, u64) {
-        let bitmap = (self.slab as usize + std::mem::size_of::<Slab>()) as *const AtomicU64;
-        // SAFETY: the bitmap follows the header and has a bit per object
-        // (header_len); it is initialised (zero) with the mapping.
-        let word = unsafe { &*bitmap.add(self.index as usize / 64) };
-        (word, 1 << (self.index % 64))
+    #[inline(always)]
+    fn pending_byte(&self) -> &AtomicU8 {
+        let bytes = (self.slab as usize + std::mem::size_of::<Slab>()) as *const AtomicU8;
+        // SAFETY: the bytes follow the header, one per object (header_len);
+        // they are initialised (zero) with the mapping.
+        unsafe { &*bytes.add(self.index as usize) }
     }
 
     /// Marks the object as waiting for a grace period or a deferred free;
     /// false when it already was (a double kfree_rcu or free).
+    ///
+    /// Relaxed load and store, not a read-modify-write: the flag only
+    /// detects a repeat of the same object by its owner, which wrote it
+    /// last (or received the object, with the flag cleared, through a
+    /// hand-off that orders the clear before). Two threads freeing one
+    /// object at once race in the caller's code; the check may then miss
+    /// it, never report a valid free.
+    #[inline(always)]
     pub(crate) fn mark_pending(&self) -> bool {
-        let (word, bit) = self.pending_word();
-        // Relaxed: the bit only detects a repeat of the same object; the
-        // object's hand-off to the reclaimer is ordered by the batch queue.
-        word.fetch_or(bit, Ordering::Relaxed) & bit == 0
+        let b = self.pending_byte();
+        if b.load(Ordering::Relaxed) != 0 {
+            return false;
+        }
+        b.store(1, Ordering::Relaxed);
+        true
     }
 
     /// Whether the object waits for a grace period or a deferred free: a
     /// free of it now is a double free. Relaxed: as for `mark_pending`.
     #[inline(always)]
     pub(crate) fn is_pending(&self) -> bool {
-        let (word, bit) = self.pending_word();
-        word.load(Ordering::Relaxed) & bit != 0
+        self.pending_byte().load(Ordering::Relaxed) != 0
     }
 
     /// Clears the pending mark when the object is freed after its grace
-    /// period.
+    /// period (the helper, which owns it then).
+    #[inline]
     pub(crate) fn clear_pending(&self) {
-        let (word, bit) = self.pending_word();
-        word.fetch_and(!bit, Ordering::Relaxed);
+        self.pending_byte().store(0, Ordering::Relaxed);
     }
 }
 
@@ -222,7 +234,7 @@ pub(crate) fn new_slab(cache: &CacheInner) -> *mut Slab {
     h.first = cache.first as u32;
     h.nr_objs = cache.objs_per_slab as u32;
     // SAFETY: a fresh, zeroed, SLAB_SIZE mapping, large enough for the header
-    // and bitmap (the cache's geometry was computed from header_len).
+    // and pending bytes (the cache's geometry was computed from header_len).
     unsafe { slab.write(h) };
     if !pages::publish(base, SLAB_SIZE) {
         // SAFETY: never published, nothing else knows it.

@@ -350,9 +350,19 @@ impl ThreadSlab {
     /// The slot for cache `id` if this thread ever used that cache.
     #[inline]
     pub(crate) fn slot_if_used(&self, id: usize) -> Option<&CacheSlot> {
-        let chunk = self.chunks[id / CHUNK].load(Ordering::Acquire);
-        // SAFETY: installed chunks are never freed.
-        (!chunk.is_null()).then(|| unsafe { &(*chunk)[id % CHUNK] })
+        self.slot_if_used_at(SlotIndex::of(id))
+    }
+
+    /// [`slot_if_used`](Self::slot_if_used) by a cache's [`SlotIndex`].
+    #[inline(always)]
+    pub(crate) fn slot_if_used_at(&self, at: SlotIndex) -> Option<&CacheSlot> {
+        // Acquire: as in `slot_at`.
+        // SAFETY: `at.chunk < NCHUNKS` (SlotIndex::of).
+        let chunk = unsafe { self.chunks.get_unchecked(at.chunk) }.load(Ordering::Acquire);
+        // SAFETY: installed chunks are never freed, and `at.offset` is a
+        // slot's offset within one.
+        (!chunk.is_null())
+            .then(|| unsafe { &*chunk.cast::<u8>().add(at.offset).cast::<CacheSlot>() })
     }
 
     /// Every slot this thread has, with its cache id.
