@@ -83,6 +83,7 @@ fn word<'a>(obj: *mut u8, freeptr: usize) -> &'a AtomicU64 {
 
 /// One object's link word and the mark it takes, computed once for a free
 /// that tests the word and later sets it.
+#[derive(Clone, Copy)]
 pub(crate) struct Mark<'a> {
     word: &'a AtomicU64,
     value: u64,

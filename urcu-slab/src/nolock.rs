@@ -122,11 +122,14 @@ fn fatal(parts: &[&str], ptr: *const u8) -> ! {
     urcu_core::__private::die(&all[..4 + n - 1])
 }
 
-/// Reports a double free found by the `_nolock` call `what`, which found
-/// the object `state`: written with `write(2)`, then an abort.
+/// Reports a double free of the object at `start` found by the `_nolock`
+/// call `what`, which found it `state`: written with `write(2)`, then an
+/// abort. Takes the pointer, not the `Object`: the fast path then keeps
+/// nothing in memory for this call.
 #[cold]
 #[inline(never)]
-fn double_free(o: &Object, what: &str, state: &str) -> ! {
+fn double_free(start: *mut u8, what: &str, state: &str) -> ! {
+    let o = object(start, what);
     fatal(
         &[
             what,
@@ -138,7 +141,7 @@ fn double_free(o: &Object, what: &str, state: &str) -> ! {
             "; ",
             freemark::INSTEAD,
         ],
-        o.start,
+        start,
     )
 }
 
@@ -388,24 +391,25 @@ pub unsafe fn kfree_nolock(ptr: *mut u8) {
     }
     let o = object(ptr, "kfree_nolock");
     if o.is_pending() {
-        double_free(&o, "kfree_nolock", freemark::PENDING);
+        double_free(o.start, "kfree_nolock", freemark::PENDING);
     }
     let Some(cache) = o.cache() else {
         // A large object: unmapping it is the helper's job.
-        defer_free(&o, 0);
+        defer_free(o.start, 0);
         return;
     };
     let mark = freemark::Mark::of(cache.free_key, o.start, cache.freeptr);
     if mark.is_set() {
-        double_free(&o, "kfree_nolock", "free");
+        double_free(o.start, "kfree_nolock", "free");
     }
-    if cache.sheaf_capacity > 0 && free_in_place(cache, o.start, &mark) {
+    if cache.sheaf_capacity > 0 && free_in_place(cache, o.start, mark) {
         return;
     }
-    defer_free(&o, cache.freeptr);
+    defer_free(o.start, cache.freeptr);
 }
 
-fn free_in_place(cache: &CacheInner, obj: *mut u8, mark: &freemark::Mark<'_>) -> bool {
+#[inline(always)]
+fn free_in_place(cache: &CacheInner, obj: *mut u8, mark: freemark::Mark<'_>) -> bool {
     let Some(ts) = thread::current_nolock() else {
         return false;
     };
@@ -432,14 +436,16 @@ fn free_in_place(cache: &CacheInner, obj: *mut u8, mark: &freemark::Mark<'_>) ->
 /// Pushes a free for the helper: the object's word at `link_off` links it.
 /// The link takes the free mark's place, so the object is marked pending
 /// instead until the helper frees it (freemark.rs).
-fn defer_free(o: &Object, link_off: usize) {
+#[cold]
+fn defer_free(start: *mut u8, link_off: usize) {
+    let o = object(start, "kfree_nolock");
     if !o.mark_pending() {
-        double_free(o, "kfree_nolock", freemark::PENDING);
+        double_free(start, "kfree_nolock", freemark::PENDING);
     }
     // SAFETY: the object is being freed, so its link word (the freelist
     // link's place, outside the object for typesafe and constructed caches)
     // is ours; the helper owns it from now on.
-    if unsafe { DEFERRED_FREE.push(o.start.wrapping_add(link_off)) } {
+    if unsafe { DEFERRED_FREE.push(start.wrapping_add(link_off)) } {
         wake();
     }
 }
@@ -532,12 +538,12 @@ pub unsafe fn kfree_rcu_nolock_link<H: RcuLink>(ptr: *mut u8, head: *mut H) {
     }
     if let Some(cache) = o.cache() {
         if freemark::marked(cache.free_key, o.start, cache.freeptr) {
-            double_free(&o, "kfree_rcu_nolock", "free");
+            double_free(o.start, "kfree_rcu_nolock", "free");
         }
     }
     if !o.mark_pending() {
         reclaim::DOUBLE.fetch_add(1, Ordering::Relaxed);
-        double_free(&o, "kfree_rcu_nolock", freemark::PENDING);
+        double_free(o.start, "kfree_rcu_nolock", freemark::PENDING);
     }
     let head = head.cast::<u8>();
     let queued = thread::current_nolock()
