@@ -101,6 +101,7 @@ impl Mark<'_> {
     /// Whether the object carries a free mark of either form.
     #[inline(always)]
     pub(crate) fn is_set(&self) -> bool {
+        // `value` is `key ^ addr`: the same test as `is_free`.
         (self.word.load(Ordering::Relaxed) ^ self.value) >> SLAB_SHIFT == 0
     }
 

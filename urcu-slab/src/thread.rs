@@ -291,16 +291,10 @@ impl ThreadSlab {
     /// [`slot`](Self::slot) by a cache's precomputed [`SlotIndex`].
     #[inline(always)]
     pub(crate) fn slot_at(&self, at: SlotIndex) -> &CacheSlot {
-        // Acquire: pairs with the Release store that installed the chunk
-        // (the owner's own, or, for a pooled state, its previous owner's).
-        // SAFETY: `at.chunk < NCHUNKS` (SlotIndex::of).
-        let chunk = unsafe { self.chunks.get_unchecked(at.chunk) }.load(Ordering::Acquire);
-        if chunk.is_null() {
-            return self.new_chunk(at.id());
+        match self.slot_if_used_at(at) {
+            Some(slot) => slot,
+            None => self.new_chunk(at.id()),
         }
-        // SAFETY: installed chunks are never freed, and `at.offset` is a
-        // slot's offset within one (SlotIndex::of).
-        unsafe { &*chunk.cast::<u8>().add(at.offset).cast::<CacheSlot>() }
     }
 
     #[cold]
@@ -356,7 +350,9 @@ impl ThreadSlab {
     /// [`slot_if_used`](Self::slot_if_used) by a cache's [`SlotIndex`].
     #[inline(always)]
     pub(crate) fn slot_if_used_at(&self, at: SlotIndex) -> Option<&CacheSlot> {
-        // Acquire: as in `slot_at`.
+        // Acquire: pairs with the Release store that installed the chunk
+        // (the owner's own, the helper's for a `_nolock` call, or, for a
+        // pooled state, its previous owner's).
         // SAFETY: `at.chunk < NCHUNKS` (SlotIndex::of).
         let chunk = unsafe { self.chunks.get_unchecked(at.chunk) }.load(Ordering::Acquire);
         // SAFETY: installed chunks are never freed, and `at.offset` is a
@@ -572,11 +568,10 @@ fn current_slow(ts: *const ThreadSlab) -> &'static ThreadSlab {
     }
     // What a `_nolock` call on this thread relies on, set up here where
     // locks and allocation are allowed: the helper that drains the
-    // deferred list, and the debug switch.
+    // deferred list.
     if !crate::reclaim::on_helper() {
         crate::reclaim::ensure_started();
     }
-    crate::kfree_rcu::debug_checks();
     let ts = match POOL.lock().pop() {
         Some(ts) => {
             // The pooled state was retired with steal raised; give it back.
