@@ -8,9 +8,15 @@
 //! error code (`NULL` + `errno`, or a negative errno) or a documented abort;
 //! never undefined behaviour.
 //!
-//! The names and signatures follow the C API contract in DESIGN.md: memb
-//! functions unprefixed (`krcu_read_lock`) and `krcu_memb_`-prefixed,
-//! qsbr functions `krcu_qsbr_`-prefixed.
+//! The names and signatures are a contract with C programs written outside
+//! this repository: add to it freely, change it only with a new major
+//! version (the soname's). memb functions exist unprefixed
+//! (`krcu_read_lock`, the default flavor, as in liburcu's `urcu.h`) and
+//! `krcu_memb_`-prefixed, qsbr functions `krcu_qsbr_`-prefixed; types are
+//! `struct krcu_head` (16 bytes, as liburcu's `rcu_head`), `struct
+//! krcu_ptr` (8 bytes), `krcu_gp_cookie` and the opaque `struct
+//! krcu_cache`. `include/krcu.h` documents each function's context and
+//! errors; `tests/c_api.rs` compiles C programs against it.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 #![allow(non_camel_case_types)]

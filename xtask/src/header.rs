@@ -1,6 +1,7 @@
-//! Generates `include/krcu.h` with cbindgen: shared by the root build
-//! script (which writes it) and `tests/header.rs` (which checks that the
-//! checked-in file is what the sources generate).
+//! Generates `include/krcu.h` with cbindgen: `cargo xtask header` writes
+//! it, and `tests/header.rs` checks that the checked-in file is what the
+//! sources generate. Users' builds never run cbindgen: the header is
+//! checked in.
 
 use std::path::Path;
 
