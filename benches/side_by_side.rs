@@ -241,7 +241,26 @@ fn sync_latencies(mut sync: impl FnMut()) {
 }
 
 /// krcu, generic over the flavor.
-fn child_krcu<F: Flavor>(workload: &str, threads: usize, defer_count: u64) {
+/// What a krcu reader thread of the benchmark does per flavor: a qsbr
+/// reader announces a quiescent state between reads and goes offline at the
+/// end; a memb reader does neither.
+trait ReaderSteps: Flavor {
+    fn between_reads() {}
+    fn done() {}
+}
+
+impl ReaderSteps for Memb {}
+
+impl ReaderSteps for Qsbr {
+    fn between_reads() {
+        qsbr::quiescent_state()
+    }
+    fn done() {
+        qsbr::thread_offline()
+    }
+}
+
+fn child_krcu<F: ReaderSteps>(workload: &str, threads: usize, defer_count: u64) {
     let cell: Arc<RcuCell<[u64; 6], F>> = Arc::new(RcuCell::new([1; 6]));
     let c = cell.clone();
     let readers = Readers::start(threads, move |stop, running| {
@@ -253,15 +272,9 @@ fn child_krcu<F: Flavor>(workload: &str, threads: usize, defer_count: u64) {
                 let g = F::read_lock();
                 c.load(&g).map_or(0, |v| v[0])
             },
-            || {
-                if F::NAME == "qsbr" {
-                    qsbr::quiescent_state()
-                }
-            },
+            F::between_reads,
         );
-        if F::NAME == "qsbr" {
-            qsbr::thread_offline();
-        }
+        F::done();
         r
     });
     match workload {

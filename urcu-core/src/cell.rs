@@ -1,9 +1,9 @@
 //! `RcuCell`: an atomic owning pointer whose old values are dropped after a
 //! grace period.
 
+use crate::flavor::Memb;
 use crate::flavor::{Flavor, Guard};
 use crate::head::RcuHead;
-use crate::memb::Memb;
 use std::marker::PhantomData;
 use std::ptr;
 use std::sync::atomic::AtomicPtr;

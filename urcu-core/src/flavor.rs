@@ -1,26 +1,39 @@
-//! The `Flavor` trait, read-side guards and registration guards.
+//! The `Flavor` trait and its two flavors, read-side guards, registration
+//! guards, and the per-thread steps that concern every flavor at once: the
+//! thread-exit hook and the end of a user callback on a helper thread.
+//!
+//! `Flavor`'s supertrait, [`FlavorImpl`], is the sealed half: every
+//! behaviour that differs between flavors is one of its items, implemented
+//! in the flavor's module next to the flavor's thread-locals. Code generic
+//! over flavors, here and in the domain, calls those items and never asks
+//! which flavor it serves.
 
-use crate::domain::Stats;
+use crate::domain::{FlavorImpl, Private, Stats};
 use crate::head::{RcuCallback, RcuHead};
 use crate::reader::ReaderRecord;
 use crate::seq::GpCookie;
+use std::cell::Cell;
 use std::fmt::Debug;
 use std::marker::PhantomData;
 
-mod sealed {
-    pub trait Sealed {}
-    impl Sealed for crate::Memb {}
-    impl Sealed for crate::Qsbr {}
-}
+/// The memb flavor (the default): see [`memb`](crate::memb).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Memb;
+
+/// The qsbr flavor: see [`qsbr`](crate::qsbr).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Qsbr;
 
 /// An RCU flavor: [`Memb`](crate::Memb) or [`Qsbr`](crate::Qsbr).
 ///
-/// Each flavor has one process-wide domain. Data structures generic over
+/// Sealed: only krcu's two flavors implement it. Each flavor has one
+/// process-wide domain. Data structures generic over
 /// `F: Flavor` call these functions; the flavor modules
 /// ([`memb`](crate::memb), [`qsbr`](crate::qsbr)) offer the same as free
 /// functions.
-pub trait Flavor: sealed::Sealed + Copy + Default + Debug + Send + Sync + 'static {
-    /// "memb" or "qsbr".
+pub trait Flavor: FlavorImpl + Copy + Default + Debug + Send + Sync + 'static {
+    /// "memb" or "qsbr", for messages and `Debug` output; nothing chooses
+    /// a behaviour by it.
     const NAME: &'static str;
 
     /// Enters a read-side critical section; it ends when the guard drops.
@@ -54,6 +67,17 @@ pub trait Flavor: sealed::Sealed + Copy + Default + Debug + Send + Sync + 'stati
     /// valid and untouched by the caller until `func` runs.
     unsafe fn call_rcu(head: *mut RcuHead, func: RcuCallback);
 
+    /// [`call_rcu`](Self::call_rcu) for any context, a signal handler that
+    /// interrupted anything included: it never locks, allocates, waits or
+    /// yields, and never starts threads. Until the domain has started (any
+    /// registration, `call_rcu`, `synchronize` or `barrier` starts it),
+    /// callbacks wait in the queue.
+    ///
+    /// # Safety
+    ///
+    /// As for [`call_rcu`](Self::call_rcu).
+    unsafe fn call_rcu_nolock(head: *mut RcuHead, func: RcuCallback);
+
     /// Waits until every callback queued before the call has run.
     ///
     /// # Panics
@@ -85,12 +109,6 @@ pub trait Flavor: sealed::Sealed + Copy + Default + Debug + Send + Sync + 'stati
 
     /// This flavor's counters.
     fn stats() -> Stats;
-
-    #[doc(hidden)]
-    /// # Safety
-    ///
-    /// `rec` is the pointer the flavor's `read_lock` put in the guard.
-    unsafe fn guard_drop(rec: *const ReaderRecord);
 }
 
 /// A read-side critical section of flavor `F`; it ends when the guard drops.
@@ -130,7 +148,7 @@ impl<F: Flavor> Drop for Guard<F> {
     #[inline(always)]
     fn drop(&mut self) {
         // SAFETY: `rec` is what `entered` was given by the flavor.
-        unsafe { F::guard_drop(self.rec) };
+        unsafe { <F as FlavorImpl>::guard_drop(self.rec) };
     }
 }
 
@@ -152,16 +170,13 @@ impl<F: Flavor> Registration<F> {
 
 impl<F: Flavor> Drop for Registration<F> {
     fn drop(&mut self) {
-        let idx = usize::from(F::NAME == "qsbr");
-        let last = crate::registry::EXPLICIT.with(|c| {
-            let mut v = c.get();
-            v[idx] -= 1;
-            c.set(v);
-            v[idx] == 0
+        let last = F::explicit_registrations(Private(())).with(|c| {
+            c.set(c.get() - 1);
+            c.get() == 0
         });
         if last {
             if F::in_read_section() {
-                crate::misuse(
+                crate::report::misuse(
                     &format!(
                         "a {} Registration dropped inside a read-side critical section",
                         F::NAME
@@ -169,134 +184,83 @@ impl<F: Flavor> Drop for Registration<F> {
                     "end the read section (drop its guard) before unregistering",
                 );
             }
-            if idx == 0 {
-                crate::memb::unregister_current();
-            } else {
-                crate::qsbr::unregister_current();
-            }
+            F::unregister_current(Private(()));
         }
     }
 }
 
-pub(crate) fn count_registration(idx: usize) {
-    crate::registry::EXPLICIT.with(|c| {
-        let mut v = c.get();
-        v[idx] += 1;
-        c.set(v);
-    });
+/// Counts an explicit registration of this thread with `F`.
+pub(crate) fn count_registration<F: FlavorImpl>() {
+    F::explicit_registrations(Private(())).with(|c| c.set(c.get() + 1));
 }
 
-/// The part of a flavor module that is the same for every flavor: the
-/// cookie, deferral and stats functions, thin forwards to the module's
-/// `DOMAIN`, and the [`Flavor`] impl forwarding to the module's functions.
-/// The module defines what differs: the read side, registration,
-/// `synchronize`, `barrier`, `cond_synchronize`, and `guard_drop`.
-macro_rules! flavor_common {
-    ($flavor:ident, $name:literal) => {
-        /// Queues `func(head)` after a grace period. See
-        /// [`Flavor::call_rcu`](crate::Flavor::call_rcu).
-        ///
-        /// # Safety
-        ///
-        /// As for [`Flavor::call_rcu`](crate::Flavor::call_rcu).
-        #[inline]
-        pub unsafe fn call_rcu(head: *mut RcuHead, func: RcuCallback) {
-            DOMAIN.ensure_started();
-            // SAFETY: forwarded contract.
-            unsafe { DOMAIN.enqueue_throttled(head, func) };
-        }
+thread_local! {
+    static EXIT_HOOK: ExitHook = const { ExitHook { armed: Cell::new(false) } };
+}
 
-        /// [`call_rcu`] for any context, a signal handler that interrupted
-        /// anything included: it never locks, allocates, waits or yields, and
-        /// never starts threads; a wait-free enqueue and, if the helper
-        /// sleeps, a futex wake. Until the domain has started (any
-        /// registration, `call_rcu`, `synchronize` or `barrier` starts it),
-        /// callbacks wait in the queue.
-        ///
-        /// # Safety
-        ///
-        /// As for [`Flavor::call_rcu`](crate::Flavor::call_rcu).
-        #[inline]
-        pub unsafe fn call_rcu_nolock(head: *mut RcuHead, func: RcuCallback) {
-            // SAFETY: forwarded contract.
-            unsafe { DOMAIN.enqueue(head, func) };
-        }
+/// Unregisters the thread from every flavor when the thread exits.
+struct ExitHook {
+    armed: Cell<bool>,
+}
 
-        /// See [`Flavor::get_state`](crate::Flavor::get_state).
-        pub fn get_state() -> GpCookie {
-            DOMAIN.get_state()
+impl Drop for ExitHook {
+    fn drop(&mut self) {
+        if self.armed.get() {
+            // From here to the thread's end no signal handler runs on it: a
+            // handler's read section would find the record gone and
+            // register the thread again (the registry lock, which the
+            // unregistration below may hold; an allocation; Rust's
+            // thread-locals, which are being destroyed). Signals aimed at
+            // this thread are dropped when it ends, as the kernel does for
+            // an exiting task; process-wide ones go to another thread.
+            let _ = crate::sys::block_all_signals();
+            Memb::exit_current(Private(()));
+            Qsbr::exit_current(Private(()));
         }
+    }
+}
 
-        /// See [`Flavor::poll_state`](crate::Flavor::poll_state).
-        pub fn poll_state(cookie: GpCookie) -> bool {
-            DOMAIN.poll_state(cookie)
-        }
+/// Arms this thread's exit hook. Returns false when the thread is already
+/// running its thread-local destructors, so nothing will unregister it.
+pub(crate) fn arm_exit_hook() -> bool {
+    EXIT_HOOK.try_with(|h| h.armed.set(true)).is_ok()
+}
 
-        /// See [`Flavor::start_poll`](crate::Flavor::start_poll).
-        pub fn start_poll() -> GpCookie {
-            let c = DOMAIN.get_state();
-            DOMAIN.request(c);
-            c
-        }
+/// Runs on a helper thread after each user callback: the thread leaves
+/// every read side it entered, so that no grace period waits for it.
+///
+/// A callback (`call_rcu`'s function, a `defer` closure, the slab layer's
+/// `rcu_dtor`) runs on a helper thread and may use either flavor's read
+/// side: a qsbr read section there registers the helper online for it, and
+/// `quiescent_state()` is allowed. What a helper must never do is *stay* a
+/// reader once the callback returns: grace periods would then wait for a
+/// thread that never announces anything. So this runs after every one of
+/// them and takes the thread offline with qsbr; a section the callback left
+/// open (a leaked guard) stops the process with the rule named, since
+/// ending it would break the leaked guard's promise and keeping it would
+/// stall every grace period.
+#[inline]
+pub(crate) fn after_user_callback() {
+    // Plain thread-local reads on the common path: the callback used no
+    // read side, or left it as it found it.
+    if Memb::in_read_section() || Qsbr::in_read_section() {
+        left_open();
+    }
+    Memb::leave_after_callback(Private(()));
+    Qsbr::leave_after_callback(Private(()));
+}
 
-        /// Runs `f` after a grace period, on the callback thread.
-        pub fn defer(f: impl FnOnce() + Send + 'static) {
-            crate::callback::defer::<$flavor>(f)
-        }
-
-        /// Drops `value` after a grace period, on the callback thread.
-        pub fn defer_drop<T: Send + 'static>(value: Box<T>) {
-            crate::callback::defer_drop::<$flavor, T>(value)
-        }
-
-        #[doc = concat!("The ", $name, " flavor's counters.")]
-        pub fn stats() -> Stats {
-            DOMAIN.stats()
-        }
-
-        impl Flavor for $flavor {
-            const NAME: &'static str = $name;
-
-            #[inline(always)]
-            fn read_lock() -> Guard<Self> {
-                read_lock()
-            }
-            fn in_read_section() -> bool {
-                in_read_section()
-            }
-            fn register_thread() -> Registration<Self> {
-                register_thread()
-            }
-            fn synchronize() {
-                synchronize()
-            }
-            unsafe fn call_rcu(head: *mut RcuHead, func: RcuCallback) {
-                // SAFETY: forwarded contract.
-                unsafe { call_rcu(head, func) }
-            }
-            fn barrier() {
-                barrier()
-            }
-            fn get_state() -> GpCookie {
-                get_state()
-            }
-            fn poll_state(cookie: GpCookie) -> bool {
-                poll_state(cookie)
-            }
-            fn start_poll() -> GpCookie {
-                start_poll()
-            }
-            fn cond_synchronize(cookie: GpCookie) {
-                cond_synchronize(cookie)
-            }
-            fn stats() -> Stats {
-                stats()
-            }
-            #[inline(always)]
-            unsafe fn guard_drop(rec: *const ReaderRecord) {
-                // SAFETY: forwarded contract.
-                unsafe { guard_drop(rec) }
-            }
-        }
-    };
+#[cold]
+fn left_open() -> ! {
+    // A section still open here belongs to a guard the callback leaked
+    // (`mem::forget`, `Box::leak`) or a raw lock it never paired. Ending it
+    // would break the promise of a leaked guard that a later callback may
+    // still read through; keeping it would stall every grace period. Both
+    // are worse than stopping with the rule named.
+    crate::sys::die(
+        "an RCU callback (call_rcu, defer or rcu_dtor) returned inside a read-side critical \
+         section (a guard was leaked or forgotten, or a read lock was not paired); every \
+         later grace period would wait for it forever. Drop every guard, or pair every \
+         read lock with its unlock, before the callback returns",
+    )
 }

@@ -37,7 +37,7 @@
 
 use crate::reader::{self, GpCounter, ReaderRecord};
 use std::mem::offset_of;
-use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicPtr, Ordering};
 
 /// The nesting part of a record word.
 pub const NEST_MASK: u64 = reader::NEST_MASK;
@@ -56,20 +56,6 @@ const _: () = {
     assert!(offset_of!(GpCounter, futex) == 8);
     assert!(offset_of!(GpCounter, reader_fences) == 12);
 };
-
-/// This thread's memb record word, registering the thread lazily. Valid
-/// until the thread's memb registration ends (see [`set_unregister_hook`]).
-/// It is the word [`set_word_source`] gives, unless the thread registered
-/// before the source was set, or while running its thread-local destructors
-/// (nothing would unregister it before its memory dies): then it is a word
-/// krcu keeps, and the foreign read side must go through krcu's functions.
-///
-/// A raw pointer, not a reference: a store through it can end the section
-/// a live guard stands for, so writing it needs `unsafe` (and the foreign
-/// read side's own contract).
-pub fn reader_word() -> *const AtomicU64 {
-    &crate::memb::record().ctr
-}
 
 static WORD_SOURCE: AtomicPtr<()> = AtomicPtr::new(std::ptr::null_mut());
 
@@ -132,13 +118,6 @@ pub(crate) fn run_unregister_hook() {
         let f: extern "C" fn() = unsafe { std::mem::transmute::<*mut (), extern "C" fn()>(hook) };
         f();
     }
-}
-
-/// Wakes a grace-period writer sleeping on the counter group's futex (the
-/// unlock's last step, when it saw `GP_WAITING`).
-#[cold]
-pub fn wake_writer() {
-    reader::wake_writer_slow(&crate::memb::GP);
 }
 
 /// Reports an unlock without a lock.

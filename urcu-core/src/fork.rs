@@ -43,17 +43,20 @@
 //! a fork that races the process's first krcu call still gives a working
 //! child.
 
-use crate::domain::ForkGuards;
+use crate::domain::fork::ForkGuards;
+use crate::domain::{FlavorImpl, Private};
+use crate::flavor::{Memb, Qsbr};
 use crate::once::ForkOnce;
-use crate::registry::{MEMB_REC, QSBR_REC};
 use crate::sys::die;
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicPtr, Ordering};
 
 struct Held {
-    memb: ForkGuards,
-    qsbr: ForkGuards,
-    qsbr_was_online: bool,
+    memb: ForkGuards<Memb>,
+    qsbr: ForkGuards<Qsbr>,
+    /// What each flavor's `before_fork` returned.
+    memb_state: bool,
+    qsbr_state: bool,
 }
 
 thread_local! {
@@ -118,24 +121,16 @@ pub fn install() {
 }
 
 extern "C" fn prepare() {
-    if crate::registry::in_helper() {
+    if crate::helper::in_helper() {
         die(
             "fork() called from inside an RCU callback would deadlock (the callback thread \
              must be stopped for the fork); fork from an ordinary thread instead",
         );
     }
-    if crate::memb::in_read_section() {
-        die(
-            "fork() called inside a memb read-side critical section would deadlock (a grace \
-             period may be waiting for this thread); end the section (drop its guard; in C, krcu_read_unlock) before fork",
-        );
-    }
-    let qsbr_was_online = crate::qsbr::is_online();
-    if qsbr_was_online {
-        crate::qsbr::thread_offline();
-    }
-    let memb = crate::memb::DOMAIN.lock_for_fork();
-    let qsbr = crate::qsbr::DOMAIN.lock_for_fork();
+    let memb_state = Memb::before_fork(Private(()));
+    let qsbr_state = Qsbr::before_fork(Private(()));
+    let memb = Memb::domain().lock_for_fork();
+    let qsbr = Qsbr::domain().lock_for_fork();
     if let Some(h) = slab_hooks() {
         (h.prepare)();
     }
@@ -143,7 +138,8 @@ extern "C" fn prepare() {
         *h.borrow_mut() = Some(Held {
             memb,
             qsbr,
-            qsbr_was_online,
+            memb_state,
+            qsbr_state,
         })
     });
 }
@@ -153,8 +149,8 @@ fn release(in_child: bool) {
     let Some(mut held) = held else { return };
     if in_child {
         INSTALL.mark_completed();
-        held.memb.reset_in_child(MEMB_REC.with(|c| c.get()));
-        held.qsbr.reset_in_child(QSBR_REC.with(|c| c.get()));
+        held.memb.reset_in_child(Memb::current_record(Private(())));
+        held.qsbr.reset_in_child(Qsbr::current_record(Private(())));
     }
     if let Some(h) = slab_hooks() {
         if in_child {
@@ -163,11 +159,10 @@ fn release(in_child: bool) {
             (h.parent)();
         }
     }
-    let online = held.qsbr_was_online;
+    let (memb_state, qsbr_state) = (held.memb_state, held.qsbr_state);
     drop(held);
-    if online {
-        crate::qsbr::thread_online();
-    }
+    Memb::after_fork(memb_state, Private(()));
+    Qsbr::after_fork(qsbr_state, Private(()));
 }
 
 extern "C" fn parent() {

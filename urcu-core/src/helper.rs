@@ -1,6 +1,8 @@
-//! Spawning a domain's two helper threads: "gp" runs grace periods for
-//! callbacks and polled cookies, "cb" invokes callbacks, so a slow callback
-//! never delays the next grace period.
+//! krcu's helper threads, of both crates: how one is started (with every
+//! signal blocked, by `pthread_create`), and the mark that tells krcu's
+//! code it runs on one, and so inside a callback. Each domain's two helpers
+//! are started by `domain::helpers`, the slab layer's by its reclaim
+//! module.
 //!
 //! # User code on a helper thread
 //!
@@ -15,22 +17,10 @@
 //! named, since ending it would break the leaked guard's promise and
 //! keeping it would stall every grace period. Calls that wait for a helper (`barrier()`,
 //! `kvfree_rcu_barrier()`, cache destruction) are refused inside any
-//! callback, whatever its kind ([`crate::forbid_in_callback`]).
+//! callback, whatever its kind ([`forbid_in_callback`]).
 
-use crate::domain::Domain;
+use std::cell::Cell;
 use std::mem::MaybeUninit;
-
-/// Starts `domain`'s helpers (see [`spawn_helper`]).
-pub(crate) fn spawn(domain: &'static Domain) {
-    spawn_helper(&format!("krcu-{}-gp", domain.name), move || {
-        mark_helper_thread();
-        domain.gp_helper()
-    });
-    spawn_helper(&format!("krcu-{}-cb", domain.name), move || {
-        mark_helper_thread();
-        domain.reclaim_helper()
-    });
-}
 
 /// Starts a detached helper thread named `name` that runs `body`, with
 /// every signal blocked: helpers take locks and must never run a signal
@@ -83,44 +73,30 @@ pub(crate) fn spawn_helper(name: &str, body: impl FnOnce() + Send + 'static) {
     }
 }
 
+thread_local! {
+    /// Set on krcu's helper threads, and so inside every callback.
+    static IN_HELPER: Cell<bool> = const { Cell::new(false) };
+}
+
 /// Marks the calling thread as one of krcu's helpers: user code it runs is
 /// inside a callback ([`crate::in_callback`]).
 pub(crate) fn mark_helper_thread() {
-    crate::registry::IN_HELPER.with(|c| c.set(true));
+    IN_HELPER.with(|c| c.set(true));
 }
 
-/// Runs on a helper thread after each user callback: the thread leaves
-/// every read side it entered, so that no grace period waits for it.
-#[inline]
-pub(crate) fn after_user_callback() {
-    use crate::registry::{MEMB_REC, QSBR_NESTING, QSBR_ONLINE};
-    // Plain thread-local reads on the common path: the callback used no
-    // read side, or left it as it found it.
-    let memb_open = {
-        let rec = MEMB_REC.with(|c| c.get());
-        // SAFETY: a non-null MEMB_REC is this thread's registered record.
-        !rec.is_null() && crate::reader::memb_nesting(unsafe { &*rec }) != 0
-    };
-    if memb_open || QSBR_ONLINE.with(|c| c.get()) || QSBR_NESTING.with(|c| c.get()) != 0 {
-        leave_read_sides(memb_open);
-    }
+/// Whether this thread is one of krcu's helpers (so, inside a callback).
+pub(crate) fn in_helper() -> bool {
+    IN_HELPER.with(Cell::get)
 }
 
-#[cold]
-fn leave_read_sides(memb_open: bool) {
-    use crate::registry::QSBR_NESTING;
-    // A section still open here belongs to a guard the callback leaked
-    // (`mem::forget`, `Box::leak`) or a raw lock it never paired. Ending it
-    // would break the promise of a leaked guard that a later callback may
-    // still read through; keeping it would stall every grace period. Both
-    // are worse than stopping with the rule named.
-    if memb_open || QSBR_NESTING.with(|c| c.get()) != 0 {
-        crate::sys::die(
-            "an RCU callback (call_rcu, defer or rcu_dtor) returned inside a read-side critical \
-             section (a guard was leaked or forgotten, or a read lock was not paired); every \
-             later grace period would wait for it forever. Drop every guard, or pair every \
-             read lock with its unlock, before the callback returns",
+/// Panics, naming the rule, when `what` (a call that waits for krcu's
+/// helper threads) is called inside an RCU callback of any kind.
+#[track_caller]
+pub(crate) fn forbid_in_callback(what: &str) {
+    if in_helper() {
+        crate::report::misuse(
+            &format!("{what} called inside an RCU callback (call_rcu, defer or rcu_dtor) would deadlock (it waits for krcu's helper threads, one of which runs the callback)"),
+            &format!("call {what} from an ordinary thread, or queue further work with call_rcu instead"),
         );
     }
-    crate::qsbr::thread_offline();
 }

@@ -43,11 +43,12 @@ mod cell;
 #[cfg(not(loom))]
 mod domain;
 #[cfg(not(loom))]
-#[macro_use]
 mod flavor;
 #[cfg(not(loom))]
-#[doc(hidden)]
-pub mod foreign;
+#[macro_use]
+mod flavor_common;
+#[cfg(not(loom))]
+mod foreign;
 #[cfg(not(loom))]
 mod fork;
 #[cfg(not(loom))]
@@ -64,6 +65,8 @@ mod registry;
 mod report;
 #[cfg(not(loom))]
 mod sys;
+#[cfg(not(loom))]
+mod testing;
 
 pub use head::{RcuCallback, RcuHead};
 
@@ -71,43 +74,10 @@ pub use head::{RcuCallback, RcuHead};
 pub use {
     callback::{defer, defer_drop},
     cell::RcuCell,
-    domain::{set_stall_timeout, Stats},
-    flavor::{Flavor, Guard, Registration},
-    memb::Memb,
-    qsbr::Qsbr,
+    domain::{grace::set_stall_timeout, Stats},
+    flavor::{Flavor, Guard, Memb, Qsbr, Registration},
     seq::GpCookie,
 };
-
-#[cfg(not(loom))]
-mod testing {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
-    /// A test's hook inside the domains' one-time initialisation; zero:
-    /// none. Relaxed: a test switch, set before the code it concerns runs.
-    static INIT_HOOK: AtomicUsize = AtomicUsize::new(0);
-
-    pub(crate) fn set_init_hook(hook: Option<fn()>) {
-        INIT_HOOK.store(hook.map_or(0, |f| f as usize), Ordering::Relaxed);
-    }
-
-    pub(crate) fn init_hook() {
-        let h = INIT_HOOK.load(Ordering::Relaxed);
-        if h != 0 {
-            // SAFETY: a nonzero value was stored from an `fn()`.
-            let f: fn() = unsafe { std::mem::transmute::<usize, fn()>(h) };
-            f();
-        }
-    }
-}
-
-/// Reports a misuse that would deadlock or break RCU's guarantees: names the
-/// rule broken and what to do instead.
-#[cfg(not(loom))]
-#[cold]
-#[track_caller]
-pub(crate) fn misuse(rule: &str, instead: &str) -> ! {
-    panic!("krcu: {rule}; {instead}")
-}
 
 /// Whether the calling thread is one of krcu's helper threads, and so
 /// inside an RCU callback (a `call_rcu` function, a `defer` closure, or a
@@ -116,20 +86,7 @@ pub(crate) fn misuse(rule: &str, instead: &str) -> ! {
 #[cfg(not(loom))]
 #[inline]
 pub fn in_callback() -> bool {
-    registry::in_helper()
-}
-
-/// Panics, naming the rule, when `what` (a call that waits for krcu's
-/// helper threads) is called inside an RCU callback of any kind.
-#[cfg(not(loom))]
-#[track_caller]
-pub(crate) fn forbid_in_callback(what: &str) {
-    if registry::in_helper() {
-        misuse(
-            &format!("{what} called inside an RCU callback (call_rcu, defer or rcu_dtor) would deadlock (it waits for krcu's helper threads, one of which runs the callback)"),
-            &format!("call {what} from an ordinary thread, or queue further work with call_rcu instead"),
-        );
-    }
+    helper::in_helper()
 }
 
 /// Internals shared with krcu's other crates (`urcu-slab`, `urcu-ffi`).
@@ -137,7 +94,14 @@ pub(crate) fn forbid_in_callback(what: &str) {
 #[cfg(not(loom))]
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::foreign;
+    /// A read side written in another language on memb's protocol (the C
+    /// header's inline one): see the core's foreign.rs.
+    pub mod foreign {
+        pub use crate::foreign::*;
+        pub use crate::memb::{
+            foreign_reader_word as reader_word, foreign_wake_writer as wake_writer,
+        };
+    }
 
     /// Futex wait and wake on an `AtomicU32`, the sleep krcu's helper
     /// threads use: both are single async-signal-safe system calls, so a
@@ -180,7 +144,7 @@ pub mod __private {
     /// Blocks every signal on the calling thread for the rest of its life:
     /// the first thing each of krcu's thread-exit hooks does, so that no
     /// signal handler's read section or `_nolock` call runs while krcu
-    /// tears the thread's state down (see registry.rs's exit hook).
+    /// tears the thread's state down (see the exit hook in flavor.rs).
     pub fn block_signals_until_exit() {
         let _ = crate::sys::block_all_signals();
     }
@@ -201,12 +165,12 @@ pub mod __private {
     /// `helper.rs`.
     #[inline]
     pub fn after_user_callback() {
-        crate::helper::after_user_callback();
+        crate::flavor::after_user_callback();
     }
 
     /// Panics, naming the rule, inside an RCU callback of any kind.
     #[track_caller]
     pub fn forbid_in_callback(what: &str) {
-        crate::forbid_in_callback(what);
+        crate::helper::forbid_in_callback(what);
     }
 }

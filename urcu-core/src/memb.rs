@@ -24,13 +24,23 @@
 //! memb::barrier(); // ...and now it has been
 //! ```
 
-use crate::domain::{Domain, FlavorKind, Stats};
-use crate::flavor::{count_registration, Flavor, Guard, Registration};
+pub use crate::flavor::Memb;
+
+use crate::domain::{Domain, FlavorImpl, Private, Stats};
+use crate::flavor::{arm_exit_hook, Flavor, Guard, Registration};
 use crate::head::{RcuCallback, RcuHead};
-use crate::reader::{self, GpCounter, ReaderRecord};
-use crate::registry::{arm_exit_hook, MEMB_REC};
+use crate::primitive::{fence, AtomicBool};
+use crate::reader::{self, GpCounter, ReaderRecord, ReaderState};
 use crate::seq::GpCookie;
+use crate::sys::membarrier;
 use crossbeam_utils::CachePadded;
+use std::cell::Cell;
+use std::ptr;
+use std::sync::atomic::{
+    AtomicU64,
+    Ordering::{Acquire, Relaxed, SeqCst},
+};
+use std::thread::LocalKey;
 
 /// memb's counter group: what read sections snapshot, at a link-time
 /// address. With the `c-read-side` feature it is also the data symbol
@@ -40,19 +50,29 @@ use crossbeam_utils::CachePadded;
 /// program's copy relocation of it moves them too.
 #[cfg_attr(feature = "c-read-side", export_name = "krcu__memb_gp_v3")]
 pub(crate) static GP: CachePadded<GpCounter> = CachePadded::new(GpCounter::new());
-pub(crate) static DOMAIN: Domain = Domain::new(FlavorKind::Memb, "memb", &GP);
+pub(crate) static DOMAIN: Domain<Memb> = Domain::new("memb", &GP);
 
-/// The memb flavor (the default).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub struct Memb;
+/// Whether memb writers use membarrier. Set once, inside the domain's
+/// initialisation, which every grace period and every registration passes
+/// through first (the `Once` orders it), so Relaxed loads see it.
+static USE_MEMBARRIER: AtomicBool = AtomicBool::new(false);
+
+thread_local! {
+    /// This thread's memb record, or null when unregistered. A
+    /// `const`-initialised `Cell` with no destructor: one `fs:`-relative
+    /// load on the read side.
+    static REC: Cell<*const ReaderRecord> = const { Cell::new(ptr::null()) };
+    /// Explicit memb registrations alive on this thread.
+    static EXPLICIT: Cell<u32> = const { Cell::new(0) };
+}
 
 #[inline(always)]
 pub(crate) fn record() -> &'static ReaderRecord {
-    let rec = MEMB_REC.with(|c| c.get());
+    let rec = REC.with(|c| c.get());
     if rec.is_null() {
         register_lazily()
     } else {
-        // SAFETY: a non-null MEMB_REC is this thread's registered record:
+        // SAFETY: a non-null REC is this thread's registered record:
         // leaked, or a foreign word valid while the thread is registered.
         unsafe { &*rec }
     }
@@ -81,7 +101,7 @@ fn register_with_signals_blocked() -> &'static ReaderRecord {
     // SAFETY: a foreign word comes from the source's contract: in
     // this thread's memory, valid until the exit hook unregisters us.
     let rec = unsafe { DOMAIN.register_current(foreign) };
-    MEMB_REC.with(|c| c.set(rec));
+    REC.with(|c| c.set(rec));
     if !armed {
         // The thread is running its thread-local destructors: nothing will
         // unregister it. Its record stays registered, quiescent once this read
@@ -94,7 +114,7 @@ fn register_with_signals_blocked() -> &'static ReaderRecord {
 /// Registers this thread with memb until the guard drops.
 pub fn register_thread() -> Registration<Memb> {
     record();
-    count_registration(0);
+    crate::flavor::count_registration::<Memb>();
     Registration::new()
 }
 
@@ -105,26 +125,26 @@ pub fn register_thread() -> Registration<Memb> {
 /// pooled for another thread, whose nesting that drop would corrupt) and
 /// stay waited for. It stays registered until the thread has ended
 /// (`Domain::exit_in_section`). Signals are blocked for good already.
-pub(crate) fn exit_current() {
-    let rec = MEMB_REC.with(|c| c.get());
-    // SAFETY: a non-null MEMB_REC is this thread's live record.
+fn exit_thread() {
+    let rec = REC.with(|c| c.get());
+    // SAFETY: a non-null REC is this thread's live record.
     if !rec.is_null() && reader::memb_nesting(unsafe { &*rec }) != 0 && DOMAIN.exit_in_section(rec)
     {
         // Read sections taken from here (later thread-locals) register
         // afresh; the guards alive keep `rec`.
-        MEMB_REC.with(|c| c.set(std::ptr::null()));
+        REC.with(|c| c.set(ptr::null()));
         return;
     }
     unregister_current();
 }
 
 /// Unregisters this thread (exit hook, last Registration drop).
-pub(crate) fn unregister_current() {
-    if MEMB_REC.with(|c| c.get()).is_null() {
+fn unregister_current() {
+    if REC.with(|c| c.get()).is_null() {
         return;
     }
     // No handler's read section may run from here until the record is
-    // gone: it would find MEMB_REC cleared and register again, under the
+    // gone: it would find REC cleared and register again, under the
     // registry lock this thread may hold. (At thread exit the hook has
     // blocked signals for good already.)
     let mask = crate::sys::block_all_signals();
@@ -133,15 +153,16 @@ pub(crate) fn unregister_current() {
 }
 
 fn unregister_with_signals_blocked() {
-    let rec = MEMB_REC.with(|c| c.replace(std::ptr::null()));
+    let rec = REC.with(|c| c.replace(ptr::null()));
     // SAFETY: this thread's record: leaked, or a foreign word that lives
     // until the DOMAIN.unregister below returns.
     let rec = unsafe { &*rec };
     // A thread that exits inside a read section (a forgotten guard, a
     // pthread_exit) is out of it now: never leave a record that a grace
     // period would wait on forever.
-    std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
-    rec.ctr.store(0, std::sync::atomic::Ordering::Relaxed);
+    // The fence orders the section's accesses before the word's clear.
+    fence(SeqCst);
+    reader::clear_word(rec);
     DOMAIN.unregister(rec);
     // No writer reads the word any more: a foreign read side may mark it
     // unregistered, so that its next read section registers again.
@@ -203,7 +224,7 @@ pub unsafe fn raw_read_unlock() {
 /// (liburcu's `rcu_read_ongoing`).
 #[inline]
 pub fn in_read_section() -> bool {
-    let rec = MEMB_REC.with(|c| c.get());
+    let rec = REC.with(|c| c.get());
     // SAFETY: as in `record`.
     !rec.is_null() && reader::memb_nesting(unsafe { &*rec }) != 0
 }
@@ -211,7 +232,9 @@ pub fn in_read_section() -> bool {
 /// Whether writers use `membarrier()` (true) or readers use real fences
 /// (false: membarrier unavailable, or `KRCU_FORCE_FENCE=1`).
 pub fn uses_membarrier() -> bool {
-    DOMAIN.uses_membarrier()
+    DOMAIN.ensure_init();
+    // Relaxed: set inside the initialisation just passed (see its static).
+    USE_MEMBARRIER.load(Relaxed)
 }
 
 /// The light half of memb's asymmetric fence pair (liburcu's
@@ -225,7 +248,7 @@ pub fn uses_membarrier() -> bool {
 /// (or called [`uses_membarrier`]), so that it has seen the domain's start.
 #[inline(always)]
 pub fn slave_fence() {
-    reader::slave_fence(GP.reader_fences.load(std::sync::atomic::Ordering::Relaxed));
+    reader::slave_fence_of(&GP);
 }
 
 /// The heavy half of memb's asymmetric fence pair (liburcu's
@@ -234,13 +257,13 @@ pub fn slave_fence() {
 /// full fence when readers use real fences. See [`slave_fence`].
 pub fn master_fence() {
     DOMAIN.ensure_init();
-    DOMAIN.master_fence();
+    <Memb as FlavorImpl>::master_fence();
 }
 
 #[track_caller]
 fn forbid_in_read_section(what: &str) {
     if in_read_section() {
-        crate::misuse(
+        crate::report::misuse(
             &format!("{what} called inside a memb read-side critical section would deadlock"),
             &format!(
                 "drop the read guard before calling {what}, or defer the work with memb::call_rcu or memb::start_poll"
@@ -261,7 +284,7 @@ pub fn synchronize() {
 #[track_caller]
 pub fn barrier() {
     forbid_in_read_section("memb::barrier()");
-    crate::forbid_in_callback("memb::barrier()");
+    crate::helper::forbid_in_callback("memb::barrier()");
     DOMAIN.barrier();
 }
 
@@ -275,16 +298,131 @@ pub fn cond_synchronize(cookie: GpCookie) {
     }
 }
 
+/// This thread's memb record word, registering the thread lazily, for a
+/// read side written in another language. Valid until the thread's memb
+/// registration ends (see `foreign::set_unregister_hook`). It is the word
+/// `foreign::set_word_source` gives, unless the thread registered before
+/// the source was set, or while running its thread-local destructors
+/// (nothing would unregister it before its memory dies): then it is a word
+/// krcu keeps, and the foreign read side must go through krcu's functions.
+///
+/// A raw pointer, not a reference: a store through it can end the section
+/// a live guard stands for, so writing it needs `unsafe` (and the foreign
+/// read side's own contract).
+pub fn foreign_reader_word() -> *const AtomicU64 {
+    reader::word_of(record())
+}
+
+/// Wakes a grace-period writer sleeping on the counter group's futex (a
+/// foreign unlock's last step, when it saw `GP_WAITING`).
+#[cold]
+pub fn foreign_wake_writer() {
+    reader::wake_writer_slow(&GP);
+}
+
 flavor_common!(Memb, "memb");
 
-/// Leaves the read section a guard entered.
-///
-/// # Safety
-///
-/// `rec` is what this flavor's `read_lock` put in the guard.
-#[inline(always)]
-unsafe fn guard_drop(rec: *const ReaderRecord) {
-    // SAFETY: `rec` is this thread's leaked record, put in the guard by
-    // `read_lock`; the guard is !Send, so this is still its thread.
-    reader::memb_unlock(unsafe { &*rec }, &GP);
+impl FlavorImpl for Memb {
+    const STALL_HINT: &'static str = "";
+
+    fn domain() -> &'static Domain<Memb> {
+        &DOMAIN
+    }
+
+    fn init(gp: &GpCounter, _: Private) {
+        let forced = std::env::var_os("KRCU_FORCE_FENCE").is_some_and(|v| v == "1");
+        if !forced && membarrier::register_private_expedited() {
+            // Writers switch to membarrier before readers drop their
+            // fences: a reader that sees the fences off (through the
+            // registry mutex it takes next) is covered. Relaxed: see the
+            // static.
+            USE_MEMBARRIER.store(true, Relaxed);
+            reader::use_compiler_fences(gp);
+        }
+        tracing::debug!(target: "krcu::core", membarrier = !forced, "krcu memb domain started");
+    }
+
+    fn install_fork_handlers(_: Private) {
+        crate::fork::install();
+    }
+
+    #[inline]
+    fn master_fence() {
+        // Relaxed: see the static.
+        if USE_MEMBARRIER.load(Relaxed) {
+            membarrier::private_expedited();
+        } else {
+            fence(SeqCst);
+        }
+    }
+
+    /// On x86-64 a memb writer needs no second `membarrier()` here, which
+    /// halves the cost of a grace period. The scan has read each waited-for
+    /// reader's quiescent `ctr`, which the reader stored after its critical
+    /// section with only a compiler fence in between. x86-TSO never reorders
+    /// a load with a later store, nor two stores, so the section's loads
+    /// were performed, and its stores committed, before that `ctr` store
+    /// committed. The writer's later stores (the frees, or the Release end
+    /// of the sequence that the callback thread Acquires before freeing)
+    /// commit after its load of `ctr` was performed, for the same reason, and
+    /// TSO is multi-copy atomic. So no section can read a freed object.
+    /// The Acquire fence keeps the compiler from hoisting later accesses
+    /// above the scan's loads. The first master fence (step 2) stays: the
+    /// store-buffering pattern it orders is what TSO does allow.
+    /// Elsewhere, and in fence mode, this is the full master fence.
+    #[inline]
+    fn fence_after_scan() {
+        // Relaxed: see the static.
+        #[cfg(target_arch = "x86_64")]
+        if USE_MEMBARRIER.load(Relaxed) {
+            fence(Acquire);
+            return;
+        }
+        <Memb as FlavorImpl>::master_fence();
+    }
+
+    fn reader_state(ctr: u64, gp: u64) -> ReaderState {
+        reader::memb_state(ctr, gp)
+    }
+
+    fn current_record(_: Private) -> *const ReaderRecord {
+        REC.with(|c| c.get())
+    }
+
+    fn explicit_registrations(_: Private) -> &'static LocalKey<Cell<u32>> {
+        &EXPLICIT
+    }
+
+    fn unregister_current(_: Private) {
+        unregister_current();
+    }
+
+    fn exit_current(_: Private) {
+        exit_thread();
+    }
+
+    fn before_fork(_: Private) -> bool {
+        if in_read_section() {
+            crate::sys::die(
+                "fork() called inside a memb read-side critical section would deadlock (a grace \
+                 period may be waiting for this thread); end the section (drop its guard; in C, krcu_read_unlock) before fork",
+            );
+        }
+        false
+    }
+
+    fn after_fork(_: bool, _: Private) {}
+
+    fn after_user_callback(_: Private) {
+        crate::flavor::after_user_callback();
+    }
+
+    fn leave_after_callback(_: Private) {}
+
+    #[inline(always)]
+    unsafe fn guard_drop(rec: *const ReaderRecord) {
+        // SAFETY: `rec` is this thread's leaked record, put in the guard by
+        // `read_lock`; the guard is !Send, so this is still its thread.
+        reader::memb_unlock(unsafe { &*rec }, &GP);
+    }
 }

@@ -27,21 +27,37 @@
 //! qsbr::synchronize(); // goes offline for the wait, as liburcu does
 //! ```
 
-use crate::domain::{Domain, FlavorKind, Stats};
-use crate::flavor::{count_registration, Flavor, Guard, Registration};
+pub use crate::flavor::Qsbr;
+
+use crate::domain::{Domain, FlavorImpl, Private, Stats};
+use crate::flavor::{arm_exit_hook, Flavor, Guard, Registration};
 use crate::head::{RcuCallback, RcuHead};
-use crate::reader::{self, GpCounter, ReaderRecord};
-use crate::registry::{arm_exit_hook, QSBR_NESTING, QSBR_ONLINE, QSBR_REC};
+use crate::primitive::fence;
+use crate::reader::{self, GpCounter, ReaderRecord, ReaderState};
 use crate::seq::GpCookie;
 use crossbeam_utils::CachePadded;
+use std::cell::Cell;
+use std::ptr;
+use std::sync::atomic::Ordering::SeqCst;
+use std::thread::LocalKey;
 
 /// qsbr's counter group: what quiescent states copy.
 static GP: CachePadded<GpCounter> = CachePadded::new(GpCounter::new());
-pub(crate) static DOMAIN: Domain = Domain::new(FlavorKind::Qsbr, "qsbr", &GP);
+pub(crate) static DOMAIN: Domain<Qsbr> = Domain::new("qsbr", &GP);
 
-/// The qsbr flavor.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub struct Qsbr;
+thread_local! {
+    /// This thread's qsbr record, or null when unregistered.
+    static QSBR_REC: Cell<*const ReaderRecord> = const { Cell::new(ptr::null()) };
+    /// Whether this thread is registered with qsbr and online: a plain copy
+    /// of "QSBR_REC is set and its ctr is non-zero" that the read side can
+    /// check without an atomic load.
+    static QSBR_ONLINE: Cell<bool> = const { Cell::new(false) };
+    /// Depth of `Guard<Qsbr>`s alive on this thread; checked by the qsbr
+    /// functions that announce quiescence.
+    static QSBR_NESTING: Cell<u32> = const { Cell::new(0) };
+    /// Explicit qsbr registrations alive on this thread.
+    static EXPLICIT: Cell<u32> = const { Cell::new(0) };
+}
 
 fn record() -> Option<&'static ReaderRecord> {
     let rec = QSBR_REC.with(|c| c.get());
@@ -56,7 +72,7 @@ fn register_online() -> &'static ReaderRecord {
         return rec;
     }
     if !arm_exit_hook() {
-        crate::misuse(
+        crate::report::misuse(
             "a qsbr thread registered during thread teardown would never go offline",
             "register the thread (qsbr::register_thread) before its thread-local destructors run",
         );
@@ -75,18 +91,18 @@ fn register_online() -> &'static ReaderRecord {
 /// Registers this thread with qsbr, online, until the guard drops.
 pub fn register_thread() -> Registration<Qsbr> {
     register_online();
-    count_registration(1);
+    crate::flavor::count_registration::<Qsbr>();
     Registration::new()
 }
 
 /// Unregisters this thread (exit hook, last Registration drop).
-pub(crate) fn unregister_current() {
+fn unregister_current() {
     if QSBR_REC.with(|c| c.get()).is_null() {
         return;
     }
     // As memb's: no handler runs while the record is half torn down.
     let mask = crate::sys::block_all_signals();
-    let rec = QSBR_REC.with(|c| c.replace(std::ptr::null()));
+    let rec = QSBR_REC.with(|c| c.replace(ptr::null()));
     // SAFETY: non-null records are leaked and never freed.
     let rec = unsafe { &*rec };
     reader::qsbr_offline(rec, &GP);
@@ -99,7 +115,7 @@ pub(crate) fn unregister_current() {
 /// guard alive in a thread-local destroyed later), the thread stays
 /// registered and online, so grace periods keep waiting for it, until it
 /// has ended; the guard's drop touches only this thread's nesting count.
-pub(crate) fn exit_current() {
+fn exit_thread() {
     let rec = QSBR_REC.with(|c| c.get());
     if !rec.is_null()
         && QSBR_NESTING.with(|n| n.get()) != 0
@@ -127,20 +143,20 @@ pub fn read_lock() -> Guard<Qsbr> {
     QSBR_NESTING.with(|n| n.set(n.get() + 1));
     // SAFETY: the thread is online and the nesting count is raised; the
     // guard's drop lowers it.
-    unsafe { Guard::entered(std::ptr::null()) }
+    unsafe { Guard::entered(ptr::null()) }
 }
 
 #[cold]
 #[inline(never)]
 fn read_lock_slow() {
-    if crate::registry::in_helper() {
+    if crate::helper::in_helper() {
         // A callback reading under qsbr: krcu's helpers are online only
         // for the callback that reads (see helper.rs), registered or not.
         thread_online();
         return;
     }
     if record().is_some() {
-        crate::misuse(
+        crate::report::misuse(
             "qsbr read-side critical section on an offline thread is not protected",
             "call qsbr::thread_online() before reading, or read outside the offline region",
         );
@@ -189,7 +205,7 @@ fn guard_unlock() {
     QSBR_NESTING.with(|n| {
         let v = n.get();
         if v == 0 {
-            crate::misuse(
+            crate::report::misuse(
                 "qsbr::raw_read_unlock() without a matching qsbr::raw_read_lock()",
                 "pair every qsbr::raw_read_unlock() with a qsbr::raw_read_lock() on the same thread",
             );
@@ -212,7 +228,7 @@ pub fn is_online() -> bool {
 #[track_caller]
 fn forbid_in_read_section(what: &str) {
     if in_read_section() {
-        crate::misuse(
+        crate::report::misuse(
             &format!("{what} called inside a qsbr read-side critical section would deadlock"),
             &format!("drop every qsbr read guard before calling {what}"),
         );
@@ -290,7 +306,7 @@ pub fn synchronize() {
 #[track_caller]
 pub fn barrier() {
     forbid_in_read_section("qsbr::barrier()");
-    crate::forbid_in_callback("qsbr::barrier()");
+    crate::helper::forbid_in_callback("qsbr::barrier()");
     offline(|| DOMAIN.barrier());
 }
 
@@ -307,14 +323,82 @@ pub fn cond_synchronize(cookie: GpCookie) {
 
 flavor_common!(Qsbr, "qsbr");
 
-/// Leaves the read section a guard entered.
-///
-/// # Safety
-///
-/// `rec` is what this flavor's `read_lock` put in the guard.
-#[inline(always)]
-unsafe fn guard_drop(rec: *const ReaderRecord) {
-    let _ = rec; // qsbr guards carry no record
-                 // Every guard raised the count once, so it is at least 1 here.
-    QSBR_NESTING.with(|n| n.set(n.get() - 1));
+impl FlavorImpl for Qsbr {
+    const STALL_HINT: &'static str =
+        " (announce quiescent_state() or go offline around blocking calls)";
+
+    fn domain() -> &'static Domain<Qsbr> {
+        &DOMAIN
+    }
+
+    fn init(_: &GpCounter, _: Private) {}
+
+    fn install_fork_handlers(_: Private) {
+        crate::fork::install();
+    }
+
+    /// qsbr readers use real fences: so does the writer.
+    #[inline]
+    fn master_fence() {
+        fence(SeqCst);
+    }
+
+    #[inline]
+    fn fence_after_scan() {
+        fence(SeqCst);
+    }
+
+    fn reader_state(ctr: u64, gp: u64) -> ReaderState {
+        reader::qsbr_state(ctr, gp)
+    }
+
+    fn current_record(_: Private) -> *const ReaderRecord {
+        QSBR_REC.with(|c| c.get())
+    }
+
+    fn explicit_registrations(_: Private) -> &'static LocalKey<Cell<u32>> {
+        &EXPLICIT
+    }
+
+    fn unregister_current(_: Private) {
+        unregister_current();
+    }
+
+    fn exit_current(_: Private) {
+        exit_thread();
+    }
+
+    /// An online forking thread goes offline for the fork: the prepare
+    /// handler takes the registry locks a grace period may hold while it
+    /// waits for this thread.
+    fn before_fork(_: Private) -> bool {
+        let was_online = is_online();
+        if was_online {
+            thread_offline();
+        }
+        was_online
+    }
+
+    fn after_fork(was_online: bool, _: Private) {
+        if was_online {
+            thread_online();
+        }
+    }
+
+    fn after_user_callback(_: Private) {
+        crate::flavor::after_user_callback();
+    }
+
+    fn leave_after_callback(_: Private) {
+        if is_online() {
+            thread_offline();
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn guard_drop(rec: *const ReaderRecord) {
+        let _ = rec; // qsbr guards carry no record
+                     // Every guard raised the count once, so it is at least 1 here.
+        QSBR_NESTING.with(|n| n.set(n.get() - 1));
+    }
 }

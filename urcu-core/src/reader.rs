@@ -73,7 +73,7 @@ pub(crate) const GP_WAITING: u32 = 1;
 /// 8 and 12.
 #[derive(Debug)]
 #[repr(C)]
-pub(crate) struct GpCounter {
+pub struct GpCounter {
     /// memb: `snapshot | COUNT`, so the outermost `read_lock` stores it as is.
     /// qsbr: the value a quiescent state stores; never 0.
     pub(crate) ctr: AtomicU64,
@@ -340,9 +340,67 @@ pub(crate) fn wake_writer_slow(gp: &GpCounter) {
     crate::sys::futex::wake(&gp.futex, 1);
 }
 
+/// [`slave_fence`] in the mode `gp` is in: for code outside the read side
+/// that builds its own handshake on memb's asymmetric fences. Relaxed: the
+/// mode changes once, at the domain's start, which the caller has seen.
+#[inline(always)]
+pub(crate) fn slave_fence_of(gp: &GpCounter) {
+    slave_fence(gp.reader_fences.load(Relaxed));
+}
+
+/// The domain's start found membarrier in force: readers use compiler
+/// fences from now on. Relaxed: a reader sees it through the registry mutex
+/// it takes before its first read section (see [`GpCounter`]).
+pub(crate) fn use_compiler_fences(gp: &GpCounter) {
+    gp.reader_fences.store(false, Relaxed);
+}
+
+/// The word of `rec`, for a read side written in another language that
+/// performs this module's steps on it (see foreign.rs).
+pub(crate) fn word_of(rec: &ReaderRecord) -> *const AtomicU64 {
+    &rec.ctr
+}
+
+/// The counter value the next grace period advances to. The counter is
+/// written only by a grace period, under the domain's `gp_lock`, which the
+/// caller holds: Relaxed reads its own last store.
+pub(crate) fn next_counter(gp: &GpCounter) -> u64 {
+    gp.ctr.load(Relaxed) + CTR_STEP
+}
+
+/// The writer is about to sleep waiting for readers: readers that leave
+/// their section from now on wake it. Relaxed: the caller's master fence
+/// orders it before its re-check of the readers (the pair of the readers'
+/// fence between their `ctr` store and their load of the flag).
+pub(crate) fn writer_sleeps(gp: &GpCounter) {
+    gp.futex.store(GP_WAITING, Relaxed);
+}
+
+/// The writer's sleep on the flag [`writer_sleeps`] set, for at most
+/// `timeout`; returns at once when a reader has cleared it already.
+#[cfg(not(loom))]
+pub(crate) fn writer_wait(gp: &GpCounter, timeout: std::time::Duration) {
+    crate::sys::futex::wait(&gp.futex, GP_WAITING, Some(timeout));
+}
+
+/// The writer is awake again (woken, timed out, or done): unlocks stop
+/// going to the futex. Relaxed: only the writer sets the flag, and it sets
+/// it again, fenced, before its next sleep.
+pub(crate) fn writer_wakes(gp: &GpCounter) {
+    gp.futex.store(0, Relaxed);
+}
+
+/// Makes a word quiescent for good: its thread is gone (a fork child, an
+/// exited thread being reaped) or is leaving the flavor, and no read section
+/// of it runs any more. Relaxed: the writers' master fences around their
+/// scans order it; a thread leaving issues a full fence before it.
+pub(crate) fn clear_word(rec: &ReaderRecord) {
+    rec.ctr.store(0, Relaxed);
+}
+
 /// How a writer sees one reader during a grace period.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum ReaderState {
+pub enum ReaderState {
     /// Not in a read section (memb) or offline (qsbr).
     Quiescent,
     /// Began after the grace period started: not waited for.
@@ -396,206 +454,4 @@ pub(crate) fn unbalanced_unlock() -> ! {
 }
 
 #[cfg(all(test, loom))]
-mod loom_model {
-    //! The grace-period handshake in fence mode. The object is "old" (1)
-    //! until the writer unpublishes it (2); the writer frees the old object
-    //! after its grace period. A reader that can still see the old object
-    //! must never see it freed.
-    use super::*;
-    use crate::primitive::AtomicBool;
-    use loom::sync::Arc;
-    use loom::thread;
-    use std::sync::atomic::Ordering::{Acquire, Release};
-
-    struct Shared {
-        gp: GpCounter,
-        rec: ReaderRecord,
-        ptr: AtomicU64,
-        freed: AtomicBool,
-    }
-
-    fn shared() -> Arc<Shared> {
-        let s = Shared {
-            gp: GpCounter::new(),
-            rec: ReaderRecord::new(),
-            ptr: AtomicU64::new(1),
-            freed: AtomicBool::new(false),
-        };
-        Arc::new(s)
-    }
-
-    /// A reader's access to the object: if it can still see the old one,
-    /// that one must not have been freed.
-    fn read_object(s: &Shared) {
-        if s.ptr.load(Acquire) == 1 {
-            assert!(!s.freed.load(Relaxed), "old object freed under a reader");
-        }
-    }
-
-    /// The writer's grace period, as `Domain::run_gp` performs it, with the
-    /// futex sleep modelled as waiting for the reader's wake.
-    fn writer(s: &Shared, state: fn(u64, u64) -> ReaderState) {
-        s.ptr.store(2, Release); // unpublish
-        fence(SeqCst); // master fence
-        let gp = s.gp.ctr.load(Relaxed) + CTR_STEP;
-        s.gp.ctr.store(gp, Relaxed);
-        let old = || state(s.rec.ctr.load(Relaxed), gp) == ReaderState::Old;
-        if old() {
-            s.gp.futex.store(GP_WAITING, Relaxed);
-            fence(SeqCst);
-            while old() {
-                // "futex_wait": returns once the reader cleared the flag.
-                while s.gp.futex.load(Relaxed) == GP_WAITING {
-                    thread::yield_now();
-                }
-                if old() {
-                    s.gp.futex.store(GP_WAITING, Relaxed);
-                    fence(SeqCst);
-                }
-            }
-            s.gp.futex.store(0, Relaxed);
-        }
-        fence(SeqCst); // master fence
-        s.freed.store(true, Relaxed); // free the old object
-    }
-
-    #[test]
-    fn loom_memb_reader_never_sees_a_freed_object() {
-        loom::model(|| {
-            let s = shared();
-            let r = s.clone();
-            let reader = thread::spawn(move || {
-                memb_lock(&r.rec, &r.gp);
-                memb_lock(&r.rec, &r.gp); // nested
-                read_object(&r);
-                memb_unlock(&r.rec, &r.gp);
-                memb_unlock(&r.rec, &r.gp);
-            });
-            writer(&s, memb_state);
-            reader.join().unwrap();
-        });
-    }
-
-    /// The grace-period state machine with polled cookies: an updater
-    /// unpublishes, takes a cookie (`get_state`: fence, then snapshot of the
-    /// sequence), and frees once `poll_state` (Acquire) says the cookie's
-    /// grace period completed, while the writer runs two grace periods with
-    /// the sequence moves of `Domain::run_gp`. The writer stops after two; an
-    /// updater whose cookie they do not satisfy (one taken during the second
-    /// needs a third) frees nothing.
-    #[test]
-    fn loom_polled_cookie_frees_only_after_a_full_grace_period() {
-        use crate::seq;
-        let mut model = loom::model::Builder::new();
-        // Two yield-spinning waits (the poll, the reader scan) over three
-        // threads take more than the default 1000 branches.
-        model.max_branches = 100_000;
-        model.preemption_bound = Some(2);
-        model.check(|| {
-            let s = shared();
-            let sequence = Arc::new(AtomicU64::new(0));
-            let r = s.clone();
-            let reader = thread::spawn(move || {
-                memb_lock(&r.rec, &r.gp);
-                read_object(&r);
-                memb_unlock(&r.rec, &r.gp);
-            });
-            let done = Arc::new(AtomicBool::new(false));
-            let (u, useq, udone) = (s.clone(), sequence.clone(), done.clone());
-            let updater = thread::spawn(move || {
-                u.ptr.store(2, Release); // unpublish
-                fence(SeqCst); // get_state
-                let cookie = seq::snap(useq.load(Relaxed));
-                loop {
-                    if seq::done(useq.load(Acquire), cookie) {
-                        u.freed.store(true, Relaxed);
-                        break;
-                    }
-                    if udone.load(Relaxed) {
-                        break; // the writer has stopped
-                    }
-                    thread::yield_now();
-                }
-            });
-            for _ in 0..2 {
-                let cur = sequence.load(Relaxed);
-                sequence.store(seq::start(cur), Relaxed);
-                fence(SeqCst); // master fence
-                let gp = s.gp.ctr.load(Relaxed) + CTR_STEP;
-                s.gp.ctr.store(gp, Relaxed);
-                while memb_state(s.rec.ctr.load(Relaxed), gp) == ReaderState::Old {
-                    thread::yield_now();
-                }
-                fence(SeqCst); // master fence
-                sequence.store(seq::end(seq::start(cur)), Release);
-            }
-            done.store(true, Relaxed);
-            reader.join().unwrap();
-            updater.join().unwrap();
-        });
-    }
-
-    /// A thread registers (adds its record under the registry lock, then
-    /// `registered`) and reads, while a writer whose copy of the registry
-    /// predates the registration runs a grace period (`advance`, and a
-    /// rescan under the lock when the generation moved): the reader never
-    /// sees the old object freed. Weakening the fence in `registered` or in
-    /// `advance` to AcqRel lets the writer skip the rescan while the
-    /// reader's section snapshots the old counter: a use after free.
-    #[test]
-    fn loom_registration_against_a_grace_period() {
-        use loom::sync::Mutex;
-        loom::model(|| {
-            let s = shared();
-            let generation = Arc::new(RegistryGeneration::new());
-            let registry = Arc::new(Mutex::new(false));
-            // The writer's copy of the registry: taken before the thread
-            // registered, at the generation of the time.
-            let copied = generation.current();
-            let (r, g, reg) = (s.clone(), generation.clone(), registry.clone());
-            let reader = thread::spawn(move || {
-                *reg.lock().unwrap() = true;
-                g.registered();
-                memb_lock(&r.rec, &r.gp);
-                let snapshot = r.rec.ctr.load(Relaxed);
-                read_object(&r);
-                memb_unlock(&r.rec, &r.gp);
-                snapshot
-            });
-            s.ptr.store(2, Release); // unpublish
-            fence(SeqCst); // master fence
-            let gp = s.gp.ctr.load(Relaxed) + CTR_STEP;
-            let scan = generation.advance(&s.gp, gp) != copied && *registry.lock().unwrap();
-            if scan {
-                while memb_state(s.rec.ctr.load(Relaxed), gp) == ReaderState::Old {
-                    thread::yield_now();
-                }
-            }
-            fence(SeqCst); // master fence
-            s.freed.store(true, Relaxed);
-            let snapshot = reader.join().unwrap();
-            // The handshake itself: a writer that did not rescan has a
-            // reader whose section is not old, so it needed no waiting.
-            assert!(
-                scan || memb_state(snapshot, gp) != ReaderState::Old,
-                "a grace period missed a registration whose section it had to wait for"
-            );
-        });
-    }
-
-    #[test]
-    fn loom_qsbr_reader_never_sees_a_freed_object() {
-        loom::model(|| {
-            let s = shared();
-            let r = s.clone();
-            qsbr_online(&s.rec, &s.gp);
-            let reader = thread::spawn(move || {
-                read_object(&r);
-                qsbr_quiescent(&r.rec, &r.gp);
-                qsbr_offline(&r.rec, &r.gp);
-            });
-            writer(&s, qsbr_state);
-            reader.join().unwrap();
-        });
-    }
-}
+mod loom_model;

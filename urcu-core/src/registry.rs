@@ -1,16 +1,13 @@
-//! Thread registration: the per-flavor registry of reader records, the
-//! thread-local pointers the read side uses, and unregistration at thread
-//! exit.
+//! A flavor's registry of reader records: the registered threads as writers
+//! and stall reports see them, the pool of records of exited threads, and
+//! the threads that exited inside a read section.
 //!
-//! The read side finds its record through a `const`-initialised thread-local
-//! `Cell` with no destructor, which compiles to one `fs:`-relative load. A
-//! separate thread-local with a destructor ([`ExitHook`]) is touched only when
-//! a thread registers; its destructor unregisters the thread when it exits, so
-//! an exiting thread never leaves a record that a grace period would wait on.
+//! Each flavor's read side finds its record through a thread-local of the
+//! flavor's module; the thread-exit hook that unregisters a thread is in
+//! `flavor.rs`.
 
 use crate::entry::{Entry, Passes};
 use crate::reader::ReaderRecord;
-use std::cell::Cell;
 use std::ptr;
 
 /// One registered thread, as the writer and stall reports see it.
@@ -132,12 +129,9 @@ impl Registry {
             let s = &self.slots[i];
             let wanted = only.is_none_or(|o| o.iter().any(|e| ptr::eq(*e, s.entry)));
             if s.exited && wanted && !crate::sys::thread_alive(s.tid) {
-                // Relaxed: the thread is gone; a writer's next scan is
-                // ordered by its master fences.
-                s.entry
-                    .own
-                    .ctr
-                    .store(0, std::sync::atomic::Ordering::Relaxed);
+                // The thread is gone; a writer's next scan is ordered by
+                // its master fences.
+                crate::reader::clear_word(&s.entry.own);
                 self.pool(i, passes);
                 reaped += 1;
             } else {
@@ -167,10 +161,7 @@ impl Registry {
                 i += 1;
             } else {
                 let slot = self.slots.swap_remove(i);
-                slot.entry
-                    .own
-                    .ctr
-                    .store(0, std::sync::atomic::Ordering::Relaxed);
+                crate::reader::clear_word(&slot.entry.own);
                 // No pass runs in the child: detach returns at once.
                 slot.entry.detach(passes);
                 self.free.push(slot.entry);
@@ -190,56 +181,4 @@ impl Registry {
     pub(crate) fn len(&self) -> usize {
         self.slots.len()
     }
-}
-
-thread_local! {
-    /// This thread's memb record, or null when unregistered.
-    pub(crate) static MEMB_REC: Cell<*const ReaderRecord> = const { Cell::new(ptr::null()) };
-    /// This thread's qsbr record, or null when unregistered.
-    pub(crate) static QSBR_REC: Cell<*const ReaderRecord> = const { Cell::new(ptr::null()) };
-    /// Whether this thread is registered with qsbr and online: a plain copy
-    /// of "QSBR_REC is set and its ctr is non-zero" that the read side can
-    /// check without an atomic load.
-    pub(crate) static QSBR_ONLINE: Cell<bool> = const { Cell::new(false) };
-    /// Depth of `Guard<Qsbr>`s alive on this thread; checked by the qsbr
-    /// functions that announce quiescence.
-    pub(crate) static QSBR_NESTING: Cell<u32> = const { Cell::new(0) };
-    /// Explicit registrations alive on this thread, per flavor.
-    pub(crate) static EXPLICIT: Cell<[u32; 2]> = const { Cell::new([0, 0]) };
-    /// Set on krcu's helper threads, and so inside every callback.
-    pub(crate) static IN_HELPER: Cell<bool> = const { Cell::new(false) };
-    static EXIT_HOOK: ExitHook = const { ExitHook { armed: Cell::new(false) } };
-}
-
-/// Unregisters the thread from every flavor when the thread exits.
-struct ExitHook {
-    armed: Cell<bool>,
-}
-
-impl Drop for ExitHook {
-    fn drop(&mut self) {
-        if self.armed.get() {
-            // From here to the thread's end no signal handler runs on it: a
-            // handler's read section would find the record gone and
-            // register the thread again (the registry lock, which the
-            // unregistration below may hold; an allocation; Rust's
-            // thread-locals, which are being destroyed). Signals aimed at
-            // this thread are dropped when it ends, as the kernel does for
-            // an exiting task; process-wide ones go to another thread.
-            let _ = crate::sys::block_all_signals();
-            crate::memb::exit_current();
-            crate::qsbr::exit_current();
-        }
-    }
-}
-
-/// Arms this thread's exit hook. Returns false when the thread is already
-/// running its thread-local destructors, so nothing will unregister it.
-pub(crate) fn arm_exit_hook() -> bool {
-    EXIT_HOOK.try_with(|h| h.armed.set(true)).is_ok()
-}
-
-/// Whether this thread is one of krcu's helpers (so, inside a callback).
-pub(crate) fn in_helper() -> bool {
-    IN_HELPER.with(Cell::get)
 }

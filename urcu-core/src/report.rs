@@ -18,6 +18,15 @@ use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+/// Reports a misuse that would deadlock or break RCU's guarantees: names the
+/// rule broken and what to do instead. A panic: in a C program the export's
+/// guard turns it into an abort after the message (in C terms).
+#[cold]
+#[track_caller]
+pub(crate) fn misuse(rule: &str, instead: &str) -> ! {
+    panic!("krcu: {rule}; {instead}")
+}
+
 /// How bad a report is; the numbers are the C API's `KRCU_LOG_*`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(i32)]

@@ -51,10 +51,7 @@ unsafe fn call_rcu<F: Flavor>(
         // SAFETY: the caller's contract.
         unsafe {
             if nolock {
-                match F::NAME {
-                    "memb" => memb::call_rcu_nolock(h, f),
-                    _ => qsbr::call_rcu_nolock(h, f),
-                }
+                F::call_rcu_nolock(h, f)
             } else {
                 F::call_rcu(h, f)
             }

@@ -1,0 +1,307 @@
+//! Grace periods: registration, the sequence and its cookies, running one
+//! grace period and waiting for one, and stall reports. The steps of a
+//! grace period and the lock order are in the module above.
+
+use super::{lock, Domain, FlavorImpl, GpScratch, Private};
+use crate::entry::Entry;
+use crate::primitive::{fence, AtomicU64};
+use crate::reader::{self, ReaderRecord, ReaderState};
+use crate::seq::{self, GpCookie};
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
+use std::time::{Duration, Instant};
+
+/// Spins over the reader scan before a writer sleeps on the futex; liburcu's
+/// `RCU_QS_ACTIVE_ATTEMPTS`. Readers in short sections are caught here.
+const ACTIVE_ATTEMPTS: u32 = 100;
+
+/// Default stall timeout; `KRCU_STALL_TIMEOUT_MS` overrides it.
+const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Stall timeout in milliseconds, shared by both flavors; 0 = not yet read.
+static STALL_TIMEOUT_MS: AtomicU64 = AtomicU64::new(0);
+
+impl<F: FlavorImpl> Domain<F> {
+    /// One-time start: the flavor's set-up (memb: membarrier registration),
+    /// configuration, fork handlers. Runs before any reader of this flavor
+    /// registers.
+    pub(crate) fn ensure_init(&'static self) {
+        // Before the first lock of this domain is taken, and outside the
+        // once (see fork.rs).
+        F::install_fork_handlers(Private(()));
+        // The closure may run again in a fork child that caught it
+        // running: the flavor's set-up and the switches are the same the
+        // second time.
+        self.init.call_once(|| {
+            F::init(self.gp, Private(()));
+            stall_timeout();
+            crate::testing::init_hook();
+        });
+    }
+
+    /// Adds the calling thread; the flavor makes the record live.
+    ///
+    /// # Safety
+    ///
+    /// `foreign`, when given, is a word in this thread's own memory,
+    /// accessed only atomically, valid until this thread unregisters.
+    pub(crate) unsafe fn register_current(
+        &'static self,
+        foreign: Option<*const ReaderRecord>,
+    ) -> &'static ReaderRecord {
+        self.ensure_init();
+        let rec = {
+            let mut registry = lock(&self.grace.registry);
+            // Threads that ended after leaving an exited record behind.
+            registry.reap_exited(&self.grace.passes, None);
+            // SAFETY: forwarded contract.
+            unsafe { registry.add_current(foreign) }
+        };
+        // The registrant's half of the handshake with `run_gp` (reader.rs,
+        // RegistryGeneration).
+        self.grace.registry_generation.registered();
+        rec
+    }
+
+    /// The calling thread's exit hook found it inside a read section on
+    /// its own record `rec`: a guard may still be alive in a thread-local
+    /// that is destroyed after the hook, and reads until it drops. The
+    /// record stays registered (grace periods keep waiting for the
+    /// section) and is never given to another thread; writers reap it once
+    /// the thread has ended (`Registry::reap_exited`). False for a foreign
+    /// word, which dies with the thread: the caller unregisters it.
+    pub(crate) fn exit_in_section(&self, rec: *const ReaderRecord) -> bool {
+        lock(&self.grace.registry).mark_exited(rec)
+    }
+
+    /// Removes a record its owner has made quiescent. When it returns, no
+    /// writer reads the record's word any more (see entry.rs).
+    pub(crate) fn unregister(&self, rec: *const ReaderRecord) {
+        let mut registry = lock(&self.grace.registry);
+        registry.remove(rec, &self.grace.passes);
+        // Threads that ended after leaving an exited record behind.
+        registry.reap_exited(&self.grace.passes, None);
+        drop(registry);
+        self.grace.registry_generation.changed();
+        // A writer may be asleep waiting on this record.
+        fence(SeqCst);
+        reader::wake_writer(self.gp);
+    }
+
+    // ---- grace periods ------------------------------------------------
+
+    /// The cookie for a full grace period from now.
+    pub(crate) fn get_state(&self) -> GpCookie {
+        // Orders the caller's updates (unpublishing) before reading the
+        // sequence; pairs with the master fence after a grace period's start:
+        // either this load sees that start (and the cookie asks for the next
+        // grace period), or that grace period's readers see the updates.
+        fence(SeqCst);
+        GpCookie {
+            seq: seq::snap(self.grace.seq.load(Relaxed)),
+        }
+    }
+
+    /// Whether the grace period named by `cookie` has completed.
+    pub(crate) fn poll_state(&self, cookie: GpCookie) -> bool {
+        // Acquire pairs with the Release end of the grace period: what the
+        // caller does next (freeing) follows the readers' critical sections.
+        seq::done(self.grace.seq.load(Acquire), cookie.seq)
+    }
+
+    /// Runs grace periods, or waits for those others run, until `cookie`.
+    pub(crate) fn wait_for(&self, cookie: GpCookie) {
+        while !self.poll_state(cookie) {
+            let mut scratch = lock(&self.grace.gp_lock);
+            // Whoever held the lock may have run the grace period we need.
+            if !self.poll_state(cookie) {
+                self.run_gp(&mut scratch);
+            }
+        }
+    }
+
+    /// What `cond_synchronize(cookie)` waits for: the cookie, or, when the
+    /// cookie lies beyond the one a grace period starting now would satisfy
+    /// (no grace period of this flavor produced it: built from its field,
+    /// taken from the other flavor, uninitialised C memory), that fresh
+    /// cookie. Either way the wait ends after at most one full grace period
+    /// that starts after the call, as the kernel's `cond_synchronize_rcu`
+    /// promises; a valid cookie is never later than a fresh one.
+    pub(crate) fn bounded(&self, cookie: GpCookie) -> GpCookie {
+        let fresh = self.get_state();
+        if seq::done(fresh.seq, cookie.seq) {
+            cookie
+        } else {
+            fresh
+        }
+    }
+
+    /// Asks the helper for a grace period satisfying `cookie`.
+    pub(crate) fn request(&'static self, cookie: GpCookie) {
+        let mut cur = self.grace.needed.load(Relaxed);
+        while !seq::done(cur, cookie.seq) {
+            // SeqCst: the requester's half of the Dekker handshake with the
+            // helper's sleep (see `helper_should_sleep`).
+            match self
+                .grace
+                .needed
+                .compare_exchange_weak(cur, cookie.seq, SeqCst, Relaxed)
+            {
+                Ok(_) => break,
+                Err(now) => cur = now,
+            }
+        }
+        self.ensure_started();
+        self.wake_gp_helper();
+    }
+
+    /// One grace period. The caller holds `gp_lock`.
+    pub(super) fn run_gp(&self, scratch: &mut GpScratch) {
+        // Relaxed: the sequence is written only under gp_lock; the start is
+        // ordered before the scan by the master fence (see `get_state`).
+        let s = self.grace.seq.load(Relaxed);
+        self.grace.seq.store(seq::start(s), Relaxed);
+        F::master_fence();
+        // gp.ctr is written only here, under gp_lock; readers that load the
+        // new value are ordered by the fence above (see `reader`). The
+        // advance is the writer's half of the handshake in
+        // `register_current` (reader.rs, RegistryGeneration).
+        let gp = reader::next_counter(self.gp);
+        let generation = self.grace.registry_generation.advance(self.gp, gp);
+        if generation != scratch.generation {
+            let registry = lock(&self.grace.registry);
+            scratch.registered.clear();
+            scratch
+                .registered
+                .extend(registry.slots.iter().map(|s| s.entry));
+            // Read under the lock: every change counted so far is in the copy.
+            scratch.generation = self.grace.registry_generation.current();
+        }
+        scratch.readers.clear();
+        scratch.readers.extend_from_slice(&scratch.registered);
+        self.wait_for_readers(&mut scratch.readers, gp);
+        F::fence_after_scan();
+        self.grace.seq.store(seq::end(seq::start(s)), Release);
+    }
+
+    /// Whether any of `readers` is still *old*: one pass over their words,
+    /// dropping the others.
+    fn retain_old(&self, readers: &mut Vec<&'static Entry>, gp: u64) -> bool {
+        self.grace.passes.scan(|| {
+            // Relaxed (in load_ctr): the master fences around the scan
+            // order it.
+            // SAFETY: inside a pass.
+            readers.retain(|e| F::reader_state(unsafe { e.load_ctr() }, gp) == ReaderState::Old);
+        });
+        !readers.is_empty()
+    }
+
+    fn wait_for_readers(&self, readers: &mut Vec<&'static Entry>, gp: u64) {
+        let started = Instant::now();
+        let timeout = stall_timeout();
+        let mut next_report = started + timeout;
+        let mut backoff = timeout;
+        let mut reported = false;
+        let mut attempts = 0;
+        loop {
+            if !self.retain_old(readers, gp) {
+                return;
+            }
+            if attempts < ACTIVE_ATTEMPTS {
+                // Spin, never yield: a yield hands the CPU to a runnable
+                // reader and leaves this writer waiting a whole time slice
+                // for it back (4 ms per grace period when readers outnumber
+                // CPUs). Sleeping on the futex is the way to give way.
+                attempts += 1;
+                std::hint::spin_loop();
+                continue;
+            }
+            reader::writer_sleeps(self.gp);
+            // Orders the flag before the re-check; pairs with the reader's
+            // fence between its ctr store and its flag load.
+            F::master_fence();
+            if !self.retain_old(readers, gp) {
+                reader::writer_wakes(self.gp);
+                return;
+            }
+            // A reader that exited inside its section: done once its thread
+            // has ended (its last thread-local dropped its guard, or it
+            // never will). Look every millisecond, not at the stall pace.
+            let mut wake_at = next_report;
+            {
+                let mut registry = lock(&self.grace.registry);
+                if registry.reap_exited(&self.grace.passes, Some(readers)) > 0 {
+                    self.grace.registry_generation.changed();
+                    reader::writer_wakes(self.gp);
+                    continue;
+                }
+                if registry.any_exited(readers) {
+                    wake_at = wake_at.min(Instant::now() + Duration::from_millis(1));
+                }
+            }
+            let now = Instant::now();
+            if now >= next_report {
+                if !reported {
+                    // Relaxed: a statistic.
+                    self.grace.stalls.fetch_add(1, Relaxed);
+                    reported = true;
+                }
+                self.report_stall(readers, now - started);
+                backoff = backoff.saturating_mul(2);
+                next_report = now + backoff;
+            }
+            reader::writer_wait(self.gp, wake_at.saturating_duration_since(now));
+            // Woken by a reader (which cleared the flag), or by the stall
+            // timeout or a spurious wake (which did not): clear it, so
+            // that a grace period that ends at the next check leaves no
+            // flag behind, sending every later unlock to the futex wake.
+            // The next sleep sets it again first.
+            reader::writer_wakes(self.gp);
+        }
+    }
+
+    #[cold]
+    fn report_stall(&self, readers: &[&'static Entry], waited: Duration) {
+        // Described under the registry lock, reported after it: a log
+        // handler may call krcu.
+        let described: Vec<(i32, String)> = {
+            let registry = lock(&self.grace.registry);
+            readers
+                .iter()
+                .map(|r| registry.describe(r).unwrap_or((0, "<exited>".to_owned())))
+                .collect()
+        };
+        for (tid, name) in described {
+            crate::report::emit(
+                crate::report::Level::Warn,
+                crate::report::Target::Core,
+                &format!(
+                    "krcu: grace period stalled for {} ms: thread {tid} ({name}) has not left its {} \
+                     read-side critical section{}",
+                    waited.as_millis(),
+                    self.name,
+                    F::STALL_HINT
+                ),
+            );
+        }
+    }
+}
+
+/// The stall timeout: `KRCU_STALL_TIMEOUT_MS`, default 10 s.
+pub(crate) fn stall_timeout() -> Duration {
+    let ms = STALL_TIMEOUT_MS.load(Relaxed);
+    if ms != 0 {
+        return Duration::from_millis(ms);
+    }
+    let ms = std::env::var("KRCU_STALL_TIMEOUT_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|&v| v > 0)
+        .unwrap_or(DEFAULT_STALL_TIMEOUT.as_millis() as u64);
+    STALL_TIMEOUT_MS.store(ms, Relaxed);
+    Duration::from_millis(ms)
+}
+
+/// Sets the stall timeout for both flavors.
+pub fn set_stall_timeout(timeout: Duration) {
+    STALL_TIMEOUT_MS.store((timeout.as_millis() as u64).max(1), Relaxed);
+}
