@@ -35,9 +35,9 @@ pub(crate) fn install() {
 
 fn prepare_hook() {
     // The order in which the rest of the slab layer nests them.
-    crate::reclaim::lock_for_fork();
+    crate::helper::lock_for_fork();
     crate::thread::lock_orphan_for_fork();
-    crate::cache::lock_for_fork();
+    crate::caches::lock_for_fork();
     crate::kfree_rcu::lock_for_fork();
     crate::thread::lock_lists_for_fork();
 }
@@ -51,8 +51,8 @@ unsafe fn unlock_all(in_child: bool) {
     unsafe {
         crate::thread::unlock_after_fork();
         crate::kfree_rcu::unlock_after_fork();
-        crate::cache::unlock_after_fork(in_child);
-        crate::reclaim::unlock_after_fork();
+        crate::caches::unlock_after_fork(in_child);
+        crate::helper::unlock_after_fork();
     }
 }
 
@@ -65,5 +65,5 @@ fn child_hook() {
     // SAFETY: after prepare, on the forking thread (the only thread here).
     unsafe { unlock_all(true) };
     crate::thread::after_fork_child();
-    crate::reclaim::after_fork_child();
+    crate::helper::after_fork_child();
 }

@@ -29,7 +29,7 @@
 //! their grace-period cookies have completed. [`kvfree_rcu_barrier`] and
 //! [`kvfree_rcu_barrier_on_cache`] wait for everything queued before them,
 //! on every thread. See the `kfree_rcu` module source for the paths, and
-//! `thread.rs` for how another thread takes a thread's kfree_rcu state.
+//! the `thread` module for how another thread takes a thread's kfree_rcu state.
 //!
 //! # The unknown context
 //!
@@ -40,68 +40,62 @@
 //! `nolock` sheaves the helper keeps stocked and on the kfree_rcu state
 //! when it is free, and otherwise push the object on a lock-free deferred
 //! list for the helper; allocations fail at once instead of waiting.
-//! Barriers cover what was deferred before them. See `nolock.rs`.
+//! Barriers cover what was deferred before them. See the `nolock` module.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 #![cfg_attr(loom, allow(dead_code))]
 
-mod deferred;
-mod doorbell;
-mod pending;
+// The layout, one folder per mechanism (each folder's mod.rs says more):
+//
+//   memory/     pages, slabs, the address map, free marks, the lock
+//   caches/     caches, node lists, sheaves and the barn, kmalloc, Cache<T>
+//   thread/     per-thread state, the steal protocol
+//   kfree_rcu/  the kfree_rcu calls, blocks, batches
+//   nolock/     the _nolock calls and what they leave for the helper
+//   helper/     the reclaim helper: hand-off, doorbell, loop, barriers
+//   stats/      every counter, and SlabStats
+//
+// Under loom only the lock-free protocols are compiled (with their models).
+
+mod helper;
+mod nolock;
 mod primitive;
-mod steal;
-mod stock;
+mod thread;
 
 #[cfg(not(loom))]
-mod cache;
+mod caches;
 #[cfg(not(loom))]
-mod error;
+mod config;
 #[cfg(not(loom))]
 mod fork;
 #[cfg(not(loom))]
-mod freemark;
-#[cfg(not(loom))]
 mod kfree_rcu;
 #[cfg(not(loom))]
-mod kmalloc;
+mod memory;
 #[cfg(not(loom))]
-mod lock;
-#[cfg(not(loom))]
-mod nolock;
-#[cfg(not(loom))]
-mod pages;
-#[cfg(not(loom))]
-mod reclaim;
-#[cfg(not(loom))]
-mod sheaf;
-#[cfg(not(loom))]
-mod slab;
+mod report;
 #[cfg(not(loom))]
 mod stats;
-#[cfg(not(loom))]
-mod thread;
-#[cfg(not(loom))]
-mod tls;
-#[cfg(not(loom))]
-mod typed;
 
 #[cfg(not(loom))]
 pub use {
-    cache::{CacheArgs, CacheStats, KmemCache, ObjectFn, POISON_FREE},
-    error::{AllocError, CacheError, DestroyError},
-    kfree_rcu::{
+    caches::args::{CacheArgs, CacheStats, ObjectFn, POISON_FREE},
+    caches::error::{AllocError, CacheError, DestroyError},
+    caches::kmalloc::{kfree, kmalloc, kmalloc_stats, ksize, KMALLOC_MAX_CACHE_SIZE},
+    caches::kmem_cache::KmemCache,
+    caches::typed::{Cache, SlabBox},
+    config::set_debug_checks,
+    helper::start::{set_monitor_period, DEFAULT_MONITOR},
+    kfree_rcu::api::{
         kfree_rcu_link, kvfree_call_rcu, kvfree_call_rcu_ptr, kvfree_rcu, kvfree_rcu_barrier,
-        kvfree_rcu_barrier_on_cache, set_debug_checks, RcuLink, RcuPtr, KFREE_RCU_MAX_OFFSET,
+        kvfree_rcu_barrier_on_cache, RcuLink, RcuPtr, KFREE_RCU_MAX_OFFSET,
     },
-    kmalloc::{kfree, kmalloc, kmalloc_stats, ksize, KMALLOC_MAX_CACHE_SIZE},
-    nolock::{
-        kfree_nolock, kfree_rcu_nolock_link, kmalloc_nolock, kvfree_call_rcu_nolock,
-        kvfree_call_rcu_ptr_nolock, prepare_thread,
+    nolock::alloc::{kmalloc_nolock, prepare_thread},
+    nolock::free::{
+        kfree_nolock, kfree_rcu_nolock_link, kvfree_call_rcu_nolock, kvfree_call_rcu_ptr_nolock,
     },
-    reclaim::{set_monitor_period, DEFAULT_MONITOR},
     stats::{stats, SlabStats},
-    typed::{Cache, SlabBox},
     urcu_core::{GpCookie, RcuHead},
 };
 
@@ -109,7 +103,7 @@ pub use {
 /// slabs, and every empty slab is released (the userspace shrinker).
 #[cfg(not(loom))]
 pub fn trim() {
-    for cache in cache::pin_all() {
+    for cache in caches::pin_all() {
         cache.trim();
     }
 }
@@ -121,7 +115,7 @@ pub mod testing {
     /// Lets the next `n` slab mappings succeed and fails the ones after
     /// (`u64::MAX`: never fail). Process-wide.
     pub fn fail_mappings_after(n: u64) {
-        crate::pages::fail_mappings_after(n);
+        crate::memory::pages::fail_mappings_after(n);
     }
 
     /// Runs `hook` inside krcu's own critical sections, with the calling
@@ -130,7 +124,7 @@ pub mod testing {
     /// the handler's `_nolock` calls meet a busy state. Process-wide; `None`
     /// removes it.
     pub fn set_busy_hook(hook: Option<fn()>) {
-        crate::thread::set_busy_hook(hook);
+        crate::config::set_busy_hook(hook);
     }
 
     /// Installs `handler` for `signal` (`SA_RESTART`, nothing blocked
@@ -189,73 +183,4 @@ pub mod testing {
             unsafe { libc::timer_delete(self.0) };
         }
     }
-}
-
-/// Reports a misuse: names the rule broken and what to do instead.
-#[cfg(not(loom))]
-#[cold]
-#[track_caller]
-pub(crate) fn misuse(rule: &str, instead: &str) -> ! {
-    panic!("krcu: {rule}; {instead}")
-}
-
-/// Reports a warning: to a C log handler, a `tracing` subscriber (target
-/// `krcu::slab`), or standard error (see urcu-core's report.rs).
-#[cfg(not(loom))]
-#[cold]
-pub(crate) fn warn(message: &str) {
-    use urcu_core::__private::report::{emit, Level, Target};
-    emit(Level::Warn, Target::Slab, message);
-}
-
-/// Reports corruption krcu detected in its own memory (a write after free).
-#[cfg(not(loom))]
-#[cold]
-#[track_caller]
-pub(crate) fn report_corruption(what: &str) -> ! {
-    panic!("krcu: memory corruption: {what}")
-}
-
-/// Reports a free or kfree_rcu, by the public call `what`, of an object
-/// that waits to be freed already (its pending flag: freemark.rs).
-#[cfg(not(loom))]
-#[cold]
-#[inline(never)]
-#[track_caller]
-pub(crate) fn double_free_pending(o: slab::Object, what: &str) -> ! {
-    match o.cache() {
-        Some(cache) => cache.double_free(o.start, what, freemark::PENDING),
-        None => misuse(
-            &format!(
-                "double free: {what}({:p}) of a large kmalloc object that is already {}",
-                o.start,
-                freemark::PENDING
-            ),
-            freemark::INSTEAD,
-        ),
-    }
-}
-
-/// The krcu object containing `ptr`, or a panic naming the pointer.
-#[cfg(not(loom))]
-#[inline(always)]
-#[track_caller]
-pub(crate) fn object_of(ptr: *const u8, what: &str) -> slab::Object {
-    match slab::find(ptr) {
-        Ok(o) => o,
-        Err(why) => not_an_object(ptr, what, why),
-    }
-}
-
-/// [`object_of`]'s report, out of line: the fast path does not prepare
-/// its arguments.
-#[cfg(not(loom))]
-#[cold]
-#[inline(never)]
-#[track_caller]
-fn not_an_object(ptr: *const u8, what: &str, why: slab::Foreign) -> ! {
-    misuse(
-        &format!("{what}({ptr:p}): the pointer {}", why.describe()),
-        "pass only pointers returned by krcu's kmalloc or a krcu cache's alloc",
-    )
 }

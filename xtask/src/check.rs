@@ -15,7 +15,9 @@
 //! Each source file is a module (`a/mod.rs` and `a.rs` are `a`). A file
 //! depends on every module a path in its code names: `crate::…`, `super::…`,
 //! `self::…`, a child module declared in the file, and the trees of its `use`
-//! items. A path is attributed to the longest module prefix it has, and
+//! items (a `use` of a module itself only binds its name: what counts is
+//! the paths through it). A path is attributed to the longest module prefix
+//! it has, and
 //! through re-exports (`pub use child::Name` in a `mod.rs`) to the module
 //! that defines the name, so that a folder's `mod.rs` which only re-exports
 //! its files is no stop on a path between them. Test modules (`#[cfg(test)]`
@@ -432,6 +434,9 @@ fn parse(text: &str) -> Parsed {
     let mut uses = Vec::new();
     let mut paths = Vec::new();
     let mut children = Vec::new();
+    // Inline modules (`mod name { ... }`): a `super::` inside one names the
+    // file's own module, so it is rewritten to `self::` there.
+    let joined = inline_supers(&joined);
     // `use` items, possibly over several lines.
     let mut rest = joined.as_str();
     let mut non_use = String::new();
@@ -501,6 +506,51 @@ fn parse(text: &str) -> Parsed {
     }
 }
 
+/// Rewrites, inside inline modules, each path's leading `super::`s that
+/// stay within the file to `self::`.
+fn inline_supers(code: &str) -> String {
+    let mut out = String::with_capacity(code.len());
+    // Brace depth at which each open inline module started.
+    let mut inline: Vec<usize> = Vec::new();
+    let mut depth = 0usize;
+    for line in code.split_inclusive('\n') {
+        let t = line.trim_start();
+        let words: Vec<&str> = t.split_whitespace().collect();
+        let opens_inline = words
+            .iter()
+            .position(|w| *w == "mod")
+            .and_then(|i| words.get(i + 2))
+            .is_some_and(|w| w.starts_with('{'));
+        let mut l = line.to_owned();
+        let k = inline.len();
+        if k > 0 {
+            for _ in 0..k {
+                // Innermost first: `super::super::x` in two inline modules
+                // is the file's own `x`.
+                l = l.replace("super::super::", "super::");
+            }
+            l = l.replace("super::", "self::");
+        }
+        if opens_inline {
+            inline.push(depth);
+        }
+        for c in line.chars() {
+            match c {
+                '{' => depth += 1,
+                '}' => {
+                    depth = depth.saturating_sub(1);
+                    if inline.last() == Some(&depth) {
+                        inline.pop();
+                    }
+                }
+                _ => {}
+            }
+        }
+        out.push_str(&l);
+    }
+    out
+}
+
 impl ModuleGraph {
     /// The module graph of the crate whose sources are in `src`.
     pub fn of(src: &Path) -> ModuleGraph {
@@ -532,11 +582,12 @@ impl ModuleGraph {
             let mut bound: BTreeMap<&str, String> = BTreeMap::new();
             for (_, path, name) in &p.uses {
                 let abs = absolute(m, path, &p.children, &g.files);
-                if let Some(target) = g.resolve(&abs, &reexports) {
-                    deps.insert(target);
-                }
                 if g.files.contains_key(&abs) {
+                    // A module imported by name: the paths through it are
+                    // what the file depends on, not the module's own file.
                     bound.insert(name, abs);
+                } else if let Some(target) = g.resolve(&abs, &reexports) {
+                    deps.insert(target);
                 }
             }
             for path in &p.paths {
@@ -821,5 +872,16 @@ mod tests {
         ]);
         assert!(g.circles().is_empty(), "{:?}", g.edges);
         assert!(g.edges["crate::m::y"].contains("crate::m::x"));
+        // `super::` inside an inline module names the file's own module.
+        let g = graph(&[
+            ("lib.rs", "mod a;\nmod b;\n"),
+            (
+                "a.rs",
+                "pub struct A;\nmod sealed {\n    impl T for super::A {}\n}\n",
+            ),
+            ("b.rs", "use crate::a::A;\n"),
+        ]);
+        assert!(g.circles().is_empty(), "{:?}", g.edges);
+        assert!(!g.edges["crate::a"].contains("crate"));
     }
 }

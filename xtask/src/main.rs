@@ -3,6 +3,7 @@
 //! ```text
 //! cargo xtask header   # regenerate include/krcu.h from urcu-ffi's sources
 //! cargo xtask check    # the repository's source checks (also run by its tests)
+//! cargo xtask graph C  # crate C's module graph, one import arrow per line
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -50,8 +51,19 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         }
+        Some("graph") => {
+            // The module graph of one crate, as the circle check sees it.
+            let krate = args.get(1).map_or("urcu-slab", String::as_str);
+            let g = xtask::check::ModuleGraph::of(&root().join(krate).join("src"));
+            for (m, deps) in &g.edges {
+                for d in deps {
+                    println!("{m} -> {d}");
+                }
+            }
+            ExitCode::SUCCESS
+        }
         _ => {
-            eprintln!("usage: cargo xtask header | check");
+            eprintln!("usage: cargo xtask header | check | graph [CRATE]");
             ExitCode::FAILURE
         }
     }

@@ -24,10 +24,10 @@
 //! thread, then the helper), never with a locked read-modify-write of a
 //! word that 63 other objects' owners write too.
 
-use crate::cache::CacheInner;
-use crate::freemark;
-use crate::pages::{self, SLAB_SIZE};
-use crate::pending::PendingHead;
+use super::freemark;
+use super::pages::{self, SLAB_SIZE};
+use crate::caches::CacheInner;
+use crate::helper::PendingHead;
 use std::ptr;
 use std::sync::atomic::{AtomicU8, Ordering};
 use urcu_core::GpCookie;
@@ -294,7 +294,7 @@ impl Slab {
     /// A header for the mapping at `base`; the caller fills in the geometry.
     fn header(base: *mut u8, magic: u64, map_len: usize, obj_size: usize) -> Slab {
         Slab {
-            pending: PendingHead::new(crate::pending::Kind::Slab),
+            pending: PendingHead::new(crate::helper::Kind::Slab),
             cookies: [GpCookie { seq: 0 }; 2],
             magic: magic ^ base as u64,
             cache: ptr::null(),

@@ -119,7 +119,7 @@ mod loom_tests {
     }
 
     impl Thread {
-        fn new() -> Self {
+        pub(crate) fn new() -> Self {
             Thread {
                 flag: StealFlag::new(false),
                 lock: Mutex::new(()),
@@ -185,7 +185,7 @@ mod loom_tests {
     /// inside its own window nor working under the lock (`locked`, a
     /// same-thread flag) and no flusher wants it, else pushes the object on
     /// the deferred list. It never takes the lock.
-    fn handler(t: &Thread, list: &crate::deferred::LinkStack, locked: bool, obj: *mut u8) {
+    fn handler(t: &Thread, list: &crate::nolock::deferred::LinkStack, locked: bool, obj: *mut u8) {
         if !locked && !t.flag.owner_busy() && t.flag.owner_enter(|| fence(Ordering::SeqCst)) {
             t.state.with_mut(|s| unsafe { *s += 1 });
             t.flag.owner_exit();
@@ -204,7 +204,7 @@ mod loom_tests {
     fn loom_nolock_handler_vs_flush() {
         loom::model(|| {
             let t = Arc::new(Thread::new());
-            let list = Arc::new(crate::deferred::LinkStack::new());
+            let list = Arc::new(crate::nolock::deferred::LinkStack::new());
             let objs: Arc<Vec<Obj>> = Arc::new(
                 (0..2)
                     .map(|_| Obj {

@@ -1,6 +1,6 @@
 //! The slab layer's errors.
 
-use crate::cache::KmemCache;
+use super::kmem_cache::KmemCache;
 use std::fmt;
 
 /// Memory could not be had: the system refused a mapping.

@@ -19,9 +19,9 @@
 //! barn under that section stays readable until it ends, whatever its
 //! owner, the barn or `trim` did with it meanwhile.
 
-use crate::cache::CacheInner;
-use crate::lock::Mutex;
-use crate::pending::{Kind, PendingHead};
+use super::cache::CacheInner;
+use crate::helper::{Kind, PendingHead};
+use crate::memory::lock::Mutex;
 use std::alloc::{self, Layout};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use urcu_core::{memb, GpCookie, RcuHead};

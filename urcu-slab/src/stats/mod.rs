@@ -1,6 +1,9 @@
 //! Process-wide counters of the slab layer.
 
-use crate::{nolock, reclaim};
+use crate::nolock;
+
+pub(crate) mod counters;
+mod pending;
 use std::sync::atomic::Ordering;
 
 /// The slab layer's counters ([`stats`]); per-cache ones are in
@@ -55,7 +58,7 @@ pub struct SlabStats {
 
 /// The slab layer's counters.
 pub fn stats() -> SlabStats {
-    let (objects_pending, bytes_pending) = reclaim::pending_counts();
+    let (objects_pending, bytes_pending) = pending::pending_counts();
     let get = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
     let (mut nolock_alloc, mut kfree_nolock, mut kfree_rcu_nolock) = (0u64, 0u64, 0u64);
     for ts in crate::thread::all_states() {
@@ -65,20 +68,20 @@ pub fn stats() -> SlabStats {
     }
     let (kfree_nolock_deferred, kfree_rcu_deferred) = nolock::deferred_totals();
     SlabStats {
-        kfree_rcu_bulk: get(&reclaim::FREED_BULK),
-        kfree_rcu_list: get(&reclaim::FREED_LIST),
-        kfree_rcu_sheaf: get(&reclaim::FREED_SHEAF),
-        kfree_rcu_sync_fallback: get(&reclaim::FREED_SYNC),
-        kfree_rcu_double: get(&reclaim::DOUBLE),
+        kfree_rcu_bulk: get(&counters::FREED_BULK),
+        kfree_rcu_list: get(&counters::FREED_LIST),
+        kfree_rcu_sheaf: get(&counters::FREED_SHEAF),
+        kfree_rcu_sync_fallback: get(&counters::FREED_SYNC),
+        kfree_rcu_double: get(&counters::DOUBLE),
         objects_pending,
         bytes_pending,
-        batches: get(&reclaim::BATCHES),
-        sheaf_submissions: get(&reclaim::SHEAVES_SUBMITTED),
-        gp_waits: get(&reclaim::GP_WAITS),
-        bytes_mapped: crate::pages::mapped_bytes() as u64,
-        throttled: get(&reclaim::THROTTLED),
-        nolock_alloc: nolock_alloc + get(&nolock::ALLOC_FROM_SLABS),
-        nolock_alloc_failed: get(&nolock::ALLOC_FAILED),
+        batches: get(&counters::BATCHES),
+        sheaf_submissions: get(&counters::SHEAVES_SUBMITTED),
+        gp_waits: get(&counters::GP_WAITS),
+        bytes_mapped: crate::memory::pages::mapped_bytes() as u64,
+        throttled: get(&counters::THROTTLED),
+        nolock_alloc: nolock_alloc + get(&counters::ALLOC_FROM_SLABS),
+        nolock_alloc_failed: get(&counters::ALLOC_FAILED),
         kfree_nolock,
         kfree_nolock_deferred,
         kfree_rcu_nolock,

@@ -62,7 +62,7 @@ impl<T> StockSlot<T> {
 #[cfg(all(test, loom))]
 mod loom_tests {
     use super::*;
-    use crate::pending::{Kind, PendingHead, PendingStack};
+    use crate::helper::pending::{Kind, PendingHead, PendingStack};
     use loom::cell::UnsafeCell;
     use loom::sync::Arc;
     use loom::thread;

@@ -9,9 +9,11 @@
 //! page-aligned one page in, and `kfree`, `ksize` and the kfree_rcu object
 //! lookup find the header from any pointer into it.
 
-use crate::cache::{CacheArgs, CacheInner, KmemCache};
-use crate::error::AllocError;
-use crate::slab;
+use super::args::CacheArgs;
+use super::cache::CacheInner;
+use super::error::AllocError;
+use super::kmem_cache::KmemCache;
+use crate::memory::slab;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, Ordering};
 use urcu_core::__private::ForkOnceLock;
@@ -144,9 +146,9 @@ pub unsafe fn kfree(ptr: *mut u8) {
     if ptr.is_null() {
         return;
     }
-    let o = crate::object_of(ptr, "kfree");
+    let o = crate::memory::object_of(ptr, "kfree");
     if o.is_pending() {
-        crate::double_free_pending(o, "kfree");
+        crate::caches::double_free_pending(o, "kfree");
     }
     match o.cache() {
         Some(cache) => cache.free(o.start, "kfree"),
@@ -173,5 +175,5 @@ pub fn kmalloc_stats(size: usize) -> Option<crate::CacheStats> {
 ///
 /// When `ptr` is not a krcu allocation.
 pub unsafe fn ksize(ptr: *const u8) -> usize {
-    crate::object_of(ptr, "ksize").size()
+    crate::memory::object_of(ptr, "ksize").size()
 }

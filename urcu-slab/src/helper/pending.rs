@@ -16,7 +16,7 @@
 //! | `push`     | any thread, any context | lock-free, multi-producer   |
 //! | `take_all` | the helper only         | wait-free, single consumer  |
 
-use crate::deferred::LinkStack;
+use crate::nolock::deferred::LinkStack;
 use std::ptr;
 
 /// What a pending item is; the helper dispatches on it.

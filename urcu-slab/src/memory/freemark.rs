@@ -41,7 +41,7 @@
 //! same slab is reported as corruption instead of handing out a wild
 //! pointer.
 
-use crate::pages::SLAB_SHIFT;
+use super::pages::SLAB_SHIFT;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// How a double-free report describes an object whose pending flag is set.
@@ -164,7 +164,7 @@ pub(crate) fn next(key: u64, obj: *mut u8, freeptr: usize, base: *mut u8) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pages::SLAB_SIZE;
+    use crate::memory::pages::SLAB_SIZE;
 
     #[test]
     fn keys_have_the_top_bit_and_differ() {

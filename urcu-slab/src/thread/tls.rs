@@ -15,7 +15,7 @@
 //! The slot is only written by its own thread (on first use and at exit),
 //! and a signal handler reads it with a plain load: async-signal-safe.
 
-use crate::thread::ThreadSlab;
+use super::state::ThreadSlab;
 
 #[cfg(all(target_arch = "x86_64", target_os = "linux", not(loom)))]
 mod imp {

@@ -1,0 +1,62 @@
+//! kvfree_rcu_barrier: flush every thread's kfree_rcu state, then wait for
+//! a marker to come out of the helper's queue.
+
+use super::pending::{Kind, PendingHead};
+use super::run::{BARRIERS, URGENT};
+use super::start::{ensure_started, FLUSH};
+use super::wake::{ring_urgent, submit};
+use crate::caches::CacheInner;
+use crate::kfree_rcu;
+use crate::thread;
+use std::sync::atomic::{AtomicU32, Ordering};
+use urcu_core::__private::futex;
+use urcu_core::qsbr;
+
+#[repr(C)]
+pub(crate) struct Marker {
+    head: PendingHead,
+    pub(crate) done: AtomicU32,
+}
+
+/// kvfree_rcu_barrier(_on_cache): flush, then wait for a marker. `what`
+/// names the public call, for the misuse message.
+///
+/// The helper waits for grace periods of both flavors before it answers,
+/// so an online qsbr caller goes offline for the whole barrier (as
+/// `qsbr::barrier` does): a qsbr grace period would otherwise wait for this
+/// thread, which waits for the helper.
+#[track_caller]
+pub(crate) fn barrier(cache: Option<&CacheInner>, what: &str) {
+    kfree_rcu::checks::forbid_sleep(what);
+    qsbr::offline(|| barrier_offline(cache));
+}
+
+fn barrier_offline(cache: Option<&CacheInner>) {
+    ensure_started();
+    // Objects `_nolock` calls deferred before this barrier started: the
+    // helper queues them (and hands them off) before the marker below.
+    crate::nolock::drain_for_barrier();
+    {
+        let _f = FLUSH.lock();
+        let states = thread::all_states();
+        thread::steal_round(&states, |ts| kfree_rcu::flush_thread(ts, cache, true));
+    }
+    let marker = Marker {
+        head: PendingHead::new(Kind::Marker),
+        done: AtomicU32::new(0),
+    };
+    // SAFETY: the marker lives on this frame until the helper sets `done`,
+    // which is the last thing the helper reads or writes of it.
+    unsafe { submit(&marker as *const Marker as *mut PendingHead) };
+    BARRIERS.fetch_add(1, Ordering::Relaxed);
+    URGENT.store(true, Ordering::Relaxed);
+    ring_urgent();
+    // Acquire: pairs with the helper's Release store: everything it freed
+    // before the marker is visible.
+    while marker.done.load(Ordering::Acquire) == 0 {
+        futex::wait(&marker.done, 0, None);
+    }
+    if BARRIERS.fetch_sub(1, Ordering::Relaxed) == 1 {
+        URGENT.store(false, Ordering::Relaxed);
+    }
+}

@@ -1,0 +1,275 @@
+//! Batches: a thread's open batch, sealing it with its cookies and
+//! handing it to the helper, flushing a thread's kfree_rcu state, and
+//! freeing a batch after its grace period.
+
+use super::block::Block;
+use super::insert::submit_sheaf;
+use crate::caches::CacheInner;
+use crate::helper::free_after_gp;
+use crate::helper::{self, Kind, PendingHead};
+use crate::memory::slab;
+use crate::stats::counters;
+use crate::thread::{self, bump, ThreadSlab};
+use std::cell::UnsafeCell;
+use std::ptr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use urcu_core::{memb, qsbr, GpCookie};
+
+/// A thread's open kfree_rcu batch (steal protocol).
+pub(crate) struct RcuLocal {
+    /// The block accepting pointers (null: take one when needed).
+    pub(crate) cur: *mut Block,
+    /// Full blocks of the open batch.
+    pub(crate) full: *mut Block,
+    /// Objects linked through their heads: each link's first word points at
+    /// the next link.
+    pub(crate) list: *mut u8,
+    pub(crate) nr: usize,
+    pub(crate) bytes: usize,
+}
+
+impl RcuLocal {
+    pub(crate) const fn new() -> Self {
+        RcuLocal {
+            cur: ptr::null_mut(),
+            full: ptr::null_mut(),
+            list: ptr::null_mut(),
+            nr: 0,
+            bytes: 0,
+        }
+    }
+
+    /// Takes a freshly mapped block as the accepting block (or pools it).
+    pub(crate) fn adopt(&mut self, block: *mut Block) {
+        // SAFETY: blocks of the open batch are the owner's.
+        if self.cur.is_null() || unsafe { (*self.cur).is_full() } {
+            if !self.cur.is_null() {
+                unsafe { (*self.cur).next = self.full };
+                self.full = self.cur;
+            }
+            self.cur = block;
+        } else {
+            Block::recycle(block);
+        }
+    }
+}
+
+/// The fields of a batch in flight.
+pub(crate) struct BatchData {
+    blocks: *mut Block,
+    list: *mut u8,
+    nr: usize,
+    bytes: usize,
+    cookies: [GpCookie; 2],
+}
+
+/// A batch descriptor: embedded in a thread's state (two per thread), or
+/// allocated by a barrier or an exiting thread when both are in flight.
+#[repr(C)]
+pub(crate) struct BatchDesc {
+    pending: UnsafeCell<PendingHead>,
+    data: UnsafeCell<BatchData>,
+    /// Set by the thread that hands the batch off, cleared (Release) by the
+    /// helper once the batch is freed; the owner reuses the descriptor only
+    /// after an Acquire load sees it clear.
+    in_flight: AtomicBool,
+    heap: bool,
+}
+
+// SAFETY: `data` is written only by the holder of the thread's kfree_rcu
+// state while `in_flight` is clear, and read by the helper while it is set.
+unsafe impl Sync for BatchDesc {}
+
+impl BatchDesc {
+    pub(crate) const fn new(heap: bool) -> Self {
+        BatchDesc {
+            pending: UnsafeCell::new(PendingHead::new(Kind::Batch)),
+            data: UnsafeCell::new(BatchData {
+                blocks: ptr::null_mut(),
+                list: ptr::null_mut(),
+                nr: 0,
+                bytes: 0,
+                cookies: [GpCookie { seq: 0 }; 2],
+            }),
+            in_flight: AtomicBool::new(false),
+            heap,
+        }
+    }
+}
+
+/// Cookies for a grace period of both flavors that starts after this call.
+/// They request nothing: the reclaim helper decides when to wait for them,
+/// so that a flood of hand-offs does not turn into a flood of grace periods.
+pub(crate) fn stamp() -> [GpCookie; 2] {
+    [memb::get_state(), qsbr::get_state()]
+}
+
+/// Seals the open batch and hands it to the helper; false when both of the
+/// thread's descriptors are in flight and `allow_heap` is not set.
+pub(crate) fn detach(ts: &'static ThreadSlab, allow_heap: bool) -> bool {
+    // SAFETY: the open batch is ours (owner, or lock holder).
+    let local = unsafe { &mut *ts.rcu.get() };
+    if local.nr == 0 {
+        return true;
+    }
+    // Acquire: pairs with the helper's Release clear; the descriptor's
+    // previous batch is fully processed.
+    let desc: &BatchDesc = match ts
+        .descs
+        .iter()
+        .find(|d| !d.in_flight.load(Ordering::Acquire))
+    {
+        Some(d) => d,
+        None if allow_heap => Box::leak(Box::new(BatchDesc::new(true))),
+        None => return false,
+    };
+    let mut blocks = local.full;
+    // SAFETY: blocks of the open batch are ours.
+    if !local.cur.is_null() && unsafe { (*local.cur).nr } > 0 {
+        unsafe { (*local.cur).next = blocks };
+        blocks = local.cur;
+        local.cur = ptr::null_mut();
+    }
+    // SAFETY: the descriptor is not in flight: ours to fill.
+    unsafe {
+        *desc.data.get() = BatchData {
+            blocks,
+            list: local.list,
+            nr: local.nr,
+            bytes: local.bytes,
+            cookies: stamp(),
+        };
+    }
+    local.full = ptr::null_mut();
+    local.list = ptr::null_mut();
+    local.nr = 0;
+    local.bytes = 0;
+    // Relaxed: the monitor's age hint (see ThreadSlab::batch_since).
+    ts.batch_since.store(0, Ordering::Relaxed);
+    // Relaxed: only this thread reads it before the helper clears it, and
+    // the helper takes the descriptor through the push's Release / take's
+    // Acquire.
+    desc.in_flight.store(true, Ordering::Relaxed);
+    counters::BATCHES.fetch_add(1, Ordering::Relaxed);
+    // SAFETY: the descriptor is the helper's until it clears in_flight.
+    unsafe { helper::submit(desc.pending.get()) };
+    true
+}
+
+/// Hands off a thread's kfree_rcu state: its open batch (the helper's
+/// monitor passes `all_sheaves = false` and only aged batches), and its
+/// `rcu_free` sheaves, of `cache` only or of every cache. Called with the
+/// thread's state taken (steal round, or the exiting owner).
+pub(crate) fn flush_thread(ts: &'static ThreadSlab, cache: Option<&CacheInner>, all_sheaves: bool) {
+    detach(ts, true);
+    if !all_sheaves && cache.is_none() {
+        return;
+    }
+    let flush = |id: usize, slot: &thread::CacheSlot| {
+        let sheaf = slot.rcu_free.replace(ptr::null_mut());
+        if sheaf.is_null() {
+            return;
+        }
+        // SAFETY: taken from the slot: ours.
+        if unsafe { (*sheaf).len() } == 0 {
+            match crate::caches::pin(id) {
+                Some(c) => c.barn.put_empty(sheaf),
+                // The cache is being destroyed: an empty sheaf holds
+                // nothing of it.
+                // SAFETY: taken from the slot, empty: ours alone.
+                None => unsafe { crate::caches::Sheaf::retire(sheaf) },
+            }
+            return;
+        }
+        bump(&slot.sheaf_submissions, 1);
+        submit_sheaf(sheaf);
+    };
+    match cache {
+        Some(c) => {
+            if let Some(slot) = ts.slot_if_used(c.id) {
+                flush(c.id, slot);
+            }
+        }
+        None => {
+            for (id, slot) in ts.slots() {
+                flush(id, slot);
+            }
+        }
+    }
+}
+
+/// The monitor's hand-off of an aged batch. It may allocate a descriptor
+/// when both of the thread's are in flight (or were abandoned by a helper
+/// that vanished in a fork).
+pub(crate) fn detach_aged(ts: &'static ThreadSlab) {
+    detach(ts, true);
+}
+
+/// Frees a batch (helper) and gives its descriptor back.
+///
+/// # Safety
+///
+/// `desc` was handed to the helper by `detach`, and its cookies completed.
+pub(crate) unsafe fn process_batch(desc: *mut PendingHead) {
+    let desc = desc.cast::<BatchDesc>();
+    // SAFETY: in flight: the helper's.
+    let d = unsafe { &mut *(*desc).data.get() };
+    let (mut bulk, mut list) = (0u64, 0u64);
+    let mut b = d.blocks;
+    while !b.is_null() {
+        // SAFETY: the batch's blocks are the helper's now.
+        let blk = unsafe { &mut *b };
+        for &p in &blk.ptrs[..blk.nr] {
+            free_after_gp(p);
+        }
+        bulk += blk.nr as u64;
+        let next = blk.next;
+        Block::recycle(b);
+        b = next;
+    }
+    let mut h = d.list;
+    while !h.is_null() {
+        // SAFETY: each link's first word was written by `insert`; read it
+        // before the object is freed.
+        let next = unsafe { h.cast::<*mut u8>().read() };
+        let o = slab::find(h).expect("a linked object is a krcu object");
+        free_after_gp(o.start);
+        list += 1;
+        h = next;
+    }
+    debug_assert_eq!(bulk + list, d.nr as u64);
+    counters::FREED_BULK.fetch_add(bulk, Ordering::Relaxed);
+    counters::FREED_LIST.fetch_add(list, Ordering::Relaxed);
+    counters::FREED_BYTES.fetch_add(d.bytes as u64, Ordering::Relaxed);
+    d.blocks = ptr::null_mut();
+    d.list = ptr::null_mut();
+    d.nr = 0;
+    // SAFETY: as above.
+    if unsafe { (*desc).heap } {
+        // SAFETY: heap descriptors come from Box::leak in `detach`.
+        drop(unsafe { Box::from_raw(desc) });
+    } else {
+        // Release: the owner's Acquire load sees the descriptor emptied.
+        unsafe { (*desc).in_flight.store(false, Ordering::Release) };
+    }
+}
+
+/// Objects in a batch in flight.
+///
+/// # Safety
+///
+/// `desc` is a batch descriptor in flight.
+pub(crate) unsafe fn batch_len(desc: *mut PendingHead) -> usize {
+    // SAFETY: the caller's contract.
+    unsafe { (*(*desc.cast::<BatchDesc>()).data.get()).nr }
+}
+
+/// The cookies of a batch in flight.
+///
+/// # Safety
+///
+/// `desc` is a batch descriptor in flight.
+pub(crate) unsafe fn batch_cookies(desc: *mut PendingHead) -> [GpCookie; 2] {
+    // SAFETY: the caller's contract.
+    unsafe { (*(*desc.cast::<BatchDesc>()).data.get()).cookies }
+}
