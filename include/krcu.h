@@ -182,7 +182,7 @@ typedef struct krcu_stats {
 } krcu_stats;
 
 /**
- * A cache's counters ([`KmemCache::stats`]).
+ * A cache's counters (what `KmemCache::stats` returns).
  */
 typedef struct krcu_cache_stats {
   /**

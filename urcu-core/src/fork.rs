@@ -92,6 +92,11 @@ pub fn set_slab_hooks(hooks: &'static SlabHooks) {
     install();
 }
 
+/// Whether the slab layer's steps have been handed to the fork handlers.
+pub fn slab_hooks_installed() -> bool {
+    slab_hooks().is_some()
+}
+
 fn slab_hooks() -> Option<&'static SlabHooks> {
     // Acquire: pairs with set_slab_hooks's Release exchange.
     let p = SLAB_HOOKS.load(Ordering::Acquire);

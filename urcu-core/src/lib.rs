@@ -69,6 +69,7 @@ mod sys;
 mod testing;
 
 pub use head::{RcuCallback, RcuHead};
+pub use seq::GpCookie;
 
 #[cfg(not(loom))]
 pub use {
@@ -76,7 +77,6 @@ pub use {
     cell::RcuCell,
     domain::{grace::set_stall_timeout, Stats},
     flavor::{Flavor, Guard, Memb, Qsbr, Registration},
-    seq::GpCookie,
 };
 
 /// Whether the calling thread is one of krcu's helper threads, and so
@@ -123,7 +123,7 @@ pub mod __private {
     /// The library's fork handlers (see the core's fork.rs for the lock
     /// order they follow).
     pub mod fork {
-        pub use crate::fork::{set_slab_hooks, SlabHooks};
+        pub use crate::fork::{set_slab_hooks, slab_hooks_installed, SlabHooks};
     }
 
     /// Test hooks.

@@ -45,6 +45,9 @@ extern "C" fn mark_unregistered() {
 pub extern "C" fn krcu__memb_use_tls_words() {
     ffi("krcu (library load)", || {
         urcu_core::__private::report::set_c_terms(&crate::terms::C_TERMS);
+        // The slab layer's load-time entry does this too; calling it here
+        // keeps that entry in a static link that names nothing of it.
+        urcu_slab::__private::install_fork_steps();
         crate::guard::install_panic_hook();
         foreign::set_unregister_hook(mark_unregistered);
         // SAFETY: the word is this thread's initial-exec TLS, touched only

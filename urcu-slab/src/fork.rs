@@ -15,8 +15,11 @@
 //! memory.
 //!
 //! [`install`] hands these steps to the core and makes sure the handlers
-//! are registered; every path that first takes a slab lock passes it
-//! (cache creation, a thread's first state, the helper's start).
+//! are registered. It runs when the library is loaded (an `.init_array`
+//! entry), before any slab lock can be taken, so no mechanism of the slab
+//! layer needs to know about fork: this module alone names their steps.
+//! (urcu-ffi's constructor calls it too, which links this module into a
+//! static C program that never names it.)
 
 use urcu_core::__private::fork::{set_slab_hooks, SlabHooks};
 
@@ -31,6 +34,17 @@ static HOOKS: SlabHooks = SlabHooks {
 #[inline]
 pub(crate) fn install() {
     set_slab_hooks(&HOOKS);
+}
+
+// Run at load time, by the dynamic loader or the C runtime's start-up,
+// before any code of the program can take a slab lock. rustc keeps `#[used]`
+// statics of every linked crate; `tests/on_load.rs` checks it.
+#[used]
+#[link_section = ".init_array"]
+static ON_LOAD: extern "C" fn() = on_load;
+
+extern "C" fn on_load() {
+    install();
 }
 
 fn prepare_hook() {
@@ -66,4 +80,5 @@ fn child_hook() {
     unsafe { unlock_all(true) };
     crate::thread::after_fork_child();
     crate::helper::after_fork_child();
+    crate::nolock::after_fork_child();
 }

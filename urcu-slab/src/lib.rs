@@ -81,12 +81,12 @@ mod stats;
 #[cfg(not(loom))]
 pub use {
     caches::args::{CacheArgs, CacheStats, ObjectFn, POISON_FREE},
-    caches::error::{AllocError, CacheError, DestroyError},
+    caches::error::{AllocError, CacheError},
     caches::kmalloc::{kfree, kmalloc, kmalloc_stats, ksize, KMALLOC_MAX_CACHE_SIZE},
-    caches::kmem_cache::KmemCache,
+    caches::kmem_cache::{DestroyError, KmemCache},
     caches::typed::{Cache, SlabBox},
     config::set_debug_checks,
-    helper::start::{set_monitor_period, DEFAULT_MONITOR},
+    helper::queue::{set_monitor_period, DEFAULT_MONITOR},
     kfree_rcu::api::{
         kfree_rcu_link, kvfree_call_rcu, kvfree_call_rcu_ptr, kvfree_rcu, kvfree_rcu_barrier,
         kvfree_rcu_barrier_on_cache, RcuLink, RcuPtr, KFREE_RCU_MAX_OFFSET,
@@ -105,6 +105,18 @@ pub use {
 pub fn trim() {
     for cache in caches::pin_all() {
         cache.trim();
+    }
+}
+
+/// Internals shared with krcu's C face (`urcu-ffi`). Not API.
+#[doc(hidden)]
+#[cfg(not(loom))]
+pub mod __private {
+    /// Hands the slab layer's fork steps to the core's fork handlers: done
+    /// at load time already; urcu-ffi's library constructor calls it too,
+    /// which keeps the load-time entry in a static C link.
+    pub fn install_fork_steps() {
+        crate::fork::install();
     }
 }
 

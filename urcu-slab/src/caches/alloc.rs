@@ -62,10 +62,7 @@ impl CacheInner {
         }
         let mut main = slot.main.get();
         if main.is_null() {
-            main = self
-                .barn
-                .take_full()
-                .unwrap_or_else(|| Sheaf::new_empty(self));
+            main = self.barn.take_full().unwrap_or_else(|| self.new_sheaf());
             slot.main.set(main);
         }
         // SAFETY (all sheaf derefs below): owner's sheaves.
@@ -216,11 +213,9 @@ impl CacheInner {
     /// are made of, and the helper would otherwise drain them.
     fn empty_sheaf_for_free(&self) -> *mut Sheaf {
         if crate::helper::on_helper() {
-            return Sheaf::new_empty(self);
+            return self.new_sheaf();
         }
-        self.barn
-            .take_empty()
-            .unwrap_or_else(|| Sheaf::new_empty(self))
+        self.barn.take_empty().unwrap_or_else(|| self.new_sheaf())
     }
 
     /// Puts an empty sheaf the allocation path gave up where it is needed
@@ -266,18 +261,6 @@ impl CacheInner {
         self.barn.put_empty(sheaf);
     }
 
-    /// Puts a few empty sheaves in the barn for kfree_rcu's `rcu_free`
-    /// sheaves (the helper does this; the kfree_rcu path never allocates).
-    pub(crate) fn stock_empty_sheaves(&self) {
-        if self.want_empty.load(Ordering::Relaxed) {
-            while self.barn.empty_count() < self.barn.max_sheaves {
-                self.barn.put_empty(Sheaf::new_empty(self));
-            }
-            // Cleared after stocking: until then kfree_rcu skips the barn.
-            self.want_empty.store(false, Ordering::Relaxed);
-        }
-    }
-
     /// Stocks a full sheaf for a thread's `_nolock` calls (the helper, when
     /// a call found its sheaf missing or low), unless one is waiting.
     pub(crate) fn stock_nolock(&self, slot: &thread::CacheSlot) {
@@ -286,7 +269,7 @@ impl CacheInner {
             return;
         }
         let sheaf = self.barn.take_full().unwrap_or_else(|| {
-            let s = Sheaf::new_empty(self);
+            let s = self.new_sheaf();
             // SAFETY: fresh, ours.
             unsafe { (*s).fill(|out| self.take_from_slabs(out)) };
             s

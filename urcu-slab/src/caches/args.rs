@@ -36,7 +36,7 @@ pub struct CacheArgs {
     pub poison: bool,
 }
 
-/// A cache's counters ([`KmemCache::stats`](crate::KmemCache::stats)).
+/// A cache's counters (what `KmemCache::stats` returns).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CacheStats {

@@ -4,11 +4,11 @@
 
 use super::args::{CacheArgs, ObjectFn};
 use super::error::CacheError;
-use super::sheaf::Barn;
+use super::sheaf::{Barn, Sheaf};
 use crate::memory::freemark;
 use crate::memory::lock::Mutex;
 use crate::memory::pages::SLAB_SIZE;
-use crate::memory::slab::{self, Slab, SlabList};
+use crate::memory::slab::{self, Object, Slab, SlabList};
 use crate::thread::slots::{SlotIndex, MAX_CACHES};
 use std::ops::Deref;
 use std::ptr;
@@ -178,8 +178,6 @@ impl CacheInner {
         let poison = (args.poison || crate::config::debug_checks())
             && args.ctor.is_none()
             && !args.typesafe_by_rcu;
-        // Before the first slab lock (see fork.rs).
-        crate::fork::install();
         let mut caches = CACHES.lock();
         let id = match caches.iter().position(|p| p.0.is_null()) {
             Some(id) => id,
@@ -324,5 +322,55 @@ impl Node {
         self.move_to(slab, SlabList::Full);
         self.nr_slabs -= 1;
         slab
+    }
+}
+
+impl Object {
+    /// The object's cache, or `None` for a large kmalloc object.
+    #[inline]
+    pub(crate) fn cache(&self) -> Option<&CacheInner> {
+        let c = self.slab().owner.cast::<CacheInner>();
+        // SAFETY: a slab's owner is the cache that made it (`node.rs`), and
+        // a cache outlives its slabs.
+        (!c.is_null()).then(|| unsafe { &*c })
+    }
+}
+
+impl Sheaf {
+    /// The sheaf's cache.
+    #[inline]
+    pub(crate) fn cache(&self) -> &CacheInner {
+        // SAFETY: a sheaf's owner is the cache that made it (`new_sheaf`),
+        // and a cache outlives its sheaves (destroy waits for them).
+        unsafe { &*self.owner.cast::<CacheInner>() }
+    }
+}
+
+impl CacheInner {
+    /// A new empty sheaf of this cache (allocates).
+    pub(crate) fn new_sheaf(&self) -> *mut Sheaf {
+        Sheaf::new_empty(self as *const CacheInner as *const (), self.sheaf_capacity)
+    }
+}
+
+impl CacheInner {
+    /// Puts a few empty sheaves in the barn for kfree_rcu's `rcu_free`
+    /// sheaves (the helper does this; the kfree_rcu path never allocates).
+    pub(crate) fn stock_empty_sheaves(&self) {
+        if self.want_empty.load(Ordering::Relaxed) {
+            while self.barn.empty_count() < self.barn.max_sheaves {
+                self.barn.put_empty(self.new_sheaf());
+            }
+            // Cleared after stocking: until then kfree_rcu skips the barn.
+            self.want_empty.store(false, Ordering::Relaxed);
+        }
+    }
+}
+
+/// The helper's work when kfree_rcu found a barn without an empty sheaf:
+/// every cache that asked gets a few (`want_empty`).
+pub(crate) fn stock_all_empty_sheaves() {
+    for cache in pin_all() {
+        cache.stock_empty_sheaves();
     }
 }

@@ -1,6 +1,5 @@
 //! The slab layer's errors.
 
-use super::kmem_cache::KmemCache;
 use std::fmt;
 
 /// Memory could not be had: the system refused a mapping.
@@ -15,7 +14,7 @@ impl fmt::Display for AllocError {
 
 impl std::error::Error for AllocError {}
 
-/// Why [`KmemCache::new`] refused.
+/// Why [`KmemCache::new`](crate::KmemCache::new) refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CacheError {
     /// Object size zero.
@@ -43,34 +42,3 @@ impl fmt::Display for CacheError {
 }
 
 impl std::error::Error for CacheError {}
-
-/// [`KmemCache::destroy`] found live objects. The cache is handed back
-/// intact: free the objects and destroy it again.
-pub struct DestroyError {
-    /// The cache, still usable.
-    pub cache: KmemCache,
-    /// Objects still allocated.
-    pub live: u64,
-}
-
-impl fmt::Debug for DestroyError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DestroyError")
-            .field("cache", &self.cache.name())
-            .field("live", &self.live)
-            .finish()
-    }
-}
-
-impl fmt::Display for DestroyError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "krcu: cannot destroy cache `{}`: {} objects are still live; free them (kfree_rcu'd ones are waited for) and destroy again",
-            self.cache.name(),
-            self.live
-        )
-    }
-}
-
-impl std::error::Error for DestroyError {}

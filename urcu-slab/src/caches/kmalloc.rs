@@ -12,7 +12,6 @@
 use super::args::CacheArgs;
 use super::cache::CacheInner;
 use super::error::AllocError;
-use super::kmem_cache::KmemCache;
 use crate::memory::slab;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -39,11 +38,11 @@ fn sheaf_capacity(size: usize) -> u32 {
 
 /// The size classes. A fork child that caught them being made makes them
 /// again (the half-made caches leak in the child's copy).
-static CACHES: ForkOnceLock<[KmemCache; 13]> = ForkOnceLock::new();
+static CACHES: ForkOnceLock<[&'static CacheInner; 13]> = ForkOnceLock::new();
 
 /// The size classes, made on first use.
 #[inline(always)]
-fn classes() -> &'static [KmemCache; 13] {
+fn classes() -> &'static [&'static CacheInner; 13] {
     match CACHES.get() {
         Some(c) => c,
         None => make_classes(),
@@ -52,14 +51,15 @@ fn classes() -> &'static [KmemCache; 13] {
 
 #[cold]
 #[inline(never)]
-fn make_classes() -> &'static [KmemCache; 13] {
+fn make_classes() -> &'static [&'static CacheInner; 13] {
     CACHES.get_or_init(|| {
         CLASSES.map(|size| {
             let align = 1 << size.trailing_zeros().min(12);
-            KmemCache::new(
+            // Never destroyed: the shared state is enough.
+            CacheInner::create(
                 &format!("kmalloc-{size}"),
                 size,
-                CacheArgs {
+                &CacheArgs {
                     align,
                     sheaf_capacity: sheaf_capacity(size),
                     ..CacheArgs::default()
@@ -108,7 +108,7 @@ fn class_for(size: usize) -> &'static CacheInner {
         129..=192 => 6,
         _ => 7 + (size.next_power_of_two().trailing_zeros() as usize - 8),
     };
-    classes()[i].inner()
+    classes()[i]
 }
 
 /// Allocates `size` bytes (at least 1). Contents are undefined.

@@ -2,7 +2,7 @@
 
 use super::args::{CacheArgs, CacheStats};
 use super::cache::{CacheInner, CachePtr, CACHES};
-use super::error::{AllocError, CacheError, DestroyError};
+use super::error::{AllocError, CacheError};
 use crate::thread;
 use std::ffi::c_void;
 use std::fmt;
@@ -104,7 +104,7 @@ impl KmemCache {
     pub unsafe fn free(&self, obj: NonNull<u8>) {
         let o = crate::memory::object_of(obj.as_ptr(), "KmemCache::free");
         // A large object's header has a null cache: never ours either.
-        if !ptr::eq(o.slab().cache, self.inner()) {
+        if !ptr::eq(o.slab().owner.cast::<CacheInner>(), self.inner()) {
             crate::report::misuse(
                 &format!(
                     "KmemCache::free({:p}) on cache `{}`: the object belongs to another cache",
@@ -233,3 +233,34 @@ impl fmt::Debug for KmemCache {
             .finish()
     }
 }
+
+/// [`KmemCache::destroy`] found live objects. The cache is handed back
+/// intact: free the objects and destroy it again.
+pub struct DestroyError {
+    /// The cache, still usable.
+    pub cache: KmemCache,
+    /// Objects still allocated.
+    pub live: u64,
+}
+
+impl fmt::Debug for DestroyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DestroyError")
+            .field("cache", &self.cache.name())
+            .field("live", &self.live)
+            .finish()
+    }
+}
+
+impl fmt::Display for DestroyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "krcu: cannot destroy cache `{}`: {} objects are still live; free them (kfree_rcu'd ones are waited for) and destroy again",
+            self.cache.name(),
+            self.live
+        )
+    }
+}
+
+impl std::error::Error for DestroyError {}

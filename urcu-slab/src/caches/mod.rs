@@ -30,6 +30,7 @@ pub(crate) mod typed;
 mod usage;
 
 pub(crate) use alloc::double_free_pending;
+pub(crate) use cache::stock_all_empty_sheaves;
 
 pub(crate) use cache::{lock_for_fork, pin, pin_all, unlock_after_fork, CacheInner};
 pub(crate) use error::AllocError;

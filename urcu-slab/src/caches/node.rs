@@ -17,7 +17,13 @@ impl CacheInner {
     /// A new slab with its objects poisoned or constructed; made outside
     /// the node lock, since the constructor is user code.
     fn grow(&self) -> *mut Slab {
-        let slab = slab::new_slab(self);
+        let geometry = slab::Geometry {
+            size: self.size,
+            stride: self.stride,
+            first: self.first,
+            nr_objs: self.objs_per_slab,
+        };
+        let slab = slab::new_slab(self as *const CacheInner as *const (), geometry);
         if slab.is_null() {
             return slab;
         }
@@ -89,7 +95,7 @@ impl CacheInner {
             let s = unsafe { &mut *slab };
             while got < out.len() && s.inuse < s.nr_objs {
                 // SAFETY: node lock held, a free object exists.
-                out[got] = unsafe { s.take(self.free_key, self.freeptr) };
+                out[got] = unsafe { s.take(self.free_key, self.freeptr, &self.name) };
                 got += 1;
                 node.taken += 1;
             }
@@ -128,7 +134,7 @@ impl CacheInner {
                 let o = slab::find(obj).expect("object of a krcu slab");
                 // SAFETY: the object's slab is this cache's; node lock held.
                 let s = unsafe { &mut *o.slab };
-                debug_assert!(ptr::eq(s.cache, self));
+                debug_assert!(ptr::eq(s.owner.cast::<CacheInner>(), self));
                 // SAFETY: node lock held, `obj` is a taken object of `s`.
                 unsafe { s.put(o.start, self.free_key, self.freeptr) };
                 node.taken -= 1;
@@ -154,7 +160,16 @@ impl CacheInner {
         // Relaxed: statistics.
         self.slabs_released.fetch_add(1, Ordering::Relaxed);
         if self.typesafe {
-            crate::helper::submit_slab(slab);
+            // SAFETY: an empty slab off its node: ours to hand off; its
+            // header starts with its pending head.
+            unsafe {
+                crate::helper::submit(
+                    slab.cast(),
+                    slab::release_pending,
+                    crate::helper::stamp(),
+                    0,
+                )
+            };
         } else {
             // SAFETY: an empty slab off the node lists: no object is in use
             // and no reader may read freed objects of a non-typesafe cache.

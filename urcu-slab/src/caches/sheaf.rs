@@ -19,12 +19,11 @@
 //! barn under that section stays readable until it ends, whatever its
 //! owner, the barn or `trim` did with it meanwhile.
 
-use super::cache::CacheInner;
-use crate::helper::{Kind, PendingHead};
+use crate::helper::PendingHead;
 use crate::memory::lock::Mutex;
 use std::alloc::{self, Layout};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use urcu_core::{memb, GpCookie, RcuHead};
+use urcu_core::{memb, RcuHead};
 
 /// Free-object bytes a barn's full sheaves may hold: enough for the
 /// `rcu_free` sheaves that come back from one grace period under a
@@ -42,8 +41,9 @@ const BARN_MAX_SHEAVES: usize = 512;
 pub(crate) struct Sheaf {
     /// Links a full `rcu_free` sheaf waiting for its grace period.
     pub(crate) pending: PendingHead,
-    pub(crate) cookies: [GpCookie; 2],
-    pub(crate) cache: *const CacheInner,
+    /// The owning cache, opaque here (the caches mechanism reads it:
+    /// `Sheaf::cache`).
+    pub(crate) owner: *const (),
     capacity: usize,
     /// Objects held. Written only by the sheaf's owner; atomic (Relaxed,
     /// plain moves) so that statistics may read another thread's sheaf.
@@ -60,9 +60,9 @@ impl Sheaf {
             .0
     }
 
-    /// An empty sheaf of `cache`'s capacity (allocates).
-    pub(crate) fn new_empty(cache: &CacheInner) -> *mut Sheaf {
-        let capacity = cache.sheaf_capacity;
+    /// An empty sheaf of `capacity` objects of the cache `owner`
+    /// (allocates).
+    pub(crate) fn new_empty(owner: *const (), capacity: usize) -> *mut Sheaf {
         let layout = Self::layout(capacity);
         // SAFETY: the layout has a nonzero size (the header).
         let sheaf = unsafe { alloc::alloc(layout) }.cast::<Sheaf>();
@@ -73,9 +73,8 @@ impl Sheaf {
         // needs no initialisation (only the first `size` slots are read).
         unsafe {
             sheaf.write(Sheaf {
-                pending: PendingHead::new(Kind::Sheaf),
-                cookies: [GpCookie { seq: 0 }; 2],
-                cache,
+                pending: PendingHead::new(),
+                owner,
                 capacity,
                 size: AtomicUsize::new(0),
                 rcu: RcuHead::new(),

@@ -1,7 +1,8 @@
 //! `Cache<T>`: a typed slab cache with owning handles.
 
 use super::args::{CacheArgs, CacheStats};
-use super::error::{AllocError, CacheError, DestroyError};
+use super::error::{AllocError, CacheError};
+use super::kmem_cache::DestroyError;
 use super::kmem_cache::KmemCache;
 use std::ffi::c_void;
 use std::fmt;

@@ -1,21 +1,39 @@
 //! kvfree_rcu_barrier: flush every thread's kfree_rcu state, then wait for
 //! a marker to come out of the helper's queue.
 
-use super::pending::{Kind, PendingHead};
-use super::run::{BARRIERS, URGENT};
+use super::pending::PendingHead;
+use super::queue::{ring_urgent, BARRIERS, URGENT};
 use super::start::{ensure_started, FLUSH};
-use super::wake::{ring_urgent, submit};
+use super::wake::submit;
 use crate::caches::CacheInner;
 use crate::kfree_rcu;
 use crate::thread;
 use std::sync::atomic::{AtomicU32, Ordering};
 use urcu_core::__private::futex;
 use urcu_core::qsbr;
+use urcu_core::GpCookie;
 
 #[repr(C)]
-pub(crate) struct Marker {
+struct Marker {
     head: PendingHead,
-    pub(crate) done: AtomicU32,
+    done: AtomicU32,
+}
+
+/// A marker's `free`: answers its barrier.
+///
+/// # Safety
+///
+/// `head` is the head of a [`Marker`] whose barrier waits for `done`.
+unsafe fn answer(head: *mut PendingHead) {
+    let m = head.cast::<Marker>();
+    // SAFETY: the barrier waits until `done` is set (so the marker is alive
+    // until this store is seen); the futex wake only uses the address (a
+    // stale wake is harmless to waiters, who re-check their word). Release
+    // pairs with the barrier's Acquire load.
+    unsafe {
+        (*m).done.store(1, Ordering::Release);
+        futex::wake(&(*m).done, i32::MAX);
+    }
 }
 
 /// kvfree_rcu_barrier(_on_cache): flush, then wait for a marker. `what`
@@ -42,12 +60,21 @@ fn barrier_offline(cache: Option<&CacheInner>) {
         thread::steal_round(&states, |ts| kfree_rcu::flush_thread(ts, cache, true));
     }
     let marker = Marker {
-        head: PendingHead::new(Kind::Marker),
+        head: PendingHead::new(),
         done: AtomicU32::new(0),
     };
     // SAFETY: the marker lives on this frame until the helper sets `done`,
     // which is the last thing the helper reads or writes of it.
-    unsafe { submit(&marker as *const Marker as *mut PendingHead) };
+    // It waits for no grace period: everything handed off before it has
+    // been freed when the helper reaches it.
+    unsafe {
+        submit(
+            &marker as *const Marker as *mut PendingHead,
+            answer,
+            [GpCookie { seq: 0 }; 2],
+            0,
+        )
+    };
     BARRIERS.fetch_add(1, Ordering::Relaxed);
     URGENT.store(true, Ordering::Relaxed);
     ring_urgent();

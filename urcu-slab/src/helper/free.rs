@@ -35,7 +35,7 @@ pub(crate) fn process_sheaf(sheaf: *mut Sheaf) {
     // SAFETY: the sheaf is the helper's; its cache outlives it (destroy
     // waits for its sheaves with a barrier).
     let s = unsafe { &mut *sheaf };
-    let cache = unsafe { &*s.cache };
+    let cache = s.cache();
     for &obj in s.objects() {
         if let Some(dtor) = cache.rcu_dtor {
             // SAFETY: the object's grace period passed.

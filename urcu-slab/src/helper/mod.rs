@@ -15,17 +15,14 @@
 //! handshake on each side, so a ring is never lost). While some thread has
 //! an open batch, the sleep is bounded by the monitor period.
 //!
-//! Orderings of the helper's flags. The work itself travels on the pending
-//! stack (Release push, Acquire take) or under locks (barns, the block
-//! pool), and threads read their own descriptors' in_flight with Acquire.
-//! ARMED, STOCK, URGENT and the tick are hints, stored Relaxed and
-//! delivered by the ring that follows them (see [`doorbell`] for the
-//! ring's handshake): a hint set before a ring is seen by the helper's
-//! next pass. Counters are Relaxed statistics.
+//! Every item handed off carries the function that frees it, and every
+//! work asked for the function that does it (see [`queue`]): the helper's
+//! loop dispatches on neither, and depends on nothing above it.
 //!
-//! * [`pending`]: the hand-off stack;
+//! * [`pending`]: the hand-off stack and the head every item starts with;
 //! * [`doorbell`]: the helper's sleep and the deferred rings (loom models);
-//! * [`wake`]: handing work off and waking the helper;
+//! * [`queue`]: what producers and the helper share, the wanted-work bits;
+//! * [`wake`]: handing work off, starting and waking the helper;
 //! * [`start`]: starting it;
 //! * [`run`]: its loop and the monitor;
 //! * [`free`]: freeing after a grace period;
@@ -38,6 +35,8 @@ pub(crate) mod doorbell;
 pub(crate) mod free;
 pub(crate) mod pending;
 #[cfg(not(loom))]
+pub(crate) mod queue;
+#[cfg(not(loom))]
 pub(crate) mod run;
 #[cfg(not(loom))]
 pub(crate) mod start;
@@ -49,13 +48,12 @@ pub(crate) use barrier::barrier;
 #[cfg(not(loom))]
 pub(crate) use free::free_after_gp;
 #[cfg(not(loom))]
-pub(crate) use pending::{Kind, PendingHead, PendingStack};
+pub(crate) use pending::{PendingHead, PendingStack};
+#[cfg(not(loom))]
+pub(crate) use queue::{defer_wakes, on_helper, stamp, wake_from_anywhere, Work};
 #[cfg(not(loom))]
 pub(crate) use start::{
-    after_fork_child, ensure_started, lock_for_fork, on_helper, started, unlock_after_fork,
-    with_state_walk,
+    after_fork_child, ensure_started, lock_for_fork, started, unlock_after_fork, with_state_walk,
 };
 #[cfg(not(loom))]
-pub(crate) use wake::{
-    defer_wakes, note_open_batch, submit, submit_slab, throttle, wake_from_anywhere, want_stock,
-};
+pub(crate) use wake::{note_open_batch, submit, throttle, want_stock};

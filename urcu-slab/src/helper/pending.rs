@@ -3,7 +3,7 @@
 //!
 //! Producers are threads handing off a kfree_rcu batch or a full `rcu_free`
 //! sheaf, a barrier's marker, or a typesafe-by-RCU slab to unmap; each item
-//! embeds a [`PendingHead`]. The only consumer is the helper, which takes
+//! embeds a [`PendingHead`], which says how to free it. The only consumer is the helper, which takes
 //! the whole stack at once with one swap and reverses it, so items from one
 //! producer come out in the order they were pushed, and an item pushed after
 //! another push returned comes out after it. Take-all never dereferences a
@@ -18,39 +18,46 @@
 
 use crate::nolock::deferred::LinkStack;
 use std::ptr;
+use urcu_core::GpCookie;
 
-/// What a pending item is; the helper dispatches on it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u8)]
-pub(crate) enum Kind {
-    /// A kfree_rcu batch (`BatchDesc`).
-    Batch,
-    /// A full `rcu_free` sheaf (`Sheaf`).
-    Sheaf,
-    /// A barrier's marker (`Marker`).
-    Marker,
-    /// A typesafe-by-RCU slab to unmap after a grace period (`Slab`).
-    Slab,
-}
-
-/// The link every pending item starts with (`#[repr(C)]`, first field), so
-/// the helper can cast back to the item by [`Kind`].
+/// The link every pending item starts with (`#[repr(C)]`, first field):
+/// what the helper needs of any item, so that it never asks what the item
+/// is. As an `rcu_head` carries its callback, the head carries the function
+/// that frees the item; the item's kind is that function.
 #[repr(C)]
 #[derive(Debug)]
 pub(crate) struct PendingHead {
     /// Written by the pusher before the CAS that publishes the item; read by
     /// the helper after the Acquire swap. First: the stack links through it.
     next: *mut PendingHead,
-    pub(crate) kind: Kind,
+    /// Frees the item once both grace periods of `cookies` have passed (a
+    /// barrier's marker: answers the barrier). Called on the helper, once.
+    /// Set by the pusher (`queue::push`), like the two fields below.
+    pub(crate) free: unsafe fn(*mut PendingHead),
+    /// The grace periods, of memb and qsbr, the item waits for. A marker
+    /// waits for none: the first cookie of each flavor, which every
+    /// grace-period sequence has passed.
+    pub(crate) cookies: [GpCookie; 2],
+    /// Objects the item frees, for the helper's backlog.
+    pub(crate) objects: usize,
 }
 
 impl PendingHead {
-    pub(crate) const fn new(kind: Kind) -> Self {
+    /// A head not handed off yet.
+    pub(crate) const fn new() -> Self {
         PendingHead {
             next: ptr::null_mut(),
-            kind,
+            free: never_pushed,
+            cookies: [GpCookie { seq: 0 }; 2],
+            objects: 0,
         }
     }
+}
+
+/// The `free` of a head no push has set: never called, since only pushed
+/// items reach the helper.
+unsafe fn never_pushed(_: *mut PendingHead) {
+    unreachable!("krcu: a pending item reached the helper without being pushed");
 }
 
 /// The stack of pending items: the deferred list's intrusive stack
@@ -121,7 +128,7 @@ mod loom_tests {
             let items: Arc<Vec<Item>> = Arc::new(
                 (0..4)
                     .map(|_| Item {
-                        head: PendingHead::new(Kind::Batch),
+                        head: PendingHead::new(),
                         payload: loom::cell::UnsafeCell::new(0),
                     })
                     .collect(),

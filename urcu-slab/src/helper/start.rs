@@ -2,20 +2,10 @@
 //! its monitor period, the mark it runs under, and the locks that fork
 //! takes from it.
 
-use super::run::{self, ARMED, BARRIERS, STOCK, URGENT};
-use super::wake::{BELL, QUEUED};
+use super::{queue, run};
 use crate::memory::lock::Mutex;
-use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
 
-/// The monitor period in microseconds.
-static MONITOR_US: AtomicU64 = AtomicU64::new(DEFAULT_MONITOR.as_micros() as u64);
-/// How often the helper looks for aged batches: a batch waits at most about
-/// two periods before it is handed off. The kernel's default is 20 ms
-/// (`KFREE_DRAIN_JIFFIES`); a few ms keep idle memory low without waking
-/// an idle process (the monitor sleeps when no batch is open).
-pub const DEFAULT_MONITOR: Duration = Duration::from_millis(5);
 /// Serialises the walks that take other threads' state locks: steal
 /// rounds (barriers, the monitor) and a destroyed cache's clean-up. The
 /// fork handlers take it, so no such walk holds a state's lock across a
@@ -26,29 +16,6 @@ pub(crate) static FLUSH: Mutex<()> = Mutex::new(());
 pub(crate) fn with_state_walk<R>(f: impl FnOnce() -> R) -> R {
     let _f = FLUSH.lock();
     f()
-}
-
-thread_local! {
-    pub(crate) static ON_HELPER: Cell<bool> = const { Cell::new(false) };
-}
-
-/// Whether the caller is the reclaim helper (running an `rcu_dtor`).
-pub(crate) fn on_helper() -> bool {
-    ON_HELPER.with(Cell::get)
-}
-
-/// Sets the monitor period (default [`DEFAULT_MONITOR`]); also
-/// `KRCU_KFREE_MONITOR_MS` in the environment at first use.
-pub fn set_monitor_period(period: Duration) {
-    MONITOR_US.store(
-        period.as_micros().clamp(100, 10_000_000) as u64,
-        Ordering::Relaxed,
-    );
-    super::wake::ring();
-}
-
-pub(crate) fn monitor_period() -> Duration {
-    Duration::from_micros(MONITOR_US.load(Ordering::Relaxed))
 }
 
 /// Whether the helper runs (in this process: cleared in a fork child).
@@ -74,8 +41,6 @@ pub(crate) fn ensure_started() {
 
 #[cold]
 fn start() {
-    // Before START is taken: the fork handlers take it (see fork.rs).
-    crate::fork::install();
     let _s = START.lock();
     if STARTED.load(Ordering::Relaxed) {
         return;
@@ -84,7 +49,7 @@ fn start() {
         .ok()
         .and_then(|v| v.parse::<u64>().ok())
     {
-        MONITOR_US.store(ms.clamp(1, 10_000) * 1000, Ordering::Relaxed);
+        queue::MONITOR_US.store(ms.clamp(1, 10_000) * 1000, Ordering::Relaxed);
     }
     // Signals blocked, as every krcu helper: it takes locks, so no signal
     // handler may run on it.
@@ -124,12 +89,7 @@ pub(crate) unsafe fn unlock_after_fork() {
 /// abandoned (the child's copy leaks); what was still on the pending stack
 /// is freed by a new helper, started by the next call that needs it.
 pub(crate) fn after_fork_child() {
+    // Relaxed: the child has one thread; the next start takes START.
     STARTED.store(false, Ordering::Relaxed);
-    BELL.reset();
-    ARMED.store(false, Ordering::Relaxed);
-    STOCK.store(false, Ordering::Relaxed);
-    URGENT.store(false, Ordering::Relaxed);
-    BARRIERS.store(0, Ordering::Relaxed);
-    QUEUED.store(0, Ordering::Relaxed);
-    crate::nolock::after_fork_child();
+    queue::reset_after_fork();
 }

@@ -1,9 +1,9 @@
 //! The kfree_rcu calls: links ([`RcuPtr`], [`RcuHead`]), the macro, the
 //! two-argument and headless forms, and the barriers.
 
-use super::block::Block;
 use super::checks::{forbid_sleep, mark_pending};
 use super::insert::insert;
+use super::local::Block;
 use crate::caches::KmemCache;
 use crate::helper;
 use crate::helper::free_after_gp;

@@ -1,44 +1,19 @@
-//! Batches: a thread's open batch, sealing it with its cookies and
-//! handing it to the helper, flushing a thread's kfree_rcu state, and
-//! freeing a batch after its grace period.
+//! Batches: a thread's open batch, sealing it and handing it to the helper
+//! (with the function that frees it), the same for `rcu_free` sheaves,
+//! flushing a thread's kfree_rcu state, freeing a batch after its grace
+//! period, and the monitor that hands off idle threads' batches.
 
-use super::block::Block;
-use super::insert::submit_sheaf;
-use crate::caches::CacheInner;
-use crate::helper::free_after_gp;
-use crate::helper::{self, Kind, PendingHead};
+use super::local::Block;
+use super::local::{BatchData, BatchDesc, RcuLocal};
+use crate::caches::{CacheInner, Sheaf};
+use crate::helper::{self, free_after_gp, PendingHead};
 use crate::memory::slab;
 use crate::stats::counters;
 use crate::thread::{self, bump, ThreadSlab};
-use std::cell::UnsafeCell;
 use std::ptr;
-use std::sync::atomic::{AtomicBool, Ordering};
-use urcu_core::{memb, qsbr, GpCookie};
-
-/// A thread's open kfree_rcu batch (steal protocol).
-pub(crate) struct RcuLocal {
-    /// The block accepting pointers (null: take one when needed).
-    pub(crate) cur: *mut Block,
-    /// Full blocks of the open batch.
-    pub(crate) full: *mut Block,
-    /// Objects linked through their heads: each link's first word points at
-    /// the next link.
-    pub(crate) list: *mut u8,
-    pub(crate) nr: usize,
-    pub(crate) bytes: usize,
-}
+use std::sync::atomic::Ordering;
 
 impl RcuLocal {
-    pub(crate) const fn new() -> Self {
-        RcuLocal {
-            cur: ptr::null_mut(),
-            full: ptr::null_mut(),
-            list: ptr::null_mut(),
-            nr: 0,
-            bytes: 0,
-        }
-    }
-
     /// Takes a freshly mapped block as the accepting block (or pools it).
     pub(crate) fn adopt(&mut self, block: *mut Block) {
         // SAFETY: blocks of the open batch are the owner's.
@@ -52,56 +27,6 @@ impl RcuLocal {
             Block::recycle(block);
         }
     }
-}
-
-/// The fields of a batch in flight.
-pub(crate) struct BatchData {
-    blocks: *mut Block,
-    list: *mut u8,
-    nr: usize,
-    bytes: usize,
-    cookies: [GpCookie; 2],
-}
-
-/// A batch descriptor: embedded in a thread's state (two per thread), or
-/// allocated by a barrier or an exiting thread when both are in flight.
-#[repr(C)]
-pub(crate) struct BatchDesc {
-    pending: UnsafeCell<PendingHead>,
-    data: UnsafeCell<BatchData>,
-    /// Set by the thread that hands the batch off, cleared (Release) by the
-    /// helper once the batch is freed; the owner reuses the descriptor only
-    /// after an Acquire load sees it clear.
-    in_flight: AtomicBool,
-    heap: bool,
-}
-
-// SAFETY: `data` is written only by the holder of the thread's kfree_rcu
-// state while `in_flight` is clear, and read by the helper while it is set.
-unsafe impl Sync for BatchDesc {}
-
-impl BatchDesc {
-    pub(crate) const fn new(heap: bool) -> Self {
-        BatchDesc {
-            pending: UnsafeCell::new(PendingHead::new(Kind::Batch)),
-            data: UnsafeCell::new(BatchData {
-                blocks: ptr::null_mut(),
-                list: ptr::null_mut(),
-                nr: 0,
-                bytes: 0,
-                cookies: [GpCookie { seq: 0 }; 2],
-            }),
-            in_flight: AtomicBool::new(false),
-            heap,
-        }
-    }
-}
-
-/// Cookies for a grace period of both flavors that starts after this call.
-/// They request nothing: the reclaim helper decides when to wait for them,
-/// so that a flood of hand-offs does not turn into a flood of grace periods.
-pub(crate) fn stamp() -> [GpCookie; 2] {
-    [memb::get_state(), qsbr::get_state()]
 }
 
 /// Seals the open batch and hands it to the helper; false when both of the
@@ -123,6 +48,7 @@ pub(crate) fn detach(ts: &'static ThreadSlab, allow_heap: bool) -> bool {
         None if allow_heap => Box::leak(Box::new(BatchDesc::new(true))),
         None => return false,
     };
+    let objects = local.nr;
     let mut blocks = local.full;
     // SAFETY: blocks of the open batch are ours.
     if !local.cur.is_null() && unsafe { (*local.cur).nr } > 0 {
@@ -137,7 +63,6 @@ pub(crate) fn detach(ts: &'static ThreadSlab, allow_heap: bool) -> bool {
             list: local.list,
             nr: local.nr,
             bytes: local.bytes,
-            cookies: stamp(),
         };
     }
     local.full = ptr::null_mut();
@@ -151,9 +76,33 @@ pub(crate) fn detach(ts: &'static ThreadSlab, allow_heap: bool) -> bool {
     // Acquire.
     desc.in_flight.store(true, Ordering::Relaxed);
     counters::BATCHES.fetch_add(1, Ordering::Relaxed);
-    // SAFETY: the descriptor is the helper's until it clears in_flight.
-    unsafe { helper::submit(desc.pending.get()) };
+    // SAFETY: the descriptor is the helper's until it clears in_flight, and
+    // `process_batch` frees what it holds.
+    unsafe { helper::submit(desc.pending.get(), process_batch, helper::stamp(), objects) };
     true
+}
+
+/// Hands a full (or, flushed, partly filled) `rcu_free` sheaf to the
+/// helper: after its grace periods, [`free_sheaf`] runs the cache's
+/// `rcu_dtor` on each object and gives the sheaf to the barn.
+pub(crate) fn submit_sheaf(sheaf: *mut Sheaf) {
+    counters::SHEAVES_SUBMITTED.fetch_add(1, Ordering::Relaxed);
+    // SAFETY: the caller gives the sheaf up; a sheaf starts with its pending
+    // head, and the helper owns it from now on.
+    unsafe {
+        let objects = (*sheaf).len();
+        helper::submit(sheaf.cast(), free_sheaf, helper::stamp(), objects)
+    };
+}
+
+/// A submitted sheaf's `free`.
+///
+/// # Safety
+///
+/// `head` is the head of a sheaf [`submit_sheaf`] handed to the helper, and
+/// its grace periods have passed.
+unsafe fn free_sheaf(head: *mut PendingHead) {
+    helper::free::process_sheaf(head.cast());
 }
 
 /// Hands off a thread's kfree_rcu state: its open batch (the helper's
@@ -209,8 +158,9 @@ pub(crate) fn detach_aged(ts: &'static ThreadSlab) {
 ///
 /// # Safety
 ///
-/// `desc` was handed to the helper by `detach`, and its cookies completed.
-pub(crate) unsafe fn process_batch(desc: *mut PendingHead) {
+/// `desc` is the head of a descriptor `detach` handed to the helper, and
+/// both its grace periods have passed (the helper calls it then).
+unsafe fn process_batch(desc: *mut PendingHead) {
     let desc = desc.cast::<BatchDesc>();
     // SAFETY: in flight: the helper's.
     let d = unsafe { &mut *(*desc).data.get() };
@@ -252,24 +202,4 @@ pub(crate) unsafe fn process_batch(desc: *mut PendingHead) {
         // Release: the owner's Acquire load sees the descriptor emptied.
         unsafe { (*desc).in_flight.store(false, Ordering::Release) };
     }
-}
-
-/// Objects in a batch in flight.
-///
-/// # Safety
-///
-/// `desc` is a batch descriptor in flight.
-pub(crate) unsafe fn batch_len(desc: *mut PendingHead) -> usize {
-    // SAFETY: the caller's contract.
-    unsafe { (*(*desc.cast::<BatchDesc>()).data.get()).nr }
-}
-
-/// The cookies of a batch in flight.
-///
-/// # Safety
-///
-/// `desc` is a batch descriptor in flight.
-pub(crate) unsafe fn batch_cookies(desc: *mut PendingHead) -> [GpCookie; 2] {
-    // SAFETY: the caller's contract.
-    unsafe { (*(*desc.cast::<BatchDesc>()).data.get()).cookies }
 }

@@ -1,29 +1,20 @@
 //! Blocks: page-sized arrays of object pointers that batches are made
 //! of, from a pool the helper keeps stocked.
 
-use crate::caches::{CacheInner, KmemCache};
+use super::local::Block;
+use crate::caches::args::CacheArgs;
+use crate::caches::CacheInner;
 use crate::helper;
 use crate::memory::lock::Mutex;
 use std::ptr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use urcu_core::__private::ForkOnceLock;
 
-/// Pointers per [`Block`]: the block fills a 4 KiB object.
-pub(crate) const BLOCK_PTRS: usize = (4096 - 16) / 8;
-
-/// A page-sized array of object pointers waiting for a grace period.
-#[repr(C)]
-pub(crate) struct Block {
-    pub(crate) next: *mut Block,
-    pub(crate) nr: usize,
-    pub(crate) ptrs: [*mut u8; BLOCK_PTRS],
-}
-
 /// Blocks ready for threads to take, kept stocked by the helper.
 const BLOCK_POOL_TARGET: usize = 32;
 static BLOCK_POOL: Mutex<Vec<SendBlock>> = Mutex::new(Vec::new());
 /// A thread found the pool empty: the helper refills it. Relaxed: a hint,
-/// delivered by the want_stock() wake that follows it (see reclaim.rs);
+/// delivered by the want_stock() wake that follows it (helper/wake.rs);
 /// the blocks themselves move under the pool's lock.
 pub(crate) static WANT_BLOCKS: AtomicBool = AtomicBool::new(false);
 
@@ -34,17 +25,16 @@ unsafe impl Send for SendBlock {}
 fn block_cache() -> &'static CacheInner {
     // A fork child that caught it being made makes it again (the half-made
     // cache leaks in the child's copy).
-    static BLOCKS: ForkOnceLock<KmemCache> = ForkOnceLock::new();
-    BLOCKS
-        .get_or_init(|| {
-            KmemCache::new(
-                "krcu-kfree-blocks",
-                std::mem::size_of::<Block>(),
-                crate::CacheArgs::default(),
-            )
-            .expect("the block cache's geometry is valid")
-        })
-        .inner()
+    static BLOCKS: ForkOnceLock<&'static CacheInner> = ForkOnceLock::new();
+    BLOCKS.get_or_init(|| {
+        // Never destroyed: the shared state is enough.
+        CacheInner::create(
+            "krcu-kfree-blocks",
+            std::mem::size_of::<Block>(),
+            &CacheArgs::default(),
+        )
+        .expect("the block cache's geometry is valid")
+    })
 }
 
 impl Block {
@@ -83,15 +73,11 @@ impl Block {
             Some(b) => b.0,
             None => {
                 if !WANT_BLOCKS.swap(true, Ordering::Relaxed) {
-                    helper::want_stock();
+                    helper::want_stock(helper::Work::Blocks, refill_block_pool);
                 }
                 ptr::null_mut()
             }
         }
-    }
-
-    pub(crate) fn is_full(&self) -> bool {
-        self.nr == BLOCK_PTRS
     }
 }
 

@@ -1,12 +1,12 @@
 //! Queueing one object: into this thread's `rcu_free` sheaf of its cache,
 //! or into its open batch (an array slot, or linked through the object).
 
-use super::batch::{detach, stamp};
-use super::block::{Block, BLOCK_PTRS};
-use crate::caches::{CacheInner, Sheaf};
+use super::batch::{detach, submit_sheaf};
+use super::local::{Block, BLOCK_PTRS};
+use super::monitor::MONITOR;
+use crate::caches::CacheInner;
 use crate::helper;
 use crate::memory::slab::Object;
-use crate::stats::counters;
 use crate::thread::{bump, ThreadSlab};
 use std::ptr;
 use std::sync::atomic::Ordering;
@@ -89,7 +89,7 @@ fn insert_with(ts: &'static ThreadSlab, o: &Object, head: Option<*mut u8>, noloc
     }
     if local.nr == 1 {
         crate::config::busy_hook();
-        helper::note_open_batch(ts);
+        helper::note_open_batch(ts, MONITOR);
     } else if local.nr >= BLOCK_PTRS {
         detach(ts, false);
     }
@@ -141,7 +141,10 @@ fn rcu_sheaf_insert(
                 slot.rcu_backoff.set(SHEAF_BACKOFF);
                 bump(&slot.rcu_sheaf_fail, 1);
                 if !cache.want_empty.swap(true, Ordering::Relaxed) {
-                    helper::want_stock();
+                    helper::want_stock(
+                        helper::Work::EmptySheaves,
+                        crate::caches::stock_all_empty_sheaves,
+                    );
                 }
                 return false;
             }
@@ -161,13 +164,4 @@ fn rcu_sheaf_insert(
         submit_sheaf(sheaf);
     }
     true
-}
-
-pub(crate) fn submit_sheaf(sheaf: *mut Sheaf) {
-    // SAFETY: the caller gives the sheaf up to the helper.
-    unsafe { (*sheaf).cookies = stamp() };
-    counters::SHEAVES_SUBMITTED.fetch_add(1, Ordering::Relaxed);
-    // SAFETY: a full sheaf starts with its pending head; the helper owns it
-    // from now on.
-    unsafe { helper::submit(sheaf.cast()) };
 }

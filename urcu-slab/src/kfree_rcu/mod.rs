@@ -39,15 +39,20 @@
 //! * [`api`]: the public calls and the links;
 //! * [`checks`]: what each call checks first;
 //! * [`insert`]: queueing one object;
-//! * [`block`]: the pointer arrays and their pool;
-//! * [`batch`]: batches, their hand-off and their freeing.
+//! * [`local`]: the kfree_rcu state a thread carries, as data;
+//! * [`block`]: the pool of pointer arrays;
+//! * [`batch`]: batches, their hand-off and their freeing;
+//! * [`monitor`]: handing off idle threads' batches.
 
 pub(crate) mod api;
 pub(crate) mod batch;
 pub(crate) mod block;
 pub(crate) mod checks;
 pub(crate) mod insert;
+pub(crate) mod local;
+pub(crate) mod monitor;
 
 pub(crate) use api::{RcuLink, KFREE_RCU_MAX_OFFSET};
-pub(crate) use batch::{flush_thread, BatchDesc, RcuLocal};
+pub(crate) use batch::flush_thread;
 pub(crate) use block::{lock_for_fork, unlock_after_fork};
+pub(crate) use local::{BatchDesc, RcuLocal};

@@ -26,11 +26,9 @@
 
 use super::freemark;
 use super::pages::{self, SLAB_SIZE};
-use crate::caches::CacheInner;
 use crate::helper::PendingHead;
 use std::ptr;
 use std::sync::atomic::{AtomicU8, Ordering};
-use urcu_core::GpCookie;
 
 const SLAB_MAGIC: u64 = 0x6b72_6375_736c_6162; // "krcuslab"
 const LARGE_MAGIC: u64 = 0x6b72_6375_6c61_7267; // "krcularg"
@@ -52,10 +50,10 @@ pub(crate) struct Slab {
     /// Links a typesafe-by-RCU slab waiting for a grace period before it is
     /// unmapped.
     pub(crate) pending: PendingHead,
-    pub(crate) cookies: [GpCookie; 2],
     magic: u64,
-    /// The owning cache; null for a large kmalloc object.
-    pub(crate) cache: *const CacheInner,
+    /// The owning cache, opaque here (the caches mechanism reads it:
+    /// `Object::cache`); null for a large kmalloc object.
+    pub(crate) owner: *const (),
     /// Length of the whole mapping.
     pub(crate) map_len: usize,
     /// Large objects: the usable size. Slabs: the cache's object size.
@@ -119,14 +117,6 @@ impl Object {
         // caller owns an object in it, so the mapping is not unmapped
         // while it is used.
         unsafe { &*self.slab }
-    }
-
-    /// The cache, or `None` for a large object.
-    #[inline]
-    pub(crate) fn cache(&self) -> Option<&CacheInner> {
-        let c = self.slab().cache;
-        // SAFETY: a cache outlives its slabs.
-        (!c.is_null()).then(|| unsafe { &*c })
     }
 
     /// Usable size of the object.
@@ -220,19 +210,44 @@ const fn reciprocal(stride: usize) -> u32 {
     (1u64 << 32).div_ceil(stride as u64) as u32
 }
 
-/// Maps and publishes a new slab for `cache`; null when memory cannot be had.
-pub(crate) fn new_slab(cache: &CacheInner) -> *mut Slab {
+/// The `free` of a typesafe-by-RCU cache's empty slab handed to the helper:
+/// unmaps it.
+///
+/// # Safety
+///
+/// `head` is the pending head of an empty slab off its cache's lists, whose
+/// grace periods have passed.
+pub(crate) unsafe fn release_pending(head: *mut PendingHead) {
+    // SAFETY: the head is the slab header's first field (`repr(C)`); the
+    // caller's contract does the rest.
+    unsafe { release(head.cast()) };
+}
+
+/// A slab's layout: object size, stride, offset of the first object, and
+/// objects per slab.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Geometry {
+    pub(crate) size: usize,
+    pub(crate) stride: usize,
+    pub(crate) first: usize,
+    pub(crate) nr_objs: usize,
+}
+
+/// Maps and publishes a new slab of `geometry` for the cache `owner`; null
+/// when memory cannot be had.
+pub(crate) fn new_slab(owner: *const (), geometry: Geometry) -> *mut Slab {
     let base = pages::map_aligned(SLAB_SIZE);
     if base.is_null() {
         return ptr::null_mut();
     }
     let slab = base.cast::<Slab>();
-    let mut h = Slab::header(base, SLAB_MAGIC, SLAB_SIZE, cache.size);
-    h.cache = cache;
-    h.stride = cache.stride as u32;
-    h.recip = reciprocal(cache.stride);
-    h.first = cache.first as u32;
-    h.nr_objs = cache.objs_per_slab as u32;
+    let g = geometry;
+    let mut h = Slab::header(base, SLAB_MAGIC, SLAB_SIZE, g.size);
+    h.owner = owner;
+    h.stride = g.stride as u32;
+    h.recip = reciprocal(g.stride);
+    h.first = g.first as u32;
+    h.nr_objs = g.nr_objs as u32;
     // SAFETY: a fresh, zeroed, SLAB_SIZE mapping, large enough for the header
     // and pending bytes (the cache's geometry was computed from header_len).
     unsafe { slab.write(h) };
@@ -294,10 +309,9 @@ impl Slab {
     /// A header for the mapping at `base`; the caller fills in the geometry.
     fn header(base: *mut u8, magic: u64, map_len: usize, obj_size: usize) -> Slab {
         Slab {
-            pending: PendingHead::new(crate::helper::Kind::Slab),
-            cookies: [GpCookie { seq: 0 }; 2],
+            pending: PendingHead::new(),
             magic: magic ^ base as u64,
-            cache: ptr::null(),
+            owner: ptr::null(),
             map_len,
             obj_size,
             stride: 0,
@@ -321,8 +335,8 @@ impl Slab {
     /// # Safety
     ///
     /// The caller holds the owning cache's node lock and `inuse < nr_objs`;
-    /// `key` and `freeptr` are the cache's.
-    pub(crate) unsafe fn take(&mut self, key: u64, freeptr: usize) -> *mut u8 {
+    /// `key`, `freeptr` and `name` are the cache's.
+    pub(crate) unsafe fn take(&mut self, key: u64, freeptr: usize, name: &str) -> *mut u8 {
         debug_assert!(self.inuse < self.nr_objs);
         self.inuse += 1;
         let base = self as *mut Slab as *mut u8;
@@ -331,7 +345,7 @@ impl Slab {
             // Freelist objects are free objects of this slab, linked by `put`.
             match freemark::next(key, obj, freeptr, base) {
                 Ok(next) => self.freelist = next,
-                Err(_) => self.corrupt_freelist(),
+                Err(_) => corrupt_freelist(name),
             }
             obj
         } else {
@@ -341,18 +355,6 @@ impl Slab {
         };
         freemark::mark(key, obj, freeptr);
         obj
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn corrupt_freelist(&self) -> ! {
-        // SAFETY: a slab's cache outlives it.
-        let name = unsafe { (*self.cache).name.as_str() };
-        urcu_core::__private::die(&[
-            "memory corruption: a free object of cache `",
-            name,
-            "` was written after it was freed (its freelist link is overwritten)",
-        ])
     }
 
     /// Returns a free object to the slab. Node lock held.
@@ -368,6 +370,16 @@ impl Slab {
         self.freelist = obj;
         self.inuse -= 1;
     }
+}
+
+#[cold]
+#[inline(never)]
+fn corrupt_freelist(name: &str) -> ! {
+    urcu_core::__private::die(&[
+        "memory corruption: a free object of cache `",
+        name,
+        "` was written after it was freed (its freelist link is overwritten)",
+    ])
 }
 
 #[cfg(test)]

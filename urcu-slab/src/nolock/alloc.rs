@@ -1,6 +1,7 @@
 //! `_nolock` allocation: the thread's `nolock` sheaf, the sheaf the helper
 //! stocked next to it, and the slabs as a last resort.
 
+use super::drain::wake;
 use super::lists::*;
 use crate::caches::{AllocError, CacheInner, Sheaf};
 use crate::memory::freemark;
@@ -161,6 +162,7 @@ fn take_stocked(
         // SAFETY: the emptied sheaf is ours to give back; it starts with its
         // pending head.
         unsafe { RETURNED.push(sheaf.cast()) };
+        super::drain::want_pass();
     }
     want_stock(slot);
     // SAFETY: now this thread's nolock sheaf, full.

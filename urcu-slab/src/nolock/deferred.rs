@@ -203,12 +203,6 @@ impl DrainTickets {
         newest != self.served.load(Ordering::Relaxed)
     }
 
-    /// Whether some request waits (a hint for the helper's sleep).
-    pub(crate) fn waiting(&self) -> bool {
-        // Relaxed: a hint; the barrier's wake delivers the request.
-        self.requested.load(Ordering::Relaxed) != self.served.load(Ordering::Relaxed)
-    }
-
     /// The helper, after it handled what it took: serves `newest`.
     fn serve(&self, newest: u32) {
         // Release: pairs with the barrier's Acquire load in `served`.

@@ -9,17 +9,6 @@ use crate::memory::slab;
 use crate::thread;
 use std::sync::atomic::Ordering;
 
-/// Whether the helper has nolock work (checked before it sleeps).
-pub(crate) fn has_work() -> bool {
-    !DEFERRED_FREE.is_empty()
-        || !DEFERRED_RCU.is_empty()
-        || !RETURNED.is_empty()
-        || WANT_STOCK.load(Ordering::Relaxed)
-        || WANT_CHUNKS.load(Ordering::Relaxed)
-        || WANT_KMALLOC.load(Ordering::Relaxed)
-        || DRAIN.waiting()
-}
-
 /// The helper's pass: runs the normal path for deferred objects, fills
 /// reserves and slot tables, and answers barriers' drain requests.
 pub(crate) fn helper_pass() {
@@ -61,7 +50,7 @@ fn drain_and_stock() {
         let sheaf = h.cast::<Sheaf>();
         // SAFETY: a sheaf a thread gave up; its cache outlives it (destroy
         // runs a barrier, which waits for this pass).
-        unsafe { (*(*sheaf).cache).return_sheaf(sheaf) };
+        unsafe { (*sheaf).cache().return_sheaf(sheaf) };
     });
     if WANT_STOCK.swap(false, Ordering::Relaxed) {
         for ts in thread::all_states() {
@@ -80,10 +69,24 @@ fn drain_and_stock() {
 /// A barrier's first step: has the helper drain the deferred list and hand
 /// off what it queued; returns once it has.
 pub(crate) fn drain_for_barrier() {
-    DRAIN.request(helper::wake_from_anywhere);
+    DRAIN.request(wake);
 }
 
 /// In a fork child: no barrier is waiting, whatever the counters said.
 pub(crate) fn after_fork_child() {
     DRAIN.reset();
+}
+
+/// Asks the helper for its `_nolock` pass ([`helper_pass`]) and wakes it,
+/// whatever it is doing: async-signal-safe (atomic stores and a futex
+/// wake).
+pub(crate) fn wake() {
+    helper::queue::want(helper::Work::Nolock, helper_pass);
+    helper::wake_from_anywhere();
+}
+
+/// Asks the helper for its `_nolock` pass at its next pass, without waking
+/// it: for work that may wait (an emptied sheaf given back).
+pub(crate) fn want_pass() {
+    helper::queue::want(helper::Work::Nolock, helper_pass);
 }

@@ -2,6 +2,7 @@
 //! it, else onto the deferred lists for the helper.
 
 use super::alloc::slot_of;
+use super::drain::wake;
 use super::fatal::{double_free, fatal, object};
 use super::lists::*;
 use crate::caches::CacheInner;

@@ -33,11 +33,6 @@ pub(crate) fn count(c: &AtomicU64) {
     c.fetch_add(1, Ordering::Relaxed);
 }
 
-/// Wakes the helper: an async-signal-safe futex wake.
-pub(crate) fn wake() {
-    crate::helper::wake_from_anywhere();
-}
-
 /// Objects on the deferred list now.
 pub(crate) fn deferred_pending() -> u64 {
     DEFERRED_FREE.len() + DEFERRED_RCU.len()

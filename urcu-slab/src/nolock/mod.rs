@@ -53,6 +53,6 @@ pub(crate) mod free;
 pub(crate) mod lists;
 
 #[cfg(not(loom))]
-pub(crate) use drain::{after_fork_child, drain_for_barrier, has_work, helper_pass};
+pub(crate) use drain::{after_fork_child, drain_for_barrier};
 #[cfg(not(loom))]
 pub(crate) use lists::{deferred_pending, deferred_totals};

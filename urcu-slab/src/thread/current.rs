@@ -2,11 +2,10 @@
 //! exit, and taking other threads' kfree_rcu state (steal rounds).
 
 use super::state::{ExitWindow, NolockGuard, ThreadSlab};
-use super::tls;
+use super::tls::{self, GONE, ORPHAN};
 use crate::caches::CacheInner;
 use crate::memory::lock::Mutex;
 use std::ptr;
-use urcu_core::__private::ForkOnceLock;
 use urcu_core::memb;
 
 /// Every state ever created, live or pooled (never freed).
@@ -19,10 +18,6 @@ pub(crate) fn all_states() -> Vec<&'static ThreadSlab> {
     ALL.lock().clone()
 }
 
-/// A fork child that caught the first orphan being made makes another; the
-/// half-made one (at most a leaked state in `ALL`) is harmless.
-static ORPHAN: ForkOnceLock<&'static ThreadSlab> = ForkOnceLock::new();
-
 fn orphan() -> &'static ThreadSlab {
     ORPHAN.get_or_init(|| {
         let ts: &'static ThreadSlab = Box::leak(Box::new(ThreadSlab::new(true)));
@@ -30,9 +25,6 @@ fn orphan() -> &'static ThreadSlab {
         ts
     })
 }
-
-/// The `tls` slot after this thread's state was handed back at exit.
-const GONE: *const ThreadSlab = ptr::dangling();
 
 thread_local! {
     // Its destructor hands the state back at thread exit; the pointer
@@ -57,31 +49,6 @@ impl Drop for ExitHook {
     }
 }
 
-/// This thread's state if it has one (its own or, after its own is gone,
-/// the orphan), without creating one.
-pub(crate) fn current_if_set() -> Option<&'static ThreadSlab> {
-    let ts = tls::get();
-    if ts.is_null() {
-        None
-    } else if ts == GONE {
-        ORPHAN.get().copied()
-    } else {
-        // SAFETY: states are leaked, never freed.
-        Some(unsafe { &*ts })
-    }
-}
-
-/// This thread's own state, for a `_nolock` call: none before the thread
-/// first used krcu or after its state was handed back at exit (creating
-/// one allocates and locks; the orphan is used under a lock).
-#[inline(always)]
-pub(crate) fn current_nolock() -> Option<&'static ThreadSlab> {
-    // A plain TLS load, safe in a signal handler.
-    let ts = tls::get();
-    // SAFETY: states are leaked, never freed.
-    (ts as usize > GONE as usize).then(|| unsafe { &*ts })
-}
-
 /// This thread's state: its own, or the orphan when its own is gone.
 #[inline(always)]
 pub(crate) fn current() -> &'static ThreadSlab {
@@ -98,8 +65,6 @@ fn current_slow(ts: *const ThreadSlab) -> &'static ThreadSlab {
     if ts == GONE {
         return orphan();
     }
-    // Before the first slab lock (see fork.rs).
-    crate::fork::install();
     // Start the memb domain (a once: this thread then sees its fence mode)
     // before the first slave_fence in with_rcu_state.
     memb::uses_membarrier();
@@ -150,7 +115,11 @@ fn retire(ts: &'static ThreadSlab) {
                     cache.return_sheaf(sheaf);
                 }
             }
-            slot.return_nolock_sheaves(&cache);
+            for sheaf in slot.take_nolock_sheaves() {
+                if !sheaf.is_null() {
+                    cache.return_sheaf(sheaf);
+                }
+            }
         }
     }
     POOL.lock().push(ts);
@@ -232,7 +201,11 @@ fn forget_cache_walk(cache: &CacheInner) {
                 cache.return_sheaf(sheaf);
             }
         }
-        slot.return_nolock_sheaves(cache);
+        for sheaf in slot.take_nolock_sheaves() {
+            if !sheaf.is_null() {
+                cache.return_sheaf(sheaf);
+            }
+        }
         slot.reset_counters();
     }
 }

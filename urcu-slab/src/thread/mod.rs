@@ -61,11 +61,12 @@ pub(crate) mod tls;
 
 #[cfg(not(loom))]
 pub(crate) use current::{
-    after_fork_child, all_states, current, current_if_set, current_nolock, forget_cache,
-    lock_lists_for_fork, lock_orphan_for_fork, steal_round, unlock_after_fork, with_alloc_state,
-    with_rcu_state,
+    after_fork_child, all_states, current, forget_cache, lock_lists_for_fork, lock_orphan_for_fork,
+    steal_round, unlock_after_fork, with_alloc_state, with_rcu_state,
 };
 #[cfg(not(loom))]
 pub(crate) use slots::CacheSlot;
 #[cfg(not(loom))]
 pub(crate) use state::{bump, ThreadSlab};
+#[cfg(not(loom))]
+pub(crate) use tls::current_nolock;

@@ -2,7 +2,7 @@
 //! ([`SlotIndex`]), what a slot holds ([`CacheSlot`]: the thread's sheaves
 //! of that cache and its counters), and the owner-written sheaf pointer.
 
-use crate::caches::{CacheInner, Sheaf};
+use crate::caches::Sheaf;
 use crate::thread::stock::StockSlot;
 use std::cell::Cell;
 use std::ptr;
@@ -88,20 +88,19 @@ impl CacheSlot {
         }
     }
 
-    /// Gives the `_nolock` sheaves back to the cache: the thread is gone,
-    /// or nobody uses the cache any more.
-    pub(crate) fn return_nolock_sheaves(&self, cache: &CacheInner) {
+    /// Takes the `_nolock` sheaves out of the slot (null where there is
+    /// none), for the cache to take back: the thread is gone, or nobody
+    /// uses the cache any more.
+    pub(crate) fn take_nolock_sheaves(&self) -> [*mut Sheaf; 2] {
         // Acquire (both): the sheaf's contents, written by this thread's
         // calls or by the helper that stocked it, are complete.
-        for sheaf in [
+        let taken = [
             self.nolock.swap(ptr::null_mut(), Ordering::Acquire),
             self.incoming.take(),
-        ] {
-            if !sheaf.is_null() {
-                cache.return_sheaf(sheaf);
-            }
-        }
+        ];
+        // Relaxed: a hint (see `want`).
         self.want.store(false, Ordering::Relaxed);
+        taken
     }
 
     /// Zeroes the counters when the cache id is retired.

@@ -62,7 +62,7 @@ impl<T> StockSlot<T> {
 #[cfg(all(test, loom))]
 mod loom_tests {
     use super::*;
-    use crate::helper::pending::{Kind, PendingHead, PendingStack};
+    use crate::helper::pending::{PendingHead, PendingStack};
     use loom::cell::UnsafeCell;
     use loom::sync::Arc;
     use loom::thread;
@@ -92,7 +92,7 @@ mod loom_tests {
             let slot = Arc::new(StockSlot::<Sheaf>::new());
             let returned = Arc::new(PendingStack::new());
             let sheaves = Arc::new(Sheaves([0u32, 1].map(|_| Sheaf {
-                head: PendingHead::new(Kind::Sheaf),
+                head: PendingHead::new(),
                 objects: UnsafeCell::new(0),
             })));
             let full = &sheaves.0[0] as *const Sheaf as *mut Sheaf;

@@ -16,6 +16,8 @@
 //! and a signal handler reads it with a plain load: async-signal-safe.
 
 use super::state::ThreadSlab;
+use std::ptr;
+use urcu_core::__private::ForkOnceLock;
 
 #[cfg(all(target_arch = "x86_64", target_os = "linux", not(loom)))]
 mod imp {
@@ -109,6 +111,38 @@ mod imp {
 }
 
 pub(crate) use imp::{get, set};
+
+/// A fork child that caught the first orphan being made makes another; the
+/// half-made one (at most a leaked state in `ALL`) is harmless.
+pub(crate) static ORPHAN: ForkOnceLock<&'static ThreadSlab> = ForkOnceLock::new();
+
+/// The `tls` slot after this thread's state was handed back at exit.
+pub(crate) const GONE: *const ThreadSlab = ptr::dangling();
+
+/// This thread's state if it has one (its own or, after its own is gone,
+/// the orphan), without creating one.
+pub(crate) fn current_if_set() -> Option<&'static ThreadSlab> {
+    let ts = get();
+    if ts.is_null() {
+        None
+    } else if ts == GONE {
+        ORPHAN.get().copied()
+    } else {
+        // SAFETY: states are leaked, never freed.
+        Some(unsafe { &*ts })
+    }
+}
+
+/// This thread's own state, for a `_nolock` call: none before the thread
+/// first used krcu or after its state was handed back at exit (creating
+/// one allocates and locks; the orphan is used under a lock).
+#[inline(always)]
+pub(crate) fn current_nolock() -> Option<&'static ThreadSlab> {
+    // A plain TLS load, safe in a signal handler.
+    let ts = get();
+    // SAFETY: states are leaked, never freed.
+    (ts as usize > GONE as usize).then(|| unsafe { &*ts })
+}
 
 #[cfg(test)]
 mod tests {
