@@ -115,8 +115,8 @@ pub mod __private {
     /// Warnings that reach people (report.rs).
     pub mod report {
         pub use crate::report::{
-            emit, for_each_in_c_terms, in_c_terms, set_c_terms, set_handler, Handler, Level,
-            Target, Terms,
+            emit, for_each_in_c_terms, in_c_terms, misuse, set_c_terms, set_handler, Handler,
+            Level, Target, Terms,
         };
     }
 

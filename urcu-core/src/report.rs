@@ -23,7 +23,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// guard turns it into an abort after the message (in C terms).
 #[cold]
 #[track_caller]
-pub(crate) fn misuse(rule: &str, instead: &str) -> ! {
+pub fn misuse(rule: &str, instead: &str) -> ! {
     panic!("krcu: {rule}; {instead}")
 }
 

@@ -64,10 +64,10 @@ impl CacheInner {
         for ts in thread::all_states() {
             if let Some(slot) = ts.slot_if_used(self.id) {
                 let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
-                st.kfree_rcu_sheaf += get(&slot.rcu_sheaf);
-                st.sheaf_failures += get(&slot.rcu_sheaf_fail);
-                st.sheaf_submissions += get(&slot.sheaf_submissions);
-                st.kfree_rcu_batched += get(&slot.rcu_batched);
+                st.kfree_rcu_sheaf += get(&slot.counters.rcu_sheaf);
+                st.sheaf_failures += get(&slot.counters.rcu_sheaf_fail);
+                st.sheaf_submissions += get(&slot.counters.sheaf_submissions);
+                st.kfree_rcu_batched += get(&slot.counters.rcu_batched);
             }
         }
         st.live = self.live();

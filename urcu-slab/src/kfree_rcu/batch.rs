@@ -8,8 +8,8 @@ use super::local::{BatchData, BatchDesc, RcuLocal};
 use crate::caches::{CacheInner, Sheaf};
 use crate::helper::{self, free_after_gp, PendingHead};
 use crate::memory::slab;
-use crate::stats::counters;
-use crate::thread::{self, bump, ThreadSlab};
+use crate::stats::counters::{self, bump};
+use crate::thread::{self, ThreadSlab};
 use std::ptr;
 use std::sync::atomic::Ordering;
 
@@ -130,7 +130,7 @@ pub(crate) fn flush_thread(ts: &'static ThreadSlab, cache: Option<&CacheInner>, 
             }
             return;
         }
-        bump(&slot.sheaf_submissions, 1);
+        bump(&slot.counters.sheaf_submissions, 1);
         submit_sheaf(sheaf);
     };
     match cache {

@@ -5,8 +5,8 @@ use super::drain::wake;
 use super::lists::*;
 use crate::caches::{AllocError, CacheInner, Sheaf};
 use crate::memory::freemark;
-use crate::stats::counters;
-use crate::thread::{self, bump, CacheSlot, ThreadSlab};
+use crate::stats::counters::{self, bump};
+use crate::thread::{self, CacheSlot, ThreadSlab};
 use std::ptr::{self, NonNull};
 use std::sync::atomic::Ordering;
 

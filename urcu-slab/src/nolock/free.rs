@@ -8,8 +8,8 @@ use super::lists::*;
 use crate::caches::CacheInner;
 use crate::kfree_rcu::{self, RcuLink, KFREE_RCU_MAX_OFFSET};
 use crate::memory::freemark;
-use crate::stats::counters;
-use crate::thread::{self, bump};
+use crate::stats::counters::{self, bump};
+use crate::thread;
 use std::sync::atomic::Ordering;
 
 /// Frees a krcu allocation from any context, a signal handler that

@@ -1,7 +1,7 @@
 //! Finding this thread's state, creating it, handing it back at thread
 //! exit, and taking other threads' kfree_rcu state (steal rounds).
 
-use super::state::{ExitWindow, NolockGuard, ThreadSlab};
+use super::state::{NolockGuard, ThreadSlab};
 use super::tls::{self, GONE, ORPHAN};
 use crate::caches::CacheInner;
 use crate::memory::lock::Mutex;
@@ -135,16 +135,18 @@ pub(crate) fn with_rcu_state<R>(f: impl FnOnce(&'static ThreadSlab) -> R) -> R {
         return f(ts);
     }
     crate::helper::defer_wakes(ts, || {
-        if ts.steal.owner_enter(memb::slave_fence) {
-            let _exit = ExitWindow(ts);
-            return f(ts);
-        }
-        let _g = ts.lock();
-        // A signal handler on this thread must not take the lock-free
-        // window while this thread updates the state under the lock (the
-        // flusher that sent it here may lower the steal count meanwhile).
-        let _locked = NolockGuard::set(&ts.owner_locked);
-        f(ts)
+        ts.steal.owner_run(memb::slave_fence, |window| {
+            if window {
+                return f(ts);
+            }
+            let _g = ts.lock();
+            // A signal handler on this thread must not take the lock-free
+            // window while this thread updates the state under the lock
+            // (the flusher that sent it here may lower the steal count
+            // meanwhile).
+            let _locked = NolockGuard::set(&ts.owner_locked);
+            f(ts)
+        })
     })
 }
 
@@ -152,20 +154,16 @@ pub(crate) fn with_rcu_state<R>(f: impl FnOnce(&'static ThreadSlab) -> R) -> R {
 /// steal counts, runs memb's master fence, waits until each owner is out of
 /// its lock-free window, then runs `f` on each under its lock.
 pub(crate) fn steal_round(threads: &[&'static ThreadSlab], mut f: impl FnMut(&'static ThreadSlab)) {
-    for ts in threads {
-        ts.steal.raise();
-    }
-    memb::master_fence();
-    for ts in threads {
-        // An owner's window is a few dozen instructions; if it was
-        // preempted inside one, let it run.
-        ts.steal.wait_idle(std::thread::yield_now);
-        let _g = ts.lock();
-        f(ts);
-    }
-    for ts in threads {
-        ts.steal.lower();
-    }
+    super::steal::steal_round(
+        threads,
+        |ts| &ts.steal,
+        memb::master_fence,
+        std::thread::yield_now,
+        |ts| {
+            let _g = ts.lock();
+            f(ts);
+        },
+    );
 }
 
 /// Runs an allocation-path operation on this thread's state: directly, or
@@ -206,7 +204,7 @@ fn forget_cache_walk(cache: &CacheInner) {
                 cache.return_sheaf(sheaf);
             }
         }
-        slot.reset_counters();
+        slot.counters.reset();
     }
 }
 

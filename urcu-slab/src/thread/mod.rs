@@ -67,6 +67,6 @@ pub(crate) use current::{
 #[cfg(not(loom))]
 pub(crate) use slots::CacheSlot;
 #[cfg(not(loom))]
-pub(crate) use state::{bump, ThreadSlab};
+pub(crate) use state::ThreadSlab;
 #[cfg(not(loom))]
 pub(crate) use tls::current_nolock;

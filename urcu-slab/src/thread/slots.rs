@@ -3,10 +3,11 @@
 //! of that cache and its counters), and the owner-written sheaf pointer.
 
 use crate::caches::Sheaf;
+use crate::stats::counters::SlotCounters;
 use crate::thread::stock::StockSlot;
 use std::cell::Cell;
 use std::ptr;
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 
 /// Cache slots per chunk of a thread's slot table.
 pub(crate) const CHUNK: usize = 64;
@@ -54,10 +55,7 @@ pub(crate) struct CacheSlot {
     pub(crate) rcu_backoff: Cell<u32>,
     /// Counters written under the steal protocol (a load and a store, no
     /// atomic read-modify-write), read by anyone.
-    pub(crate) rcu_sheaf: AtomicU64,
-    pub(crate) rcu_sheaf_fail: AtomicU64,
-    pub(crate) sheaf_submissions: AtomicU64,
-    pub(crate) rcu_batched: AtomicU64,
+    pub(crate) counters: SlotCounters,
     /// The sheaf `_nolock` calls allocate from and free into: touched only
     /// on this thread, under [`ThreadSlab::enter_nolock`]; atomic (Relaxed,
     /// plain moves) so that statistics may read it.
@@ -78,10 +76,7 @@ impl CacheSlot {
             spare: OwnerPtr::null(),
             rcu_free: Cell::new(ptr::null_mut()),
             rcu_backoff: Cell::new(0),
-            rcu_sheaf: AtomicU64::new(0),
-            rcu_sheaf_fail: AtomicU64::new(0),
-            sheaf_submissions: AtomicU64::new(0),
-            rcu_batched: AtomicU64::new(0),
+            counters: SlotCounters::default(),
             nolock: AtomicPtr::new(ptr::null_mut()),
             incoming: StockSlot::new(),
             want: AtomicBool::new(false),
@@ -101,18 +96,6 @@ impl CacheSlot {
         // Relaxed: a hint (see `want`).
         self.want.store(false, Ordering::Relaxed);
         taken
-    }
-
-    /// Zeroes the counters when the cache id is retired.
-    pub(crate) fn reset_counters(&self) {
-        for c in [
-            &self.rcu_sheaf,
-            &self.rcu_sheaf_fail,
-            &self.sheaf_submissions,
-            &self.rcu_batched,
-        ] {
-            c.store(0, Ordering::Relaxed);
-        }
     }
 }
 

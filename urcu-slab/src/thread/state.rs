@@ -5,31 +5,12 @@ use super::slots::{CacheSlot, SlotIndex, CHUNK, NCHUNKS};
 use crate::helper::doorbell::WakeScope;
 use crate::kfree_rcu::{BatchDesc, RcuLocal};
 use crate::memory::lock::{ReentrantGuard, ReentrantMutex};
+use crate::stats::counters::ThreadCounters;
 use crate::thread::steal::StealFlag;
 use std::cell::UnsafeCell;
 use std::ptr;
 use std::sync::atomic::{compiler_fence, AtomicPtr, AtomicU64, AtomicU8, Ordering};
 use urcu_core::memb;
-
-/// Bumps a counter that only one thread writes at a time (the owner, or a
-/// holder of the thread's lock): a load and a store, no locked instruction.
-#[inline(always)]
-pub(crate) fn bump(c: &AtomicU64, n: u64) {
-    // Relaxed: a statistic; its single writer makes load+store exact.
-    c.store(c.load(Ordering::Relaxed).wrapping_add(n), Ordering::Relaxed);
-}
-
-/// Per-thread counters of kfree_rcu submissions (single writer, see [`bump`]).
-#[derive(Default)]
-pub(crate) struct ThreadCounters {
-    pub(crate) rcu_objects: AtomicU64,
-    pub(crate) rcu_bytes: AtomicU64,
-    /// `_nolock` calls served on this thread's own state: allocations from
-    /// its sheaves, frees into them, kfree_rcu into its sheaf or batch.
-    pub(crate) nolock_alloc: AtomicU64,
-    pub(crate) nolock_free: AtomicU64,
-    pub(crate) nolock_rcu: AtomicU64,
-}
 
 /// One thread's slab state.
 pub(crate) struct ThreadSlab {
@@ -229,15 +210,10 @@ impl ThreadSlab {
         f: impl FnOnce(&'static ThreadSlab) -> R,
     ) -> Option<R> {
         let _g = self.enter_nolock()?;
-        // Relaxed: same-thread flags (see enter_nolock).
-        if self.owner_locked.load(Ordering::Relaxed) != 0
-            || self.steal.owner_busy()
-            || !self.steal.owner_enter(memb::slave_fence)
-        {
-            return None;
-        }
-        let _exit = ExitWindow(self);
-        Some(f(self))
+        // Relaxed: a same-thread flag (see enter_nolock).
+        let owner_locked = self.owner_locked.load(Ordering::Relaxed) != 0;
+        self.steal
+            .handler_run(owner_locked, memb::slave_fence, || f(self))
     }
 
     /// Takes the thread's lock (flushers, the orphan's users).
@@ -267,16 +243,5 @@ impl Drop for NolockGuard<'_> {
     fn drop(&mut self) {
         compiler_fence(Ordering::SeqCst);
         self.0.store(0, Ordering::Relaxed);
-    }
-}
-
-/// Leaves the steal protocol's lock-free window, also if the work in it
-/// unwinds: a flusher waits for it.
-pub(crate) struct ExitWindow(pub(crate) &'static ThreadSlab);
-
-impl Drop for ExitWindow {
-    #[inline(always)]
-    fn drop(&mut self) {
-        self.0.steal.owner_exit();
     }
 }

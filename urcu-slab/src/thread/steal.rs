@@ -1,6 +1,8 @@
 //! The steal flag: how another thread takes a thread's kfree_rcu state
-//! without the owner paying for a lock (see `thread.rs` for the protocol
-//! in context).
+//! without the owner paying for a lock (see the `thread` module for the
+//! protocol in context). Its three steps ([`StealFlag::owner_run`],
+//! [`StealFlag::handler_run`], [`steal_round`]) are what krcu runs and what
+//! the loom models below run.
 //!
 //! It is memb's read-side handshake on a private pair of words: the owner
 //! marks itself busy and checks `steal`; a flusher raises `steal` and then
@@ -102,6 +104,80 @@ impl StealFlag {
     }
 }
 
+/// Leaves the owner's lock-free window when dropped, also if the work in
+/// it unwinds: a flusher waits for it.
+struct Window<'a>(&'a StealFlag);
+
+impl Drop for Window<'_> {
+    #[inline(always)]
+    fn drop(&mut self) {
+        self.0.owner_exit();
+    }
+}
+
+impl StealFlag {
+    /// The owner's use of its state: `body(true)` inside the lock-free
+    /// window when no flusher wants the state, else `body(false)`, which
+    /// must take the state's lock. `slave_fence` is the owner's half of the
+    /// fence pair.
+    #[inline(always)]
+    pub(crate) fn owner_run<R>(
+        &self,
+        slave_fence: impl FnOnce(),
+        body: impl FnOnce(bool) -> R,
+    ) -> R {
+        if self.owner_enter(slave_fence) {
+            let _window = Window(self);
+            return body(true);
+        }
+        body(false)
+    }
+
+    /// A signal handler's use of the state of the thread it interrupted:
+    /// `body` inside the lock-free window, unless the owner was interrupted
+    /// inside its own window, or working under the lock (`owner_locked`),
+    /// or a flusher wants the state: `None` then. Never locks.
+    #[inline(always)]
+    pub(crate) fn handler_run<R>(
+        &self,
+        owner_locked: bool,
+        slave_fence: impl FnOnce(),
+        body: impl FnOnce() -> R,
+    ) -> Option<R> {
+        if owner_locked || self.owner_busy() || !self.owner_enter(slave_fence) {
+            return None;
+        }
+        let _window = Window(self);
+        Some(body())
+    }
+}
+
+/// A flusher's round over `owners`: raises each one's flag (`flag`), runs
+/// the master fence once, then for each waits until its owner is out of its
+/// lock-free window (`idle` between looks) and runs `take` (which locks the
+/// state and works on it), and finally lowers every flag.
+pub(crate) fn steal_round<T>(
+    owners: &[T],
+    flag: impl Fn(&T) -> &StealFlag,
+    master_fence: impl FnOnce(),
+    idle: impl Fn(),
+    mut take: impl FnMut(&T),
+) {
+    for o in owners {
+        flag(o).raise();
+    }
+    master_fence();
+    for o in owners {
+        // An owner's window is a few dozen instructions; if it was
+        // preempted inside one, `idle` lets it run.
+        flag(o).wait_idle(&idle);
+        take(o);
+    }
+    for o in owners {
+        flag(o).lower();
+    }
+}
+
 #[cfg(all(test, loom))]
 mod loom_tests {
     use super::*;
@@ -127,19 +203,34 @@ mod loom_tests {
             }
         }
 
-        /// A flusher's take (a barrier, the monitor): raise, fence, wait
-        /// for the owner's window, take the state under the lock, lower.
+        /// A flusher's take (a barrier, the monitor): the real round, on
+        /// this one owner.
         fn flush(&self) -> u32 {
-            self.flag.raise();
-            fence(Ordering::SeqCst);
-            self.flag.wait_idle(thread::yield_now);
-            let taken = {
-                let _g = self.lock.lock().unwrap();
-                self.state
-                    .with_mut(|s| unsafe { std::mem::replace(&mut *s, 0) })
-            };
-            self.flag.lower();
+            let mut taken = 0;
+            steal_round(
+                std::slice::from_ref(self),
+                |t| &t.flag,
+                || fence(Ordering::SeqCst),
+                thread::yield_now,
+                |t| {
+                    let _g = t.lock.lock().unwrap();
+                    taken = t
+                        .state
+                        .with_mut(|s| unsafe { std::mem::replace(&mut *s, 0) });
+                },
+            );
             taken
+        }
+
+        /// The owner's update of its state, by the real protocol.
+        fn update(&self) {
+            self.flag.owner_run(
+                || fence(Ordering::SeqCst),
+                |window| {
+                    let _g = (!window).then(|| self.lock.lock().unwrap());
+                    self.state.with_mut(|s| unsafe { *s += 1 });
+                },
+            );
         }
     }
 
@@ -155,13 +246,7 @@ mod loom_tests {
                 let t = t.clone();
                 thread::spawn(move || {
                     for _ in 0..2 {
-                        if t.flag.owner_enter(|| fence(Ordering::SeqCst)) {
-                            t.state.with_mut(|s| unsafe { *s += 1 });
-                            t.flag.owner_exit();
-                        } else {
-                            let _g = t.lock.lock().unwrap();
-                            t.state.with_mut(|s| unsafe { *s += 1 });
-                        }
+                        t.update();
                     }
                 })
             };
@@ -186,10 +271,14 @@ mod loom_tests {
     /// same-thread flag) and no flusher wants it, else pushes the object on
     /// the deferred list. It never takes the lock.
     fn handler(t: &Thread, list: &crate::nolock::deferred::LinkStack, locked: bool, obj: *mut u8) {
-        if !locked && !t.flag.owner_busy() && t.flag.owner_enter(|| fence(Ordering::SeqCst)) {
-            t.state.with_mut(|s| unsafe { *s += 1 });
-            t.flag.owner_exit();
-        } else {
+        let done = t.flag.handler_run(
+            locked,
+            || fence(Ordering::SeqCst),
+            || {
+                t.state.with_mut(|s| unsafe { *s += 1 });
+            },
+        );
+        if done.is_none() {
             // SAFETY: the object is the handler's to give away.
             unsafe { list.push(obj) };
         }
@@ -221,13 +310,13 @@ mod loom_tests {
                     // Interrupted inside its own window, or holding the
                     // lock in the locked mode (where the flusher may lower
                     // its count meanwhile).
-                    if t.flag.owner_enter(|| fence(Ordering::SeqCst)) {
-                        handler(&t, &list, false, obj(1));
-                        t.flag.owner_exit();
-                    } else {
-                        let _g = t.lock.lock().unwrap();
-                        handler(&t, &list, true, obj(1));
-                    }
+                    t.flag.owner_run(
+                        || fence(Ordering::SeqCst),
+                        |window| {
+                            let _g = (!window).then(|| t.lock.lock().unwrap());
+                            handler(&t, &list, !window, obj(1));
+                        },
+                    );
                 })
             };
             let taken = t.flush();
