@@ -1,5 +1,5 @@
 /* The C side of the side-by-side benchmark: the same workloads as
- * benches/side_by_side.rs, printed as "metric value unit" lines. One source,
+ * benches/side_by_side/, printed as "metric value unit" lines. One source,
  * built against liburcu (memb, -DFLAVOR_QSBR for qsbr, -DLIBURCU_CALL for
  * its exported read side instead of the _LGPL_SOURCE inline one) and against
  * libkrcu's C API (-DUSE_KRCU; add -DKRCU_NO_INLINE for the exported read

@@ -1,0 +1,105 @@
+//! The C drivers: `benches/c/driver.c` built against liburcu (when it is
+//! installed) and against libkrcu, and where the benchmark keeps its files.
+
+use crate::model::Impl;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// `target/krcu-bench`, created if need be.
+pub fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    // target/release/deps/side_by_side-HASH -> target/krcu-bench
+    let target = exe
+        .ancestors()
+        .nth(3)
+        .unwrap_or(Path::new("."))
+        .to_path_buf();
+    let dir = target.join("krcu-bench");
+    std::fs::create_dir_all(&dir).expect("create target/krcu-bench");
+    dir
+}
+
+/// Compiles the C driver (`benches/c/driver.c`) into `bin` with `args`.
+fn compile_driver(bin: &Path, args: &[String]) -> Result<(), String> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/c/driver.c");
+    let outp = Command::new("cc")
+        .args(["-O2", "-std=gnu11", "-o"])
+        .arg(bin)
+        .arg(&src)
+        .args(args)
+        .output()
+        .map_err(|e| format!("cannot run cc: {e}"))?;
+    if !outp.status.success() {
+        return Err(String::from_utf8_lossy(&outp.stderr)
+            .lines()
+            .next()
+            .unwrap_or("")
+            .to_owned());
+    }
+    Ok(())
+}
+
+/// Builds the liburcu drivers (memb and qsbr with liburcu's inline read
+/// side, memb with its exported one); Err (with the reason) when liburcu is
+/// absent.
+pub fn build_liburcu() -> Result<BTreeMap<Impl, PathBuf>, String> {
+    let mut bins = BTreeMap::new();
+    for (imp, flavor, extra) in [
+        (Impl::LiburcuMemb, "memb", None),
+        (Impl::LiburcuQsbr, "qsbr", Some("-DFLAVOR_QSBR")),
+        (Impl::LiburcuMembCall, "memb", Some("-DLIBURCU_CALL")),
+    ] {
+        let bin = target_dir().join(format!("driver_{}", imp.name()));
+        let mut args: Vec<String> = extra.into_iter().map(String::from).collect();
+        args.extend([
+            format!("-lurcu-{flavor}"),
+            "-lurcu-common".into(),
+            "-lpthread".into(),
+        ]);
+        compile_driver(&bin, &args)?;
+        bins.insert(imp, bin);
+    }
+    Ok(bins)
+}
+
+/// Builds the same driver against libkrcu's C API (release build of
+/// urcu-ffi): with the inline read side (`krcu-c`) and with the exported
+/// one (`krcu-c-call`).
+pub fn build_krcu_c() -> Result<BTreeMap<Impl, PathBuf>, String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .args(["build", "--quiet", "--release", "-p", "urcu-ffi"])
+        .current_dir(root)
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !status.success() {
+        return Err("building urcu-ffi failed".into());
+    }
+    let lib = target_dir().parent().unwrap().join("release");
+    let soname = lib.join("libkrcu.so.0");
+    let _ = std::fs::remove_file(&soname);
+    std::os::unix::fs::symlink(lib.join("libkrcu.so"), &soname).map_err(|e| e.to_string())?;
+    let mut bins = BTreeMap::new();
+    for (imp, extra) in [
+        (Impl::KrcuC, None),
+        (Impl::KrcuCCall, Some("-DKRCU_NO_INLINE")),
+    ] {
+        let bin = target_dir().join(format!("driver_{}", imp.name()));
+        let mut args: Vec<String> = vec![
+            "-DUSE_KRCU".into(),
+            format!("-I{}", root.join("include").display()),
+        ];
+        args.extend(extra.map(String::from));
+        args.extend([
+            format!("-L{}", lib.display()),
+            "-lkrcu".into(),
+            format!("-Wl,-rpath,{}", lib.display()),
+            "-lpthread".into(),
+        ]);
+        compile_driver(&bin, &args)?;
+        bins.insert(imp, bin);
+    }
+    Ok(bins)
+}
