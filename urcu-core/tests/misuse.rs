@@ -97,6 +97,7 @@ fn unbalanced_memb_unlock_panics() {
         // SAFETY: pairs with the lock above; the second unlock is the
         // misuse under test, with no guard alive.
         unsafe { memb::raw_read_unlock() };
+        // SAFETY: the unbalanced unlock is the misuse under test.
         let msg = panic_message(|| unsafe { memb::raw_read_unlock() });
         assert!(
             msg.contains("without a matching memb::raw_read_lock()"),

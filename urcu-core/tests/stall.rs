@@ -78,6 +78,7 @@ fn stalled_grace_periods_are_reported_with_the_blocking_thread() {
         .name("stall-reader".into())
         .spawn(move || {
             let g = memb::read_lock();
+            // SAFETY: gettid has no arguments and cannot fail.
             tx.send(unsafe { libc::syscall(libc::SYS_gettid) }).unwrap();
             std::thread::sleep(Duration::from_millis(700));
             drop(g);

@@ -49,6 +49,7 @@ unsafe extern "C" fn free_cb(head: *mut RcuHead) {
 struct Retire(*const TObj);
 // SAFETY: the pointee is a leaked object only touched through atomics.
 unsafe impl Send for Retire {}
+// SAFETY: as for Send.
 unsafe impl Sync for Retire {}
 impl Drop for Retire {
     fn drop(&mut self) {

@@ -31,6 +31,7 @@ struct Arg(*mut c_void);
 // SAFETY: krcu_set_log_handler's contract: the handler and its argument may
 // be used from any thread.
 unsafe impl Send for Arg {}
+// SAFETY: as for Send.
 unsafe impl Sync for Arg {}
 
 /// Reports and tunables. krcu reads these environment variables at first

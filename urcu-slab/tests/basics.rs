@@ -69,6 +69,7 @@ fn objects_keep_their_contents_and_do_not_overlap() {
         // SAFETY: live allocations.
         let s = unsafe { std::slice::from_raw_parts(p, size) };
         assert!(s.iter().all(|&x| x == b), "object {i} overwritten");
+        // SAFETY: a live allocation of this test, freed once.
         unsafe { kfree(p) };
     }
 }

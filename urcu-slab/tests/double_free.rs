@@ -102,6 +102,7 @@ fn double_kfree_rcu_makes_the_object_come_back_many_times() {
     // SAFETY: a live object of `c`, queued once; the second call is the
     // bug under test and must be refused before it queues anything.
     unsafe { urcu_slab::kfree_rcu!(p, Node, rcu) };
+    // SAFETY: the second kfree_rcu, refused before it queues anything.
     let msg = panic_of(|| unsafe { urcu_slab::kfree_rcu!(p, Node, rcu) });
     assert!(
         msg.contains("double free")
@@ -121,20 +122,29 @@ fn double_kfree_rcu_makes_the_object_come_back_many_times() {
 #[test]
 fn every_pair_of_frees_is_caught() {
     type Free = fn(&KmemCache, *mut u8);
+    // Each free gets an object of the test's cache (a Node's size): the
+    // first call frees it once; the second is the double free under test,
+    // refused before it touches anything.
     let frees: [(&str, Free); 6] = [
+        // SAFETY: as above.
         ("kfree", |_, p| unsafe { kfree(p) }),
+        // SAFETY: as above.
         ("KmemCache::free", |c, p| unsafe {
             c.free(NonNull::new(p).unwrap())
         }),
+        // SAFETY: as above.
         ("kfree_rcu", |_, p| unsafe {
             let n = p.cast::<Node>();
             urcu_slab::kfree_rcu!(n, Node, rcu)
         }),
+        // SAFETY: as above.
         ("kfree_rcu", |_, p| unsafe {
             let n = p.cast::<Node>();
             kvfree_call_rcu(std::ptr::addr_of_mut!((*n).head), p)
         }),
+        // SAFETY: as above.
         ("kvfree_rcu", |_, p| unsafe { kvfree_rcu(p) }),
+        // SAFETY: as above.
         ("kfree_rcu", |_, p| unsafe {
             kvfree_call_rcu_ptr(p.cast::<RcuPtr>(), p)
         }),
@@ -176,6 +186,7 @@ fn double_free_of_an_object_back_on_its_slab_is_caught() {
     // the slabs' freelists.
     c.trim();
     for &p in &objs {
+        // SAFETY: a second free, refused before it touches anything.
         let msg = panic_of(|| unsafe { c.free(NonNull::new(p).unwrap()) });
         assert!(msg.contains("double free"), "{msg}");
     }
@@ -204,6 +215,7 @@ fn double_free_is_caught_in_a_constructed_cache() {
     let p = c.alloc().unwrap();
     // SAFETY: a live object of `c`.
     unsafe { c.free(p) };
+    // SAFETY: the second free, refused before it touches anything.
     let msg = panic_of(|| unsafe { c.free(p) });
     assert!(msg.contains("double free"), "{msg}");
     let q = c.alloc().unwrap();
@@ -225,6 +237,7 @@ fn double_free_of_a_large_object_is_named() {
     let q = kmalloc(100_000).unwrap().as_ptr();
     // SAFETY: deliberately queued twice; the second must be refused.
     unsafe { kvfree_rcu(q) };
+    // SAFETY: the second kvfree_rcu, refused before it queues anything.
     let msg = panic_of(|| unsafe { kvfree_rcu(q) });
     assert!(
         msg.contains("double free") && msg.contains("large kmalloc object"),

@@ -76,6 +76,7 @@ fn failing_mappings_degrade_without_losing_or_freeing_early() {
     for (i, &p) in nodes.iter().enumerate() {
         // SAFETY: still waiting for the grace period the reader blocks.
         assert_eq!(
+            // SAFETY: still waiting for the grace period the reader blocks.
             unsafe { (*p).payload },
             [i as u64; 5],
             "node {i} changed before its grace period"

@@ -202,6 +202,7 @@ fn handler_allocates_while_krcu_is_busy() {
     assert_eq!(stats().nolock_alloc - before.nolock_alloc, 1);
     // SAFETY: the handler's allocation, a live kmalloc object.
     assert_eq!(unsafe { urcu_slab::ksize(got) }, 256);
+    // SAFETY: the handler's allocation, freed once.
     unsafe { urcu_slab::kfree(got) };
     kvfree_rcu_barrier();
     trigger.destroy().unwrap();

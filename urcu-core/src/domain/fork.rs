@@ -58,13 +58,15 @@ impl<F: FlavorImpl> ForkGuards<F> {
         d.helpers.gp_sleep.reset();
         d.helpers.reclaim_sleep.reset();
         reader::writer_wakes(d.gp);
-        // SAFETY (all three): no other thread exists in the child, and we
-        // hold the locks of the batches.
+        // SAFETY: no other thread exists in the child, and we hold the
+        // locks of the batches (the same for the two loops below).
         unsafe { d.callbacks.queue.repair_after_fork() };
         for (_, batch) in self.work.batches.iter_mut() {
+            // SAFETY: as above: the child's only thread, holding `work`.
             unsafe { batch.repair_after_fork() };
         }
         for batch in self.ready.iter_mut() {
+            // SAFETY: as above: the child's only thread, holding `ready`.
             unsafe { batch.repair_after_fork() };
         }
     }

@@ -65,9 +65,11 @@ impl CacheInner {
             main = self.barn.take_full().unwrap_or_else(|| self.new_sheaf());
             slot.main.set(main);
         }
-        // SAFETY (all sheaf derefs below): owner's sheaves.
+        // SAFETY: the owner's main sheaf (as every sheaf below: the
+        // owner's).
         if unsafe { (*main).len() } == 0 {
             let spare = slot.spare.get();
+            // SAFETY: the owner's spare sheaf.
             if !spare.is_null() && unsafe { (*spare).len() } > 0 {
                 slot.spare.set(main);
                 slot.main.set(spare);
@@ -95,12 +97,14 @@ impl CacheInner {
                             slot.main.set(main);
                             self.barn.put_empty(fresh);
                         }
+                        // SAFETY: the owner's main sheaf, just installed.
                         let s = unsafe { &mut *main };
                         s.fill(|out| self.take_from_slabs(out));
                     }
                 }
             }
         }
+        // SAFETY: the owner's main sheaf.
         unsafe { (*main).pop() }.unwrap_or(ptr::null_mut())
     }
 
@@ -119,6 +123,7 @@ impl CacheInner {
             let main = ts.slot_at(self.slot).main.get();
             // SAFETY: the owner's sheaf.
             if !main.is_null() && unsafe { !(*main).is_full() } {
+                // SAFETY: the owner's sheaf, not full.
                 unsafe { (*main).push(obj) };
                 mark.set();
                 return;
@@ -152,6 +157,7 @@ impl CacheInner {
             let main = slot.main.get();
             // SAFETY: the owner's sheaf (or the orphan's, under its lock).
             if !main.is_null() && unsafe { !(*main).is_full() } {
+                // SAFETY: as above, not full.
                 unsafe { (*main).push(obj) };
                 return;
             }
@@ -167,12 +173,13 @@ impl CacheInner {
             return;
         }
         let mut main = slot.main.get();
-        // SAFETY (all sheaf derefs below): owner's sheaves.
+        // Every sheaf below is the owner's.
         if main.is_null() {
             main = self.empty_sheaf_for_free();
             slot.main.set(main);
         } else {
             let spare = slot.spare.get();
+            // SAFETY: the owner's spare sheaf.
             if spare.is_null() || unsafe { (*spare).len() } == 0 {
                 let fresh = if spare.is_null() {
                     self.empty_sheaf_for_free()
@@ -196,6 +203,7 @@ impl CacheInner {
                         slot.main.set(full);
                         self.barn.put_empty(fresh);
                         self.barn.overflows.fetch_add(1, Ordering::Relaxed);
+                        // SAFETY: the owner's sheaf, kept in the main slot.
                         let s = unsafe { &mut *full };
                         let keep = s.len() / 2;
                         self.put_to_slabs(&s.objects()[keep..]);
@@ -204,6 +212,7 @@ impl CacheInner {
                 }
             }
         }
+        // SAFETY: the owner's main sheaf, with room.
         unsafe { (*main).push(obj) };
     }
 

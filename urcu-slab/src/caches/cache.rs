@@ -283,7 +283,7 @@ impl Node {
 
     /// Moves a slab of this node to `to` (no-op if it is there).
     pub(crate) fn move_to(&mut self, slab: *mut Slab, to: SlabList) {
-        // SAFETY (all derefs): slabs of this node, node lock held.
+        // SAFETY: a slab of this node; node lock held (&mut self).
         let s = unsafe { &mut *slab };
         if s.list == to {
             return;
@@ -295,9 +295,11 @@ impl Node {
             if s.prev.is_null() {
                 *head = s.next;
             } else {
+                // SAFETY: a slab of this node; node lock held (&mut self).
                 unsafe { (*s.prev).next = s.next };
             }
             if !s.next.is_null() {
+                // SAFETY: as above.
                 unsafe { (*s.next).prev = s.prev };
             }
         }
@@ -310,6 +312,7 @@ impl Node {
         if let Some(head) = self.list_head(to) {
             s.next = *head;
             if !s.next.is_null() {
+                // SAFETY: as above.
                 unsafe { (*s.next).prev = slab };
             }
             *head = slab;

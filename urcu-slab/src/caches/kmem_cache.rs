@@ -28,6 +28,7 @@ pub struct KmemCache {
 // SAFETY: CacheInner's shared state is behind locks and atomics; per-thread
 // state lives in the thread's slots.
 unsafe impl Send for KmemCache {}
+// SAFETY: as for Send: every method takes &self over that shared state.
 unsafe impl Sync for KmemCache {}
 
 // krcu panics inside a cache operation only to report misuse (before any

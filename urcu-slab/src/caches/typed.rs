@@ -98,6 +98,7 @@ pub struct SlabBox<'c, T> {
 
 // SAFETY: a SlabBox owns its T like a Box; freeing works from any thread.
 unsafe impl<T: Send> Send for SlabBox<'_, T> {}
+// SAFETY: as a Box: a shared SlabBox lends out only &T.
 unsafe impl<T: Sync> Sync for SlabBox<'_, T> {}
 
 impl<'c, T> SlabBox<'c, T> {

@@ -19,6 +19,7 @@ impl RcuLocal {
         // SAFETY: blocks of the open batch are the owner's.
         if self.cur.is_null() || unsafe { (*self.cur).is_full() } {
             if !self.cur.is_null() {
+                // SAFETY: as above: the owner's block.
                 unsafe { (*self.cur).next = self.full };
                 self.full = self.cur;
             }
@@ -52,6 +53,7 @@ pub(crate) fn detach(ts: &'static ThreadSlab, allow_heap: bool) -> bool {
     let mut blocks = local.full;
     // SAFETY: blocks of the open batch are ours.
     if !local.cur.is_null() && unsafe { (*local.cur).nr } > 0 {
+        // SAFETY: as above.
         unsafe { (*local.cur).next = blocks };
         blocks = local.cur;
         local.cur = ptr::null_mut();
@@ -200,6 +202,7 @@ unsafe fn process_batch(desc: *mut PendingHead) {
         drop(unsafe { Box::from_raw(desc) });
     } else {
         // Release: the owner's Acquire load sees the descriptor emptied.
+        // SAFETY: the descriptor is alive (not a heap one); the helper owns it until this store.
         unsafe { (*desc).in_flight.store(false, Ordering::Release) };
     }
 }

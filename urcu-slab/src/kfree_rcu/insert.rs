@@ -143,6 +143,7 @@ fn insert_in<C: Context>(ts: &'static ThreadSlab, o: &Object, head: Option<*mut 
     // SAFETY: blocks of the open batch are ours.
     if local.cur.is_null() || unsafe { (*local.cur).is_full() } {
         if !local.cur.is_null() {
+            // SAFETY: as above.
             unsafe { (*local.cur).next = local.full };
             local.full = local.cur;
         }

@@ -109,6 +109,7 @@ impl LinkStack {
             // SAFETY: taken nodes are ours; each word was written before
             // its node was published.
             let next = unsafe { node.cast::<*mut u8>().read() };
+            // SAFETY: as above: the node is ours, its word ours to write.
             unsafe { node.cast::<*mut u8>().write(reversed) };
             reversed = node;
             node = next;

@@ -54,6 +54,7 @@ pub(crate) struct ThreadSlab {
 // under `lock` by the steal protocol (module documentation); the orphan
 // state is only touched under `lock`.
 unsafe impl Sync for ThreadSlab {}
+// SAFETY: as for Sync: nothing in it is tied to the thread that made it.
 unsafe impl Send for ThreadSlab {}
 
 impl ThreadSlab {
@@ -162,6 +163,7 @@ impl ThreadSlab {
             let slots: &[CacheSlot] = if chunk.is_null() {
                 &[]
             } else {
+                // SAFETY: installed chunks are never freed.
                 unsafe { &*chunk }
             };
             slots
