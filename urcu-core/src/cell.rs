@@ -157,12 +157,14 @@ impl<T: Send + Sync + 'static, F: Flavor> RcuCell<T, F> {
     /// or writer shares the cell.
     pub fn get_mut(&mut self) -> Option<&mut T> {
         // SAFETY: exclusive access to the cell and so to its node.
+        // Relaxed: `&mut self` is exclusive; no other thread shares the cell.
         unsafe { self.ptr.load(Relaxed).as_mut().map(|n| &mut n.value) }
     }
 
     /// Takes the value out of a cell no one else shares.
     pub fn into_inner(self) -> Option<T> {
         let me = std::mem::ManuallyDrop::new(self);
+        // Relaxed: the cell is owned here (taken by value).
         let node = me.ptr.load(Relaxed);
         // SAFETY: owned, never shared again; the node came from into_node.
         (!node.is_null()).then(|| unsafe { Box::from_raw(node) }.value)
@@ -184,6 +186,8 @@ unsafe fn retire<T: Send + 'static, F: Flavor>(node: *mut Node<T>) {
 
 impl<T: Send + Sync + 'static, F: Flavor> Drop for RcuCell<T, F> {
     fn drop(&mut self) {
+        // Relaxed: the cell is being dropped, so no reader or writer shares
+        // it.
         let node = self.ptr.load(Relaxed);
         if !node.is_null() {
             // SAFETY: dropping the cell proves no guard-borrowed reference to
@@ -197,6 +201,7 @@ impl<T: Send + Sync + std::fmt::Debug + 'static, F: Flavor> std::fmt::Debug for 
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RcuCell")
             .field("flavor", &F::NAME)
+            // Relaxed: a snapshot for Debug output.
             .field("empty", &self.ptr.load(Relaxed).is_null())
             .finish()
     }

@@ -57,6 +57,8 @@ impl Entry {
             live: AtomicPtr::new(std::ptr::null_mut()),
         })));
         let e: &'static Entry = padded;
+        // Relaxed: the entry is not published yet; the registry lock publishes
+        // it.
         e.live.store(e.own_ptr(), Relaxed);
         e
     }
@@ -93,6 +95,8 @@ impl Entry {
     /// The word in use, for its owner and under the registry lock (which
     /// serialises attach and detach): no pass needed.
     pub(crate) fn live(&self) -> *const ReaderRecord {
+        // Relaxed: attach and detach run under the registry lock, which orders
+        // them for its holders; the owner reads its own store.
         self.live.load(Relaxed)
     }
 
@@ -117,6 +121,7 @@ impl Entry {
     /// word may die. A no-op for an entry that used its own word.
     pub(crate) fn detach(&self, passes: &Passes) {
         let own = self.own_ptr();
+        // Relaxed: under the registry lock (see `live`).
         if self.live.load(Relaxed) == own {
             return;
         }
@@ -185,6 +190,7 @@ impl Passes {
     /// not exist here, and its lock was held across the fork).
     #[cfg(not(loom))]
     pub(crate) fn reset_in_child(&self) {
+        // Relaxed: a fork child has one thread.
         self.seq.store(0, Relaxed);
     }
 }
@@ -220,6 +226,8 @@ mod loom_model {
                 for _ in 0..2 {
                     p.scan(|| {
                         // As load_ctr, checking the word is still alive.
+                        // Relaxed: the model's pass orders these (as
+                        // `load_ctr`'s).
                         let w = entry.live.load(Relaxed);
                         if std::ptr::eq(w, &foreign.word) {
                             assert!(
@@ -233,6 +241,8 @@ mod loom_model {
                 }
             });
             entry.detach(&passes);
+            // Relaxed: the model's detach has waited for every pass (its
+            // handshake is the pair).
             foreign.freed.store(true, Relaxed);
             writer.join().unwrap();
             assert!(std::ptr::eq(entry.live(), &entry.own));

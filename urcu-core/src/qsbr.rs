@@ -345,6 +345,7 @@ impl FlavorImpl for Qsbr {
 
     #[inline]
     fn fence_after_scan() {
+        // qsbr readers use real fences: so does the writer, a SeqCst fence.
         fence(SeqCst);
     }
 

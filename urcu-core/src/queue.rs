@@ -82,6 +82,8 @@ impl CallbackQueue {
     #[inline]
     pub(crate) unsafe fn enqueue(&self, node: *mut RcuHead) -> bool {
         // SAFETY: the caller owns `node` until it is linked.
+        // Relaxed: the node is not linked yet; the tail exchange publishes it
+        // (AcqRel).
         unsafe { (*node).next.store(ptr::null_mut(), Relaxed) };
         // Release publishes the null `next` before a later producer, which
         // reads this exchange (Acquire half), stores its link into it.
@@ -143,6 +145,8 @@ impl CallbackQueue {
     /// No other thread uses the queue (true in a fork child's handler).
     #[cfg(not(loom))]
     pub(crate) unsafe fn repair_after_fork(&self) {
+        // Relaxed (all below): a fork child's only thread, holding the
+        // domain's locks.
         let tail = self.tail.load(Relaxed);
         if tail.is_null() {
             return;
@@ -154,6 +158,7 @@ impl CallbackQueue {
         }
         while node != tail {
             // SAFETY: `node` is linked, so queued and valid.
+            // Relaxed: as above.
             let next = unsafe { (*node).next.load(Relaxed) };
             if next.is_null() {
                 self.tail.store(node, Relaxed);
@@ -245,6 +250,8 @@ mod tests {
             q.enqueue(nodes[1]);
             // A producer that exchanged the tail and vanished (the fork
             // came before its link store).
+            // Relaxed: the model's producer stands for one that vanished; one
+            // thread.
             (*nodes[2]).next.store(ptr::null_mut(), Relaxed);
             q.tail.swap(nodes[2], AcqRel);
         }

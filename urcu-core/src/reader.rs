@@ -146,6 +146,8 @@ impl RegistryGeneration {
     /// a writer that misses it scans a record that is quiescent and pooled
     /// (never freed), which costs nothing.
     pub(crate) fn changed(&self) {
+        // Relaxed: its handshake is `registered` and `advance` (SeqCst fences
+        // on both sides).
         self.0.fetch_add(1, Relaxed);
     }
 
@@ -165,6 +167,8 @@ impl RegistryGeneration {
     /// The generation, read under the registry lock while copying it: every
     /// change counted so far is in the copy.
     pub(crate) fn current(&self) -> u64 {
+        // Relaxed: under the registry lock, which orders every change counted
+        // so far.
         self.0.load(Relaxed)
     }
 }
@@ -205,6 +209,8 @@ pub(crate) fn slave_fence(real: bool) {
     #[cfg(loom)]
     {
         let _ = real;
+        // SeqCst fence: loom models the slave fence as a full one (its pair:
+        // the master fence).
         fence(SeqCst);
     }
 }
@@ -244,12 +250,16 @@ fn memb_lock_nested(rec: &ReaderRecord, tmp: u64) {
     if tmp & NEST_MASK >= MAX_NEST {
         nesting_overflow();
     }
+    // Relaxed: the reader's own word; a nested section needs no fence (the
+    // outermost one fenced).
     rec.ctr.store(tmp + COUNT, Relaxed);
 }
 
 /// memb `read_unlock` on `rec`.
 #[inline(always)]
 pub(crate) fn memb_unlock(rec: &ReaderRecord, gp: &GpCounter) {
+    // Relaxed: the reader's own word and the fence mode, which changes once at
+    // start (the slave fence below is the pair of the writer's master fence).
     let tmp = rec.ctr.load(Relaxed);
     if tmp & NEST_MASK != COUNT {
         return memb_unlock_nested(rec, tmp);
@@ -273,12 +283,14 @@ fn memb_unlock_nested(rec: &ReaderRecord, tmp: u64) {
     if tmp & NEST_MASK == 0 {
         unbalanced_unlock();
     }
+    // Relaxed: as above, a nested section's word.
     rec.ctr.store(tmp - COUNT, Relaxed);
 }
 
 /// The memb nesting depth in `rec`.
 #[inline]
 pub(crate) fn memb_nesting(rec: &ReaderRecord) -> u64 {
+    // Relaxed: this thread's own word.
     rec.ctr.load(Relaxed) & NEST_MASK
 }
 
@@ -286,6 +298,9 @@ pub(crate) fn memb_nesting(rec: &ReaderRecord) -> u64 {
 /// is held.
 #[inline]
 pub(crate) fn qsbr_quiescent(rec: &ReaderRecord, gp: &GpCounter) {
+    // Relaxed: the fence below orders the store (the pair of the writer's
+    // master fence); gp.ctr changes only under gp_lock, ordered by that fence
+    // too.
     let cur = gp.ctr.load(Relaxed);
     if rec.ctr.load(Relaxed) == cur {
         // Already quiescent for the current grace period: the writer is not
@@ -308,6 +323,8 @@ pub(crate) fn qsbr_quiescent(rec: &ReaderRecord, gp: &GpCounter) {
 pub(crate) fn qsbr_offline(rec: &ReaderRecord, gp: &GpCounter) {
     // As in `qsbr_quiescent`: earlier accesses before the store, the store
     // before the flag load.
+    // SeqCst fences: as in qsbr_quiescent (the pair of the writer's master
+    // fences); Relaxed store between them.
     fence(SeqCst);
     rec.ctr.store(0, Relaxed);
     fence(SeqCst);
@@ -317,6 +334,8 @@ pub(crate) fn qsbr_offline(rec: &ReaderRecord, gp: &GpCounter) {
 /// qsbr: this thread may take references again.
 #[inline]
 pub(crate) fn qsbr_online(rec: &ReaderRecord, gp: &GpCounter) {
+    // Relaxed: the caller's next quiescent state fences (as qsbr_quiescent);
+    // going online needs no ordering of its own.
     rec.ctr.store(gp.ctr.load(Relaxed), Relaxed);
     // Orders the announcement before the accesses that follow; pairs with the
     // writer's master fence before it reads ctr.
@@ -335,6 +354,8 @@ pub(crate) fn wake_writer(gp: &GpCounter) {
 #[cold]
 #[inline(never)]
 pub(crate) fn wake_writer_slow(gp: &GpCounter) {
+    // Relaxed: the writer re-checks the readers after its wake (its pair:
+    // writer_sleeps' fence).
     gp.futex.store(0, Relaxed);
     #[cfg(not(loom))]
     crate::sys::futex::wake(&gp.futex, 1);

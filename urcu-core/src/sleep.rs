@@ -94,6 +94,7 @@ impl SleepFlag {
     /// In a fork child: no helper sleeps.
     #[cfg(not(loom))]
     pub(crate) fn reset(&self) {
+        // Relaxed: a fork child has one thread.
         self.word.store(AWAKE, Relaxed);
     }
 }
@@ -143,6 +144,7 @@ mod loom_model {
             // queued after the helper's look, it needs one.
             if slept && !q.is_empty() {
                 assert_eq!(
+                    // Relaxed: the model's threads have joined.
                     flag.word.load(Relaxed),
                     AWAKE,
                     "the helper sleeps with a callback queued and no wake"

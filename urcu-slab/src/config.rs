@@ -11,6 +11,7 @@ use urcu_core::__private::ForkOnceLock;
 /// Double frees are caught whether they are on or not (freemark.rs).
 #[inline]
 pub(crate) fn debug_checks() -> bool {
+    // Relaxed: a configuration switch read when a cache is created.
     FORCE_DEBUG.load(Ordering::Relaxed)
         || DEBUG_FROM_ENV.get().copied().unwrap_or_else(debug_from_env)
 }
@@ -34,6 +35,7 @@ static FORCE_DEBUG: AtomicBool = AtomicBool::new(false);
 /// object is handed out again. They are always on in debug builds and with
 /// `KRCU_SLAB_DEBUG=1`. Double frees are detected either way.
 pub fn set_debug_checks(on: bool) {
+    // Relaxed: see debug_checks.
     FORCE_DEBUG.store(on, Ordering::Relaxed);
 }
 
@@ -51,6 +53,7 @@ pub(crate) fn set_busy_hook(hook: Option<fn()>) {
 /// Runs the hook, if any.
 #[inline]
 pub(crate) fn busy_hook() {
+    // Relaxed: a test switch, set before the code it concerns runs.
     let h = BUSY_HOOK.load(Ordering::Relaxed);
     if h != 0 {
         // SAFETY: a nonzero value was stored from an `fn()` by set_busy_hook.

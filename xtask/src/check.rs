@@ -274,9 +274,17 @@ const LOOKBACK: usize = 12;
 pub fn orderings(file: &Path, text: &str) -> Vec<Problem> {
     let lines = split_lines(text);
     let mut out = Vec::new();
+    let mut in_use = false;
     for (i, (code, comment)) in lines.iter().enumerate() {
         let t = code.trim_start();
+        // `use` items (over as many lines as they take) name orderings
+        // without using them.
         if t.starts_with("use ") || t.starts_with("pub use ") || t.starts_with("pub(crate) use ") {
+            in_use = !t.contains(';');
+            continue;
+        }
+        if in_use {
+            in_use = !t.contains(';');
             continue;
         }
         let Some(word) = ORDERING_WORDS.iter().find(|w| has_word(code, w)) else {

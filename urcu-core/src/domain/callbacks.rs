@@ -161,5 +161,7 @@ pub(super) fn invoke<F: FlavorImpl>(batch: &Batch, invoked: &AtomicU64) {
             None => break,
         }
     }
+    // Relaxed: a statistic; the barrier markers' Release store orders it for a
+    // barrier's caller.
     invoked.fetch_add(n, Relaxed);
 }

@@ -83,6 +83,9 @@ impl<F: FlavorImpl> Domain<F> {
         drop(registry);
         self.grace.registry_generation.changed();
         // A writer may be asleep waiting on this record.
+        // SeqCst fence: orders the record's removal before the load of the
+        // writer's sleep flag (reader.rs: the pair of the writer's fence after
+        // it sets the flag).
         fence(SeqCst);
         reader::wake_writer(self.gp);
     }
@@ -137,6 +140,8 @@ impl<F: FlavorImpl> Domain<F> {
 
     /// Asks the helper for a grace period satisfying `cookie`.
     pub(crate) fn request(&'static self, cookie: GpCookie) {
+        // Relaxed: the CAS below re-reads it; its SeqCst success is the
+        // ordering that counts.
         let mut cur = self.grace.needed.load(Relaxed);
         while !seq::done(cur, cookie.seq) {
             // SeqCst: the requester's half of the Dekker handshake with the
@@ -288,6 +293,8 @@ impl<F: FlavorImpl> Domain<F> {
 
 /// The stall timeout: `KRCU_STALL_TIMEOUT_MS`, default 10 s.
 pub(crate) fn stall_timeout() -> Duration {
+    // Relaxed: a configuration value, the same whichever thread reads it
+    // first.
     let ms = STALL_TIMEOUT_MS.load(Relaxed);
     if ms != 0 {
         return Duration::from_millis(ms);
@@ -303,5 +310,6 @@ pub(crate) fn stall_timeout() -> Duration {
 
 /// Sets the stall timeout for both flavors.
 pub fn set_stall_timeout(timeout: Duration) {
+    // Relaxed: a configuration value (see stall_timeout).
     STALL_TIMEOUT_MS.store((timeout.as_millis() as u64).max(1), Relaxed);
 }

@@ -29,6 +29,8 @@ fn shared() -> Arc<Shared> {
 /// that one must not have been freed.
 fn read_object(s: &Shared) {
     if s.ptr.load(Acquire) == 1 {
+        // Relaxed: ordered by the Acquire load above (the pair of the
+        // updater's Release).
         assert!(!s.freed.load(Relaxed), "old object freed under a reader");
     }
 }
@@ -50,6 +52,9 @@ fn writer(s: &Shared, state: fn(u64, u64) -> ReaderState) {
                 thread::yield_now();
             }
             if old() {
+                // Relaxed, with the SeqCst fence: the writer's half of the
+                // sleep handshake (the pair of the reader's fence in
+                // memb_unlock), as reader.rs's writer_sleeps.
                 s.gp.futex.store(GP_WAITING, Relaxed);
                 fence(SeqCst);
             }
@@ -105,6 +110,9 @@ fn loom_polled_cookie_frees_only_after_a_full_grace_period() {
         let (u, useq, udone) = (s.clone(), sequence.clone(), done.clone());
         let updater = thread::spawn(move || {
             u.ptr.store(2, Release); // unpublish
+                                     // SeqCst fence: get_state's (its pair: the master fence after a
+                                     // grace period starts); Relaxed loads: ordered by it, and by the
+                                     // Acquire of `done`.
             fence(SeqCst); // get_state
             let cookie = seq::snap(useq.load(Relaxed));
             loop {
@@ -119,6 +127,8 @@ fn loom_polled_cookie_frees_only_after_a_full_grace_period() {
             }
         });
         for _ in 0..2 {
+            // Relaxed: the model's sequence is written by this thread only
+            // (the grace period's gp_lock).
             let cur = sequence.load(Relaxed);
             sequence.store(seq::start(cur), Relaxed);
             fence(SeqCst); // master fence
@@ -158,6 +168,7 @@ fn loom_registration_against_a_grace_period() {
             *reg.lock().unwrap() = true;
             g.registered();
             memb_lock(&r.rec, &r.gp);
+            // Relaxed: the reader's own word.
             let snapshot = r.rec.ctr.load(Relaxed);
             read_object(&r);
             memb_unlock(&r.rec, &r.gp);

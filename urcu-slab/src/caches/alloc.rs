@@ -7,7 +7,6 @@ use crate::memory::freemark;
 use crate::memory::slab::Object;
 use crate::thread;
 use std::ptr;
-use std::sync::atomic::Ordering;
 
 impl CacheInner {
     /// Allocates an object on this thread's sheaves (or from the slabs).
@@ -202,7 +201,7 @@ impl CacheInner {
                         // goes to the slabs.
                         slot.main.set(full);
                         self.barn.put_empty(fresh);
-                        self.barn.overflows.fetch_add(1, Ordering::Relaxed);
+                        crate::stats::counters::add(&self.barn.overflows, 1);
                         // SAFETY: the owner's sheaf, kept in the main slot.
                         let s = unsafe { &mut *full };
                         let keep = s.len() / 2;
@@ -263,7 +262,7 @@ impl CacheInner {
             if self.barn.put_full(sheaf).is_ok() {
                 return;
             }
-            self.barn.overflows.fetch_add(1, Ordering::Relaxed);
+            crate::stats::counters::add(&self.barn.overflows, 1);
         }
         self.put_to_slabs(s.objects());
         s.set_len(0);

@@ -360,6 +360,8 @@ impl CacheInner {
     /// Puts a few empty sheaves in the barn for kfree_rcu's `rcu_free`
     /// sheaves (the helper does this; the kfree_rcu path never allocates).
     pub(crate) fn stock_empty_sheaves(&self) {
+        // Relaxed: a hint delivered by the want_stock ring (see `want_empty`);
+        // the sheaves move under the barn's lock.
         if self.want_empty.load(Ordering::Relaxed) {
             while self.barn.empty_count() < self.barn.max_sheaves {
                 self.barn.put_empty(self.new_sheaf());

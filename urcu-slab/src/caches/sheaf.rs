@@ -124,6 +124,8 @@ impl Sheaf {
     #[inline]
     pub(crate) fn set_len(&self, n: usize) {
         debug_assert!(n <= self.capacity);
+        // Relaxed: only the owner writes; readers of another thread's length
+        // take a snapshot (see `size`).
         self.size.store(n, Ordering::Relaxed);
     }
 

@@ -4,7 +4,7 @@ use super::args::CacheStats;
 use super::cache::CacheInner;
 use super::sheaf::Sheaf;
 use crate::thread;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use urcu_core::memb;
 
 impl CacheInner {
@@ -63,7 +63,7 @@ impl CacheInner {
         };
         for ts in thread::all_states() {
             if let Some(slot) = ts.slot_if_used(self.id) {
-                let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+                let get = crate::stats::counters::get;
                 st.kfree_rcu_sheaf += get(&slot.counters.rcu_sheaf);
                 st.sheaf_failures += get(&slot.counters.rcu_sheaf_fail);
                 st.sheaf_submissions += get(&slot.counters.sheaf_submissions);
@@ -76,13 +76,13 @@ impl CacheInner {
             st.slabs = node.nr_slabs as u64;
             st.empty_slabs = node.nr_empty as u64;
         }
-        st.barn_hits = self.barn.hits.load(Ordering::Relaxed);
-        st.barn_misses = self.barn.misses.load(Ordering::Relaxed);
-        st.barn_overflows = self.barn.overflows.load(Ordering::Relaxed);
+        st.barn_hits = crate::stats::counters::get(&self.barn.hits);
+        st.barn_misses = crate::stats::counters::get(&self.barn.misses);
+        st.barn_overflows = crate::stats::counters::get(&self.barn.overflows);
         st.barn_full_sheaves = self.barn.full_count() as u64;
         st.barn_empty_sheaves = self.barn.empty_count() as u64;
-        st.slabs_created = self.slabs_created.load(Ordering::Relaxed);
-        st.slabs_released = self.slabs_released.load(Ordering::Relaxed);
+        st.slabs_created = crate::stats::counters::get(&self.slabs_created);
+        st.slabs_released = crate::stats::counters::get(&self.slabs_released);
         st
     }
 }

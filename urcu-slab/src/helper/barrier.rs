@@ -75,6 +75,8 @@ fn barrier_offline(cache: Option<&CacheInner>) {
             0,
         )
     };
+    // Relaxed: hints, delivered by the urgent ring that follows (queue.rs's
+    // orderings).
     BARRIERS.fetch_add(1, Ordering::Relaxed);
     URGENT.store(true, Ordering::Relaxed);
     ring_urgent();

@@ -108,6 +108,7 @@ impl Doorbell {
 
     /// In a fork child: no helper sleeps.
     pub(crate) fn reset(&self) {
+        // Relaxed: a fork child has one thread.
         self.sleeping.store(false, Ordering::Relaxed);
     }
 }
@@ -191,6 +192,8 @@ mod loom_tests {
     /// work.
     fn helper_sleeps(bell: &Doorbell, work: &[&Flag]) -> Option<u32> {
         let seen = bell.prepare_sleep(true);
+        // Relaxed: the model's work flags are hints delivered by the ring (its
+        // pair: prepare_sleep's fence).
         if work.iter().any(|w| w.load(Ordering::Relaxed)) {
             bell.awake();
             return None;
@@ -241,6 +244,8 @@ mod loom_tests {
             let handler = {
                 let (bell, work) = (bell.clone(), handler_work.clone());
                 thread::spawn(move || {
+                    // Relaxed: as in the real producers, the ring's fence
+                    // orders it.
                     work.store(true, Ordering::Relaxed);
                     bell.ring();
                 })

@@ -4,7 +4,6 @@
 use crate::caches::Sheaf;
 use crate::memory::slab;
 use crate::stats::counters;
-use std::sync::atomic::Ordering;
 
 /// Frees one object whose grace period has passed: its cache's `rcu_dtor`,
 /// then back to the cache (or unmapped, for a large object).
@@ -49,7 +48,7 @@ pub(crate) fn process_sheaf(sheaf: *mut Sheaf) {
         crate::memory::freemark::mark(cache.free_key, obj, cache.freeptr);
     }
     let n = s.len() as u64;
-    counters::FREED_SHEAF.fetch_add(n, Ordering::Relaxed);
-    counters::FREED_BYTES.fetch_add(n * cache.size as u64, Ordering::Relaxed);
+    counters::add(&counters::FREED_SHEAF, n);
+    counters::add(&counters::FREED_BYTES, n * cache.size as u64);
     cache.return_sheaf(sheaf);
 }

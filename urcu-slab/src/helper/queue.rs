@@ -57,12 +57,14 @@ pub const DEFAULT_MONITOR: Duration = Duration::from_millis(5);
 pub fn set_monitor_period(period: Duration) {
     MONITOR_US.store(
         period.as_micros().clamp(100, 10_000_000) as u64,
+        // Relaxed: a configuration value, delivered by the ring that follows.
         Ordering::Relaxed,
     );
     ring();
 }
 
 pub(crate) fn monitor_period() -> Duration {
+    // Relaxed: see set_monitor_period.
     Duration::from_micros(MONITOR_US.load(Ordering::Relaxed))
 }
 

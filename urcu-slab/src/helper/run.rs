@@ -71,6 +71,8 @@ pub(crate) fn helper() -> ! {
             // Saturating: in a fork child the count restarts at zero while
             // older items may still be on the stack.
             let n = q.objects as u64;
+            // Relaxed: the backlog gauge and the monitor's arm are hints
+            // (queue.rs's orderings).
             let _ = QUEUED.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| {
                 Some(v.saturating_sub(n))
             });
@@ -83,12 +85,13 @@ pub(crate) fn helper() -> ! {
             }
             next_monitor = now + queue::monitor_period();
         }
+        // Relaxed: hints (queue.rs's orderings).
         let mut deadline = ARMED.load(Ordering::Relaxed).then_some(next_monitor);
         if let Some(front) = fifo.front() {
             let due = front.arrived + GATHER;
             if queued_objects >= BACKLOG_OBJECTS || now >= due || URGENT.load(Ordering::Relaxed) {
                 let c = front.cookies;
-                counters::GP_WAITS.fetch_add(1, Ordering::Relaxed);
+                counters::add(&counters::GP_WAITS, 1);
                 memb::cond_synchronize(c[0]);
                 qsbr::cond_synchronize(c[1]);
                 continue;
@@ -101,6 +104,7 @@ pub(crate) fn helper() -> ! {
         let idle = fifo.is_empty();
         let seen = BELL.prepare_sleep(idle);
         let work = (idle && !PENDING.is_empty()) || queue::work_wanted();
+        // Relaxed: a hint; the ring of a barrier orders it (doorbell.rs).
         if !work && !URGENT.load(Ordering::Relaxed) {
             let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
             futex::wait(&BELL.word, seen, timeout);

@@ -42,6 +42,8 @@ pub(crate) fn ensure_started() {
 #[cold]
 fn start() {
     let _s = START.lock();
+    // Relaxed: under START, which orders it against the Release store below;
+    // the monitor period is a configuration value.
     if STARTED.load(Ordering::Relaxed) {
         return;
     }

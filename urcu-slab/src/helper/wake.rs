@@ -70,6 +70,7 @@ fn throttle_slow() {
     }
     tracing::trace!(
             target: "krcu::slab",
+        // Relaxed: a heuristic gauge.
         queued = QUEUED.load(Ordering::Relaxed),
         "krcu: kfree_rcu caller yields to the helper"
     );
@@ -77,7 +78,7 @@ fn throttle_slow() {
         if QUEUED.load(Ordering::Relaxed) <= THROTTLE_OBJECTS {
             break;
         }
-        counters::THROTTLED.fetch_add(1, Ordering::Relaxed);
+        counters::add(&counters::THROTTLED, 1);
         std::thread::yield_now();
     }
 }

@@ -10,7 +10,7 @@ use crate::helper::free_after_gp;
 use crate::stats::counters::{self, bump};
 use crate::thread;
 use std::ptr;
-use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::atomic::AtomicPtr;
 use urcu_core::{memb, qsbr, RcuHead};
 
 /// An 8-byte link for kfree_rcu: the kernel's `struct rcu_ptr`.
@@ -209,8 +209,8 @@ pub unsafe fn kvfree_rcu(ptr: *mut u8) {
     qsbr::synchronize();
     // The object (and, for a large one, its header) is gone after this.
     free_after_gp(o.start);
-    counters::FREED_SYNC.fetch_add(1, Ordering::Relaxed);
-    counters::FREED_BYTES.fetch_add(size, Ordering::Relaxed);
+    counters::add(&counters::FREED_SYNC, 1);
+    counters::add(&counters::FREED_BYTES, size);
 }
 
 /// Waits until every kfree_rcu and kvfree_rcu that returned before the call

@@ -77,7 +77,7 @@ pub(crate) fn detach(ts: &'static ThreadSlab, allow_heap: bool) -> bool {
     // the helper takes the descriptor through the push's Release / take's
     // Acquire.
     desc.in_flight.store(true, Ordering::Relaxed);
-    counters::BATCHES.fetch_add(1, Ordering::Relaxed);
+    counters::add(&counters::BATCHES, 1);
     // SAFETY: the descriptor is the helper's until it clears in_flight, and
     // `process_batch` frees what it holds.
     unsafe { helper::submit(desc.pending.get(), process_batch, helper::stamp(), objects) };
@@ -88,7 +88,7 @@ pub(crate) fn detach(ts: &'static ThreadSlab, allow_heap: bool) -> bool {
 /// helper: after its grace periods, [`free_sheaf`] runs the cache's
 /// `rcu_dtor` on each object and gives the sheaf to the barn.
 pub(crate) fn submit_sheaf(sheaf: *mut Sheaf) {
-    counters::SHEAVES_SUBMITTED.fetch_add(1, Ordering::Relaxed);
+    counters::add(&counters::SHEAVES_SUBMITTED, 1);
     // SAFETY: the caller gives the sheaf up; a sheaf starts with its pending
     // head, and the helper owns it from now on.
     unsafe {
@@ -190,9 +190,9 @@ unsafe fn process_batch(desc: *mut PendingHead) {
         h = next;
     }
     debug_assert_eq!(bulk + list, d.nr as u64);
-    counters::FREED_BULK.fetch_add(bulk, Ordering::Relaxed);
-    counters::FREED_LIST.fetch_add(list, Ordering::Relaxed);
-    counters::FREED_BYTES.fetch_add(d.bytes as u64, Ordering::Relaxed);
+    counters::add(&counters::FREED_BULK, bulk);
+    counters::add(&counters::FREED_LIST, list);
+    counters::add(&counters::FREED_BYTES, d.bytes as u64);
     d.blocks = ptr::null_mut();
     d.list = ptr::null_mut();
     d.nr = 0;

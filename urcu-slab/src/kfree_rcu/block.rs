@@ -72,6 +72,8 @@ impl Block {
         match BLOCK_POOL.lock().pop() {
             Some(b) => b.0,
             None => {
+                // Relaxed: a hint, delivered by the want_stock ring; the
+                // blocks move under the pool's lock.
                 if !WANT_BLOCKS.swap(true, Ordering::Relaxed) {
                     helper::want_stock(helper::Work::Blocks, refill_block_pool);
                 }
@@ -98,6 +100,7 @@ pub(crate) unsafe fn unlock_after_fork() {
 
 /// Tops up the block pool (helper).
 pub(crate) fn refill_block_pool() {
+    // Relaxed: see take_pooled.
     if !WANT_BLOCKS.swap(false, Ordering::Relaxed) {
         return;
     }

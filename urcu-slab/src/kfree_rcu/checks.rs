@@ -5,7 +5,6 @@ use crate::helper;
 use crate::memory::freemark;
 use crate::memory::slab::Object;
 use crate::stats::counters;
-use std::sync::atomic::Ordering;
 use urcu_core::{memb, qsbr};
 
 /// Panics, naming the rule, when the caller may not wait for a grace
@@ -64,6 +63,6 @@ pub(crate) fn mark_pending(o: &Object, what: &'static str) {
 #[inline(never)]
 #[track_caller]
 fn double_kfree_rcu(o: &Object, what: &str) -> ! {
-    counters::DOUBLE.fetch_add(1, Ordering::Relaxed);
+    counters::add(&counters::DOUBLE, 1);
     crate::caches::double_free_pending(*o, what)
 }

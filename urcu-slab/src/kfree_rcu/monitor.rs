@@ -10,6 +10,8 @@ use std::sync::atomic::{fence, Ordering};
 /// One monitor pass: hand off aged batches, restock blocks and sheaves.
 /// The monitor's pass (the helper runs it every period while armed).
 fn monitor() {
+    // Relaxed: the tick and the batches' age are hints
+    // (ThreadSlab::batch_since).
     let tick = queue::TICK.fetch_add(1, Ordering::Relaxed) + 1;
     let states = thread::all_states();
     // A batch opened at tick t (stored as t + 1) is aged once the tick has

@@ -102,12 +102,15 @@ impl Mark<'_> {
     #[inline(always)]
     pub(crate) fn is_set(&self) -> bool {
         // `value` is `key ^ addr`: the same test as `is_free`.
+        // Relaxed: the word is the caller's object's; a double free racing a
+        // free is the caller's race (freemark.rs).
         (self.word.load(Ordering::Relaxed) ^ self.value) >> SLAB_SHIFT == 0
     }
 
     /// Marks the object free (in a sheaf or the barn).
     #[inline(always)]
     pub(crate) fn set(&self) {
+        // Relaxed: as is_set: the object is the freeing thread's.
         self.word.store(self.value, Ordering::Relaxed);
     }
 }
@@ -121,18 +124,22 @@ pub(crate) fn is_free(key: u64, obj: *mut u8, w: u64) -> bool {
 /// Whether `obj` carries a free mark.
 #[inline(always)]
 pub(crate) fn marked(key: u64, obj: *mut u8, freeptr: usize) -> bool {
+    // Relaxed: the object is the caller's (see Mark::is_set).
     is_free(key, obj, word(obj, freeptr).load(Ordering::Relaxed))
 }
 
 /// Marks `obj` free (in a sheaf or the barn).
 #[inline(always)]
 pub(crate) fn mark(key: u64, obj: *mut u8, freeptr: usize) {
+    // Relaxed: the object is the freeing thread's until a sheaf or slab hands
+    // it on, under its own ordering.
     word(obj, freeptr).store(key ^ obj as u64, Ordering::Relaxed);
 }
 
 /// Wipes the mark of an object being handed out.
 #[inline(always)]
 pub(crate) fn clear(obj: *mut u8, freeptr: usize) {
+    // Relaxed: the object is the allocating thread's.
     word(obj, freeptr).store(0, Ordering::Relaxed);
 }
 
@@ -141,6 +148,7 @@ pub(crate) fn clear(obj: *mut u8, freeptr: usize) {
 #[inline]
 pub(crate) fn link(key: u64, obj: *mut u8, freeptr: usize, next: *mut u8, base: *mut u8) {
     let next = if next.is_null() { base } else { next };
+    // Relaxed: under the node lock.
     word(obj, freeptr).store(key ^ next as u64, Ordering::Relaxed);
 }
 
@@ -149,6 +157,7 @@ pub(crate) fn link(key: u64, obj: *mut u8, freeptr: usize, next: *mut u8, base: 
 /// this slab (the object was written after it was freed).
 #[inline]
 pub(crate) fn next(key: u64, obj: *mut u8, freeptr: usize, base: *mut u8) -> Result<*mut u8, u64> {
+    // Relaxed: under the node lock.
     let w = word(obj, freeptr).load(Ordering::Relaxed);
     if !is_free(key, obj, w) {
         return Err(w);
@@ -191,6 +200,7 @@ mod tests {
         link(key, obj, 0, std::ptr::null_mut(), base);
         assert_eq!(next(key, obj, 0, base), Ok(std::ptr::null_mut()));
         // A pointer written over the link (a write after free) is caught.
+        // Relaxed: the test's own object.
         word(obj, 0).store(other as u64, Ordering::Relaxed);
         assert!(next(key, obj, 0, base).is_err());
         // Another cache's mark is not this cache's.

@@ -73,6 +73,8 @@ impl<T> Mutex<T> {
         // Spin briefly: holders keep these locks for a few list operations.
         for _ in 0..100 {
             std::hint::spin_loop();
+            // Relaxed: a look before the CAS; the CAS's Acquire is the pair of
+            // the unlock's Release.
             if self.word.load(Ordering::Relaxed) == 0
                 && self
                     .word
@@ -178,6 +180,8 @@ impl ReentrantMutex {
     /// Takes the lock, or takes it once more if this thread holds it.
     pub(crate) fn lock(&self) -> ReentrantGuard<'_> {
         let me = this_thread();
+        // Relaxed: `owner` equals this thread only if this thread stored it;
+        // any other value means not us.
         if self.owner.load(Ordering::Relaxed) == me {
             self.depth.set(self.depth.get() + 1);
         } else {
@@ -192,6 +196,7 @@ impl ReentrantMutex {
         let d = self.depth.get() - 1;
         self.depth.set(d);
         if d == 0 {
+            // Relaxed: as above (the unlock's Release orders the data).
             self.owner.store(0, Ordering::Relaxed);
             // SAFETY: this thread took `inner` in lock() and forgot the
             // guard.

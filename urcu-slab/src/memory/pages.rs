@@ -42,6 +42,7 @@ static FAIL_AFTER: AtomicU64 = AtomicU64::new(u64::MAX);
 /// The system page size.
 pub(crate) fn page_size() -> usize {
     static PAGE: AtomicUsize = AtomicUsize::new(0);
+    // Relaxed: a value every thread computes the same.
     let p = PAGE.load(Ordering::Relaxed);
     if p != 0 {
         return p;
@@ -53,6 +54,7 @@ pub(crate) fn page_size() -> usize {
         p <= SLAB_SIZE / 2,
         "krcu: page size {p} too large for {SLAB_SIZE}-byte slabs"
     );
+    // Relaxed: see above.
     PAGE.store(p, Ordering::Relaxed);
     p
 }
@@ -60,10 +62,12 @@ pub(crate) fn page_size() -> usize {
 /// Makes the next `n` slab mappings succeed and the ones after them fail,
 /// until [`fail_mappings_after`] is called with `u64::MAX`.
 pub(crate) fn fail_mappings_after(n: u64) {
+    // Relaxed: a test switch.
     FAIL_AFTER.store(n, Ordering::Relaxed);
 }
 
 fn injected_failure() -> bool {
+    // Relaxed: a test switch's countdown.
     let mut n = FAIL_AFTER.load(Ordering::Relaxed);
     loop {
         if n == u64::MAX {
@@ -81,6 +85,7 @@ fn injected_failure() -> bool {
 
 /// Bytes mapped by krcu for slabs and large objects.
 pub(crate) fn mapped_bytes() -> usize {
+    // Relaxed: a statistic.
     MAPPED.load(Ordering::Relaxed)
 }
 
@@ -127,6 +132,7 @@ pub(crate) fn map_aligned(len: usize) -> *mut u8 {
         unsafe { libc::munmap(start as *mut libc::c_void, len) };
         return ptr::null_mut();
     }
+    // Relaxed: a statistic.
     MAPPED.fetch_add(len, Ordering::Relaxed);
     start as *mut u8
 }
@@ -141,6 +147,7 @@ pub(crate) unsafe fn unmap(base: *mut u8, len: usize) {
     // SAFETY: the caller's contract.
     let r = unsafe { libc::munmap(base.cast(), len) };
     debug_assert_eq!(r, 0, "munmap of a krcu mapping failed");
+    // Relaxed: a statistic.
     MAPPED.fetch_sub(len, Ordering::Relaxed);
 }
 
@@ -224,6 +231,9 @@ pub(crate) fn unpublish(base: *mut u8, len: usize) {
     let base = base as usize;
     for i in 0..len.div_ceil(SLAB_SIZE) {
         if let Some(e) = entry(base + i * SLAB_SIZE, false) {
+            // Relaxed: the mapping is unpublished before it is unmapped; a
+            // reader of the map that raced it has a pointer krcu never handed
+            // out for this mapping.
             e.store(0, Ordering::Relaxed);
         }
     }

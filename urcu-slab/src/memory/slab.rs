@@ -163,6 +163,8 @@ impl Object {
     /// period (the helper, which owns it then).
     #[inline]
     pub(crate) fn clear_pending(&self) {
+        // Relaxed: the object's owner writes its flag (slab.rs's pending
+        // bytes).
         self.pending_byte().store(0, Ordering::Relaxed);
     }
 }

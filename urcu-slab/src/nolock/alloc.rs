@@ -74,6 +74,7 @@ pub fn kmalloc_nolock(size: usize) -> Result<NonNull<u8>, AllocError> {
 /// exist (the helper creates them).
 #[cold]
 fn no_class(size: usize) -> AllocError {
+    // Relaxed: a hint, delivered by the wake that follows.
     if size <= crate::KMALLOC_MAX_CACHE_SIZE && !WANT_KMALLOC.swap(true, Ordering::Relaxed) {
         wake();
     }
@@ -189,6 +190,7 @@ fn from_slabs(cache: &CacheInner) -> *mut u8 {
 pub(crate) fn slot_of(ts: &'static ThreadSlab, cache: &CacheInner) -> Option<&'static CacheSlot> {
     let slot = ts.slot_if_used_at(cache.slot);
     if slot.is_none() && ts.want_chunk(cache.id) {
+        // Relaxed: a hint, delivered by the wake that follows.
         WANT_CHUNKS.store(true, Ordering::Relaxed);
         wake();
     }

@@ -84,17 +84,20 @@ impl LinkStack {
 
     /// Whether the stack is empty (a hint: a push may be in progress).
     pub(crate) fn is_empty(&self) -> bool {
+        // Relaxed: a hint.
         self.top.load(Ordering::Relaxed).is_null()
     }
 
     /// Nodes pushed and not yet taken (exact when no push or take runs).
     pub(crate) fn len(&self) -> u64 {
+        // Relaxed: statistics.
         let taken = self.taken.load(Ordering::Relaxed);
         self.pushed.load(Ordering::Relaxed).saturating_sub(taken)
     }
 
     /// Nodes ever pushed.
     pub(crate) fn pushed(&self) -> u64 {
+        // Relaxed: a statistic.
         self.pushed.load(Ordering::Relaxed)
     }
 
@@ -122,6 +125,7 @@ impl LinkStack {
             n += 1;
             reversed = next;
         }
+        // Relaxed: a statistic.
         self.taken.fetch_add(n as u64, Ordering::Relaxed);
         n
     }
@@ -237,6 +241,7 @@ impl DrainTickets {
     /// In a fork child: no barrier waits, whatever the counters said.
     pub(crate) fn reset(&self) {
         self.served
+            // Relaxed: a fork child has one thread.
             .store(self.requested.load(Ordering::Relaxed), Ordering::Relaxed);
     }
 }

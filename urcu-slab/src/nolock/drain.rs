@@ -38,6 +38,8 @@ fn drain_and_stock() {
         let o = slab::find(link).expect("a deferred object is a krcu object");
         thread::with_rcu_state(|ts| kfree_rcu::insert::insert(ts, &o, Some(link)));
     });
+    // Relaxed: hints set before the wake that brought the helper here
+    // (lists.rs).
     if WANT_KMALLOC.swap(false, Ordering::Relaxed) {
         crate::caches::kmalloc::init_classes();
     }
@@ -52,6 +54,7 @@ fn drain_and_stock() {
         // runs a barrier, which waits for this pass).
         unsafe { (*sheaf).cache().return_sheaf(sheaf) };
     });
+    // Relaxed: hints (see above).
     if WANT_STOCK.swap(false, Ordering::Relaxed) {
         for ts in thread::all_states() {
             for (id, slot) in ts.slots() {

@@ -190,7 +190,7 @@ pub unsafe fn kfree_rcu_nolock_link<H: RcuLink>(ptr: *mut u8, head: *mut H) {
         }
     }
     if !o.mark_pending() {
-        counters::DOUBLE.fetch_add(1, Ordering::Relaxed);
+        counters::add(&counters::DOUBLE, 1);
         double_free(o.start, "kfree_rcu_nolock", freemark::PENDING);
     }
     let head = head.cast::<u8>();

@@ -6,6 +6,20 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+/// Adds `n` to the process-wide counter `c`, from any thread or handler.
+#[inline]
+pub(crate) fn add(c: &AtomicU64, n: u64) {
+    // Relaxed: a statistic, exact by itself; nothing is ordered by it.
+    c.fetch_add(n, Ordering::Relaxed);
+}
+
+/// Reads a counter, for statistics.
+#[inline]
+pub(crate) fn get(c: &AtomicU64) -> u64 {
+    // Relaxed: a statistic (see the module).
+    c.load(Ordering::Relaxed)
+}
+
 // Counters written by the helper (or rarely by others), read by stats.
 pub(crate) static FREED_BULK: AtomicU64 = AtomicU64::new(0);
 pub(crate) static FREED_LIST: AtomicU64 = AtomicU64::new(0);

@@ -4,7 +4,6 @@ use crate::nolock;
 
 pub(crate) mod counters;
 mod pending;
-use std::sync::atomic::Ordering;
 
 /// The slab layer's counters ([`stats`]); per-cache ones are in
 /// [`CacheStats`](crate::CacheStats).
@@ -59,7 +58,7 @@ pub struct SlabStats {
 /// The slab layer's counters.
 pub fn stats() -> SlabStats {
     let (objects_pending, bytes_pending) = pending::pending_counts();
-    let get = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
+    let get = counters::get;
     let (mut nolock_alloc, mut kfree_nolock, mut kfree_rcu_nolock) = (0u64, 0u64, 0u64);
     for ts in crate::thread::all_states() {
         nolock_alloc += get(&ts.counters.nolock_alloc);

@@ -8,15 +8,16 @@ use std::sync::atomic::Ordering;
 pub(crate) fn pending_counts() -> (u64, u64) {
     let (mut objs, mut bytes) = (0u64, 0u64);
     for ts in thread::all_states() {
+        // Relaxed: statistics.
         objs = objs.wrapping_add(ts.counters.rcu_objects.load(Ordering::Relaxed));
         bytes = bytes.wrapping_add(ts.counters.rcu_bytes.load(Ordering::Relaxed));
     }
-    let freed = counters::FREED_BULK.load(Ordering::Relaxed)
-        + counters::FREED_LIST.load(Ordering::Relaxed)
-        + counters::FREED_SHEAF.load(Ordering::Relaxed)
-        + counters::FREED_SYNC.load(Ordering::Relaxed);
+    let freed = counters::get(&counters::FREED_BULK)
+        + counters::get(&counters::FREED_LIST)
+        + counters::get(&counters::FREED_SHEAF)
+        + counters::get(&counters::FREED_SYNC);
     (
         objs.saturating_sub(freed),
-        bytes.saturating_sub(counters::FREED_BYTES.load(Ordering::Relaxed)),
+        bytes.saturating_sub(counters::get(&counters::FREED_BYTES)),
     )
 }

@@ -125,6 +125,8 @@ impl ThreadSlab {
 
     /// Helper: installs the chunks `_nolock` calls asked for.
     pub(crate) fn install_wanted_chunks(&self) {
+        // Relaxed: a hint, delivered by the wake that follows it (see
+        // `want_chunks`).
         let mut want = self.want_chunks.swap(0, Ordering::Relaxed);
         while want != 0 {
             let c = want.trailing_zeros() as usize;
@@ -243,6 +245,8 @@ impl<'a> NolockGuard<'a> {
 impl Drop for NolockGuard<'_> {
     #[inline(always)]
     fn drop(&mut self) {
+        // SeqCst compiler fence and Relaxed store: a same-thread flag (see
+        // NolockGuard::set).
         compiler_fence(Ordering::SeqCst);
         self.0.store(0, Ordering::Relaxed);
     }

@@ -210,6 +210,7 @@ mod loom_tests {
             steal_round(
                 std::slice::from_ref(self),
                 |t| &t.flag,
+                // SeqCst fence: the model's master fence (fence mode).
                 || fence(Ordering::SeqCst),
                 thread::yield_now,
                 |t| {
@@ -225,6 +226,7 @@ mod loom_tests {
         /// The owner's update of its state, by the real protocol.
         fn update(&self) {
             self.flag.owner_run(
+                // SeqCst fence: the model's slave fence (fence mode).
                 || fence(Ordering::SeqCst),
                 |window| {
                     let _g = (!window).then(|| self.lock.lock().unwrap());
@@ -273,6 +275,7 @@ mod loom_tests {
     fn handler(t: &Thread, list: &crate::nolock::deferred::LinkStack, locked: bool, obj: *mut u8) {
         let done = t.flag.handler_run(
             locked,
+            // SeqCst fence: as above.
             || fence(Ordering::SeqCst),
             || {
                 t.state.with_mut(|s| unsafe { *s += 1 });
@@ -311,6 +314,7 @@ mod loom_tests {
                     // lock in the locked mode (where the flusher may lower
                     // its count meanwhile).
                     t.flag.owner_run(
+                        // SeqCst fence: as above.
                         || fence(Ordering::SeqCst),
                         |window| {
                             let _g = (!window).then(|| t.lock.lock().unwrap());
