@@ -33,7 +33,7 @@
 //! loads per registered thread, unless the writer is preempted in it.
 
 use crate::primitive::{fence, spin_hint, AtomicPtr, AtomicU64};
-use crate::reader::ReaderRecord;
+use crate::reader::{self, ReaderRecord};
 use crossbeam_utils::CachePadded;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
 
@@ -80,9 +80,9 @@ impl Entry {
         if foreign.is_some() {
             // Quiescent from here: until now the word held what its side
             // keeps there while unregistered (foreign::UNREGISTERED).
-            // Relaxed: published with the pointer by the store below.
+            // Published with the pointer by the store below.
             // SAFETY: valid per the caller's contract.
-            unsafe { (*word).ctr.store(0, Relaxed) };
+            reader::clear_word(unsafe { &*word });
         }
         // Release: publishes the word's initialised state with the pointer;
         // a writer's pass acquires it through the registry mutex it took to
@@ -113,7 +113,7 @@ impl Entry {
         let p = self.live.load(Relaxed);
         // SAFETY: `own` is never freed; a foreign word is valid until its
         // detach, which waits for this pass to end.
-        unsafe { (*p).ctr.load(Relaxed) }
+        reader::scan_word(unsafe { &*p })
     }
 
     /// Points the entry back at its own word, quiescent, and waits until no

@@ -411,9 +411,17 @@ pub(crate) fn writer_wakes(gp: &GpCounter) {
     gp.futex.store(0, Relaxed);
 }
 
+/// A writer's read of a word during its scan. Relaxed: the master fences
+/// around the scan order it (the module's pairings).
+#[inline]
+pub(crate) fn scan_word(rec: &ReaderRecord) -> u64 {
+    rec.ctr.load(Relaxed)
+}
+
 /// Makes a word quiescent for good: its thread is gone (a fork child, an
 /// exited thread being reaped) or is leaving the flavor, and no read section
-/// of it runs any more. Relaxed: the writers' master fences around their
+/// of it runs any more; or a foreign word joins the registry (published with
+/// the entry's pointer). Relaxed: the writers' master fences around their
 /// scans order it; a thread leaving issues a full fence before it.
 pub(crate) fn clear_word(rec: &ReaderRecord) {
     rec.ctr.store(0, Relaxed);
