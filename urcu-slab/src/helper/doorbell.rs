@@ -30,7 +30,7 @@
 //! loads and stores enough for the scope: no locked instruction on the
 //! kfree_rcu path.
 
-use crate::primitive::{fence, AtomicBool, AtomicU32, AtomicU8};
+use crate::primitive::{fence, AtomicBool, AtomicPtr, AtomicU32, AtomicU8};
 use std::sync::atomic::Ordering;
 
 /// The helper's sleep word and its "I sleep" flag.
@@ -180,6 +180,76 @@ impl WakeScope {
     }
 }
 
+/// Work asked of the helper, besides its pending items: one bit per kind
+/// of work, each with the function that does it, stored by the asker with
+/// the bit. The helper takes the bits at the top of its pass and runs each
+/// function; its last look before sleeping ([`any`](Self::any)) sees a bit
+/// set before the asker's ring looked at `sleeping` (the doorbell's
+/// handshake).
+pub(crate) struct Wanted<const N: usize> {
+    bits: AtomicU32,
+    fns: [AtomicPtr<()>; N],
+}
+
+impl<const N: usize> Wanted<N> {
+    #[cfg(not(loom))]
+    pub(crate) const fn new() -> Self {
+        Wanted {
+            bits: AtomicU32::new(0),
+            fns: [const { AtomicPtr::new(std::ptr::null_mut()) }; N],
+        }
+    }
+
+    #[cfg(loom)]
+    pub(crate) fn new() -> Self {
+        Wanted {
+            bits: AtomicU32::new(0),
+            fns: std::array::from_fn(|_| AtomicPtr::new(std::ptr::null_mut())),
+        }
+    }
+
+    /// Asks for work `kind`, which `run` does. Sets the bit only: the
+    /// caller rings. Async-signal-safe (two atomic operations).
+    #[inline]
+    pub(crate) fn want(&self, kind: usize, run: fn()) {
+        // Relaxed: published by the Release below; a kind always has the
+        // same function, so a racing store writes the same value.
+        self.fns[kind].store(run as *mut (), Ordering::Relaxed);
+        // Release: pairs with `take`'s Acquire swap: the helper sees `run`,
+        // and whatever the asker published before.
+        self.bits.fetch_or(1 << kind, Ordering::Release);
+    }
+
+    /// The helper: takes the wanted bits (every kind ever asked for when
+    /// `all`) and calls `run` with each one's function. Returns whether any
+    /// ran.
+    pub(crate) fn take(&self, all: bool, mut run: impl FnMut(fn())) -> bool {
+        // Acquire: pairs with `want`'s Release.
+        let bits = self.bits.swap(0, Ordering::Acquire) | if all { u32::MAX } else { 0 };
+        let mut ran = false;
+        for (i, f) in self.fns.iter().enumerate() {
+            if bits & (1 << i) == 0 {
+                continue;
+            }
+            // Relaxed: ordered by the swap above.
+            let f = f.load(Ordering::Relaxed);
+            if !f.is_null() {
+                // SAFETY: only `want` stores here, from an `fn()`.
+                run(unsafe { std::mem::transmute::<*mut (), fn()>(f) });
+                ran = true;
+            }
+        }
+        ran
+    }
+
+    /// Whether some work is wanted: the helper's last look before it sleeps.
+    /// Relaxed: ordered by the doorbell's fence before it (`prepare_sleep`),
+    /// the pair of the asker's ring.
+    pub(crate) fn any(&self) -> bool {
+        self.bits.load(Ordering::Relaxed) != 0
+    }
+}
+
 #[cfg(all(test, loom))]
 mod loom_tests {
     use super::*;
@@ -260,6 +330,75 @@ mod loom_tests {
                     "the helper sleeps with work handed off and no ring"
                 );
             }
+        });
+    }
+
+    // What the two works did; the model's threads run as coroutines on one
+    // thread, and each iteration starts from zero.
+    static DRAINED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    static STOCKED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+    fn drained() {
+        // Relaxed: the model's own tally, on one OS thread.
+        DRAINED.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn stocked() {
+        // Relaxed: as above.
+        STOCKED.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A `_nolock` call asks for work and rings (at once, as from a signal
+    /// handler) while another asks quietly, and the helper takes what is
+    /// wanted and goes to sleep: each asked work runs exactly once, over
+    /// this pass and the next, and the helper either ran the rung work
+    /// before it sleeps or sleeps on a word that moved. Weakening `want`'s
+    /// Release (or `take`'s Acquire) to Relaxed lets the helper take a bit
+    /// without its function, and the work never runs.
+    #[test]
+    fn loom_wanted_work_against_sleep() {
+        loom::model(|| {
+            // Relaxed: the model's own tally (see above).
+            DRAINED.store(0, Ordering::Relaxed);
+            STOCKED.store(0, Ordering::Relaxed);
+            let bell = Arc::new(Doorbell::new());
+            let wanted = Arc::new(Wanted::<2>::new());
+            let asker = {
+                let (bell, wanted) = (bell.clone(), wanted.clone());
+                thread::spawn(move || {
+                    wanted.want(0, drained);
+                    bell.ring_always();
+                })
+            };
+            let quiet = {
+                let wanted = wanted.clone();
+                thread::spawn(move || wanted.want(1, stocked))
+            };
+            wanted.take(false, |f| f());
+            // Relaxed: the model's own tally.
+            let rung_ran = DRAINED.load(Ordering::Relaxed) == 1;
+            let seen = bell.prepare_sleep(true);
+            let sleeps = !wanted.any();
+            asker.join().unwrap();
+            quiet.join().unwrap();
+            if sleeps && !rung_ran {
+                assert_ne!(
+                    bell.word.load(Ordering::Relaxed),
+                    seen,
+                    "the helper sleeps with rung work and no ring"
+                );
+            }
+            // Whatever this pass missed is still wanted for the next one.
+            wanted.take(false, |f| f());
+            assert_eq!(
+                // Relaxed: the model's own tally.
+                (
+                    DRAINED.load(Ordering::Relaxed),
+                    STOCKED.load(Ordering::Relaxed)
+                ),
+                (1, 1),
+                "each asked work runs exactly once"
+            );
         });
     }
 }

@@ -15,13 +15,13 @@
 //! Relaxed and delivered by the ring that follows them (doorbell.rs): a hint
 //! set before a ring is seen by the helper's next pass.
 
-use super::doorbell::{self, Doorbell};
+use super::doorbell::{self, Doorbell, Wanted};
 use super::pending::{PendingHead, PendingStack};
 use crate::thread::tls::current_if_set;
 use crate::thread::ThreadSlab;
 use std::cell::Cell;
 use std::ptr;
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
 use std::time::Duration;
 use urcu_core::{memb, qsbr, GpCookie};
 
@@ -69,7 +69,7 @@ pub(crate) fn monitor_period() -> Duration {
 }
 
 /// Work a mechanism asks the helper for, besides its pending items: one bit
-/// each in [`WANTED`].
+/// each in `WANTED`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u32)]
 pub(crate) enum Work {
@@ -83,52 +83,28 @@ pub(crate) enum Work {
 
 const WORKS: usize = 3;
 
-/// The wanted-work bits.
-static WANTED: AtomicU32 = AtomicU32::new(0);
-/// The function of each kind of work, stored by [`want`] before its bit.
-static WORK_FNS: [AtomicPtr<()>; WORKS] = [const { AtomicPtr::new(ptr::null_mut()) }; WORKS];
+/// The wanted-work bits and their functions (doorbell.rs).
+static WANTED: Wanted<WORKS> = Wanted::new();
 /// What the monitor runs, stored by [`arm_monitor`].
 static MONITOR: AtomicPtr<()> = AtomicPtr::new(ptr::null_mut());
 
 /// Asks the helper to run `run` at its next pass, as the work `work`. Sets
-/// the bit only: the caller rings. Async-signal-safe (two atomic stores).
+/// the bit only: the caller rings. Async-signal-safe.
 #[inline]
 pub(crate) fn want(work: Work, run: fn()) {
-    // Relaxed: published by the Release below; a work always has the same
-    // function, so a racing store writes the same value.
-    WORK_FNS[work as usize].store(run as *mut (), Ordering::Relaxed);
-    // Release: pairs with the helper's Acquire swap in `run_wanted`: it sees
-    // `run`, and whatever the caller published before.
-    WANTED.fetch_or(1 << work as u32, Ordering::Release);
+    WANTED.want(work as usize, run);
 }
 
 /// The helper: runs each wanted work once (every work ever asked for when
 /// `all`: the first pass of a helper, which may follow a fork). Returns
 /// whether any ran.
 pub(crate) fn run_wanted(all: bool) -> bool {
-    // Acquire: pairs with `want`'s Release.
-    let bits = WANTED.swap(0, Ordering::Acquire) | if all { u32::MAX } else { 0 };
-    let mut ran = false;
-    for (i, f) in WORK_FNS.iter().enumerate() {
-        if bits & (1 << i) == 0 {
-            continue;
-        }
-        // Relaxed: ordered by the swap above.
-        let f = f.load(Ordering::Relaxed);
-        if !f.is_null() {
-            // SAFETY: only `want` stores here, from an `fn()`.
-            let f: fn() = unsafe { std::mem::transmute::<*mut (), fn()>(f) };
-            f();
-            ran = true;
-        }
-    }
-    ran
+    WANTED.take(all, |f| f())
 }
 
 /// Whether some work is wanted: the helper's last look before it sleeps.
-/// Relaxed: ordered by the doorbell's fence before it.
 pub(crate) fn work_wanted() -> bool {
-    WANTED.load(Ordering::Relaxed) != 0
+    WANTED.any()
 }
 
 /// Arms the monitor with `run` (what a monitor pass does).
