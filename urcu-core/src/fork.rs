@@ -24,7 +24,7 @@
 //! thread may nest them, and the other handlers release them in reverse:
 //!
 //! 1. the core, memb's domain then qsbr's: `start_lock`, `work`,
-//!    `invoking`, `ready`, `gp_lock`, `registry` (domain.rs);
+//!    `invoking`, `ready`, `gp_lock`, `registry` (the domain module);
 //! 2. the slab layer (urcu-slab's fork.rs): helper start and steal rounds,
 //!    the orphan state, the cache registry, each cache's trim, node and
 //!    barn locks, the block pool, the state lists.

@@ -162,7 +162,7 @@ pub mod __private {
     }
 
     /// To be called on a helper thread after each user callback: see
-    /// `helper.rs`.
+    /// `helper.rs` (the rule) and `flavor.rs` (the steps).
     #[inline]
     pub fn after_user_callback() {
         crate::flavor::after_user_callback();

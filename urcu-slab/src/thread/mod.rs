@@ -24,7 +24,7 @@
 //! # The unknown context
 //!
 //! A signal handler may interrupt this thread anywhere, krcu's own code
-//! included (`nolock.rs`). Its `_nolock` calls never touch the allocation
+//! included (the `nolock` module). Its `_nolock` calls never touch the allocation
 //! sheaves (`main`, `spare`), so the ordinary allocation paths pay nothing
 //! for them: they use a `nolock` sheaf per cache of their own, guarded by
 //! a per-thread flag that only `_nolock` calls set. They use the kfree_rcu
