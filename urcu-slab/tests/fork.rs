@@ -101,3 +101,58 @@ fn the_child_of_a_fork_frees_and_barriers() {
     assert_eq!(FREED.load(Ordering::Relaxed), 1000);
     c.destroy().unwrap();
 }
+
+/// The seam of fork, the `_nolock` calls and the helper's wanted work: in
+/// a fork child no helper runs until an ordinary call starts one, and a
+/// `_nolock` free deferred there meanwhile (a large object always is) must
+/// be drained by the child's new helper without a barrier asking for it.
+#[test]
+fn a_nolock_free_deferred_in_a_fork_child_is_drained_by_its_new_helper() {
+    let c = KmemCache::new(
+        "fork-nolock",
+        std::mem::size_of::<Obj>(),
+        CacheArgs::default(),
+    )
+    .unwrap();
+    // The parent's helper runs and has done a `_nolock` pass.
+    let warm = urcu_slab::kmalloc(64 * 1024).unwrap().as_ptr();
+    // SAFETY: a live allocation, freed once.
+    unsafe { urcu_slab::kfree_nolock(warm) };
+    kvfree_rcu_barrier();
+    // SAFETY: fork in a test: the child only uses krcu and exits.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork failed");
+    if pid == 0 {
+        // SAFETY: alarm has no memory-safety preconditions.
+        unsafe { libc::alarm(30) };
+        let code = std::panic::catch_unwind(|| {
+            let p = urcu_slab::kmalloc(64 * 1024).unwrap().as_ptr();
+            // SAFETY: a live allocation, freed once; deferred (large).
+            unsafe { urcu_slab::kfree_nolock(p) };
+            assert_eq!(urcu_slab::stats().deferred_pending, 1);
+            // An ordinary kfree_rcu starts the child's helper; nothing asks
+            // it for the `_nolock` pass but the work the free asked for.
+            queue(&c, 1);
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            while urcu_slab::stats().deferred_pending != 0 {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "the child's helper left the deferred free undone"
+                );
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            kvfree_rcu_barrier();
+        })
+        .map_or(1, |()| 0);
+        // SAFETY: leave the child without running the test harness's exit.
+        unsafe { libc::_exit(code) };
+    }
+    let mut status = 0;
+    // SAFETY: waiting for our child.
+    assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "child failed: {status}"
+    );
+    c.destroy().unwrap();
+}
