@@ -268,20 +268,3 @@ pub fn with_crossbeam_readers(
     body(&shared);
     readers.finish()
 }
-
-/// One memb reader on an RcuCell, as in the other workloads.
-pub fn memb_readers(threads: usize) -> Readers {
-    let cell: Arc<RcuCell<[u64; 6], Memb>> = Arc::new(RcuCell::new([1; 6]));
-    Readers::start(threads, move |stop, running| {
-        let _reg = memb::register_thread();
-        read_loop(
-            stop,
-            running,
-            || {
-                let g = memb::read_lock();
-                cell.load(&g).map_or(0, |v| v[0])
-            },
-            || {},
-        )
-    })
-}

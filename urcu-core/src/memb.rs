@@ -308,13 +308,17 @@ pub fn cond_synchronize(cookie: GpCookie) {
 ///
 /// A raw pointer, not a reference: a store through it can end the section
 /// a live guard stands for, so writing it needs `unsafe` (and the foreign
-/// read side's own contract).
+/// read side's own contract). Not API: reached through
+/// `__private::foreign::reader_word`.
+#[doc(hidden)]
 pub fn foreign_reader_word() -> *const AtomicU64 {
     reader::word_of(record())
 }
 
 /// Wakes a grace-period writer sleeping on the counter group's futex (a
 /// foreign unlock's last step, when it saw `GP_WAITING`).
+/// Not API: reached through `__private::foreign::wake_writer`.
+#[doc(hidden)]
 #[cold]
 pub fn foreign_wake_writer() {
     reader::wake_writer_slow(&GP);

@@ -2,8 +2,9 @@
 //! call_rcu + free and crossbeam-epoch's defer_destroy, with one memb
 //! reader.
 
-use crate::child::{memb_readers, out, out_deferral, KObj};
+use crate::child::{out, out_deferral, with_krcu_readers, KObj};
 use crate::model::{Impl, Workload};
+use krcu::rcu::Memb;
 use std::time::Instant;
 
 pub fn run(imp: Impl, threads: usize, count: u64) {
@@ -27,50 +28,51 @@ fn krcu(imp: Impl, threads: usize, count: u64) {
         },
     )
     .unwrap();
-    let readers = memb_readers(threads);
-    let t0 = Instant::now();
-    for i in 0..count {
-        let p = match imp {
-            Impl::KrcuCache => cache.alloc(),
-            _ => slab::kmalloc(std::mem::size_of::<KObj>()),
-        }
-        .expect("memory")
-        .as_ptr()
-        .cast::<KObj>();
-        // SAFETY: a fresh 64-byte krcu object, queued once and not used
-        // after.
-        unsafe {
-            (*p).data[0] = i;
-            if imp == Impl::KrcuHeadless {
-                slab::kvfree_rcu(p.cast());
-            } else {
-                kfree_rcu!(p, KObj, rcu);
+    // One memb reader, as in the other workloads, for the whole cell.
+    with_krcu_readers::<Memb>(threads, |_| {
+        let t0 = Instant::now();
+        for i in 0..count {
+            let p = match imp {
+                Impl::KrcuCache => cache.alloc(),
+                _ => slab::kmalloc(std::mem::size_of::<KObj>()),
+            }
+            .expect("memory")
+            .as_ptr()
+            .cast::<KObj>();
+            // SAFETY: a fresh 64-byte krcu object, queued once and not used
+            // after.
+            unsafe {
+                (*p).data[0] = i;
+                if imp == Impl::KrcuHeadless {
+                    slab::kvfree_rcu(p.cast());
+                } else {
+                    kfree_rcu!(p, KObj, rcu);
+                }
             }
         }
-    }
-    let t1 = Instant::now();
-    let pending_at_end = slab::stats().objects_pending;
-    slab::kvfree_rcu_barrier();
-    out_deferral(count, t0, t1);
-    let link = if imp == Impl::KrcuHeadless {
-        0
-    } else {
-        std::mem::size_of::<slab::RcuPtr>()
-    };
-    out("link_bytes_in_object", link as f64, "B");
-    out("pending_at_loop_end", pending_at_end as f64, "objects");
-    let st = slab::stats();
-    out("helper_gp_waits", st.gp_waits as f64, "waits");
-    out("throttle_yields", st.throttled as f64, "yields");
-    if imp == Impl::KrcuCache {
-        let st = cache.stats();
-        out("sheaf_submissions", st.sheaf_submissions as f64, "sheaves");
-        out("sheaf_failures", st.sheaf_failures as f64, "calls");
-        out("barn_hits", st.barn_hits as f64, "exchanges");
-        out("barn_misses", st.barn_misses as f64, "exchanges");
-        out("slabs_created", st.slabs_created as f64, "slabs");
-        out("barn_overflows", st.barn_overflows as f64, "sheaves");
-        out("barn_full_at_end", st.barn_full_sheaves as f64, "sheaves");
-    }
-    readers.finish();
+        let t1 = Instant::now();
+        let pending_at_end = slab::stats().objects_pending;
+        slab::kvfree_rcu_barrier();
+        out_deferral(count, t0, t1);
+        let link = if imp == Impl::KrcuHeadless {
+            0
+        } else {
+            std::mem::size_of::<slab::RcuPtr>()
+        };
+        out("link_bytes_in_object", link as f64, "B");
+        out("pending_at_loop_end", pending_at_end as f64, "objects");
+        let st = slab::stats();
+        out("helper_gp_waits", st.gp_waits as f64, "waits");
+        out("throttle_yields", st.throttled as f64, "yields");
+        if imp == Impl::KrcuCache {
+            let st = cache.stats();
+            out("sheaf_submissions", st.sheaf_submissions as f64, "sheaves");
+            out("sheaf_failures", st.sheaf_failures as f64, "calls");
+            out("barn_hits", st.barn_hits as f64, "exchanges");
+            out("barn_misses", st.barn_misses as f64, "exchanges");
+            out("slabs_created", st.slabs_created as f64, "slabs");
+            out("barn_overflows", st.barn_overflows as f64, "sheaves");
+            out("barn_full_at_end", st.barn_full_sheaves as f64, "sheaves");
+        }
+    });
 }
