@@ -69,7 +69,10 @@ impl Block {
     }
 
     pub(crate) fn take_pooled() -> *mut Block {
-        match BLOCK_POOL.lock().pop() {
+        // The pool's lock is released before asking the helper, which may
+        // start it (START, a lock the fork handlers take before the pool).
+        let pooled = BLOCK_POOL.lock().pop();
+        match pooled {
             Some(b) => b.0,
             None => {
                 // Relaxed: a hint, delivered by the want_stock ring; the

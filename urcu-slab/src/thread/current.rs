@@ -77,7 +77,11 @@ fn current_slow(ts: *const ThreadSlab) -> &'static ThreadSlab {
     if !crate::helper::on_helper() {
         crate::helper::ensure_started();
     }
-    let ts = match POOL.lock().pop() {
+    // The pool's lock is released before the list's is taken: the fork
+    // handlers take the list first (see `lock_lists_for_fork`), and a
+    // guard in the `match` scrutinee would live through both arms.
+    let pooled = POOL.lock().pop();
+    let ts = match pooled {
         Some(ts) => {
             // The pooled state was retired with steal raised; give it back.
             ts.steal.lower();
