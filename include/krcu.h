@@ -268,6 +268,7 @@ KRCU_API const char *krcu_version(void);
  * |-------------------------|----------------------|-----------------------------|
  * | `KRCU_STALL_TIMEOUT_MS` | 10000                | `krcu_set_stall_timeout_ms` |
  * | `KRCU_KFREE_MONITOR_MS` | 5                    | `krcu_set_kfree_monitor_ms` |
+ * | `KRCU_GATHER_US`        | 1000                 | `krcu_set_gather_us`        |
  * | `KRCU_SLAB_DEBUG`       | 0 (1 in debug builds)| `krcu_set_debug_checks`     |
  * | `KRCU_FORCE_FENCE`      | 0                    | none: read when memb starts |
  *
@@ -298,6 +299,19 @@ KRCU_API void krcu_set_log_handler(krcu_log_fn handler, void *arg);
 KRCU_API void krcu_set_stall_timeout_ms(uint64_t ms);
 
 /**
+ * Sets how long callbacks (`krcu_call_rcu`) and kfree_rcu batches gather
+ * before a grace period starts for them, in microseconds (both flavors;
+ * the environment's `KRCU_GATHER_US` sets the default, 1000). Longer
+ * means fewer grace periods under a flood of callbacks, and later
+ * callbacks; 0 starts a grace period whenever the helper finds work.
+ * `krcu_rcu_barrier`, `krcu_call_rcu_hurry`, `krcu_start_poll_*` and
+ * `krcu_synchronize_rcu` never wait for it.
+ *
+ * Context: any but a signal handler.
+ */
+KRCU_API void krcu_set_gather_us(uint64_t us);
+
+/**
  * Sets how often the kfree_rcu helper hands off idle threads' batches
  * (`KRCU_KFREE_MONITOR_MS`, default 5); clamped to 1 ms .. 10 s.
  *
@@ -315,6 +329,102 @@ KRCU_API void krcu_set_kfree_monitor_ms(uint64_t ms);
  * Context: any but a signal handler.
  */
 KRCU_API void krcu_set_debug_checks(bool on);
+
+/**
+ * As `krcu_call_rcu`, and a memb grace period starts for it (and for
+ * every callback queued before it) at once, instead of after callbacks
+ * have gathered (`krcu_set_gather_us`, 1 ms by default). For a callback
+ * whose latency matters: a flood of them costs a grace period each.
+ *
+ * Context: as `krcu_call_rcu`.
+ *
+ * # Safety
+ *
+ * As for `krcu_call_rcu`.
+ */
+KRCU_API void krcu_call_rcu_hurry(struct krcu_head *head, void (*func)(struct krcu_head *head));
+
+/**
+ * As `krcu_synchronize_rcu`, expedited: the caller rescans the readers
+ * without sleeping for up to half a millisecond, so it returns the moment
+ * the last pre-existing memb reader leaves, then waits as
+ * `krcu_synchronize_rcu` does. It costs the caller CPU time, not the
+ * readers.
+ *
+ * Context: as `krcu_synchronize_rcu`.
+ */
+KRCU_API void krcu_synchronize_rcu_expedited(void);
+
+/**
+ * As `krcu_start_poll_synchronize_rcu`, with the grace period run
+ * expedited. The cookie is an ordinary one.
+ *
+ * Context: any, except signal handlers.
+ */
+KRCU_API struct krcu_gp_cookie krcu_start_poll_synchronize_rcu_expedited(void);
+
+/**
+ * As `krcu_memb_call_rcu`, and a memb grace period starts for it at once
+ * (see `krcu_call_rcu_hurry`).
+ *
+ * Context: as `krcu_memb_call_rcu`.
+ *
+ * # Safety
+ *
+ * As for `krcu_memb_call_rcu`.
+ */
+KRCU_API
+void krcu_memb_call_rcu_hurry(struct krcu_head *head,
+                              void (*func)(struct krcu_head *head));
+
+/**
+ * As `krcu_memb_synchronize_rcu`, expedited (see
+ * `krcu_synchronize_rcu_expedited`).
+ *
+ * Context: as `krcu_memb_synchronize_rcu`.
+ */
+KRCU_API void krcu_memb_synchronize_rcu_expedited(void);
+
+/**
+ * As `krcu_memb_start_poll_synchronize_rcu`, with the grace period run
+ * expedited. The cookie is an ordinary one.
+ *
+ * Context: any, except signal handlers.
+ */
+KRCU_API struct krcu_gp_cookie krcu_memb_start_poll_synchronize_rcu_expedited(void);
+
+/**
+ * As `krcu_qsbr_call_rcu`, and a qsbr grace period starts for it at once
+ * (see `krcu_call_rcu_hurry`).
+ *
+ * Context: as `krcu_qsbr_call_rcu`.
+ *
+ * # Safety
+ *
+ * As for `krcu_qsbr_call_rcu`.
+ */
+KRCU_API
+void krcu_qsbr_call_rcu_hurry(struct krcu_head *head,
+                              void (*func)(struct krcu_head *head));
+
+/**
+ * As `krcu_qsbr_synchronize_rcu`, expedited: the caller rescans the
+ * readers without sleeping for up to half a millisecond, so it returns
+ * the moment the last online reader announces a quiescent state or goes
+ * offline, then waits as `krcu_qsbr_synchronize_rcu` does. An online
+ * caller goes offline for the wait.
+ *
+ * Context: as `krcu_qsbr_synchronize_rcu`.
+ */
+KRCU_API void krcu_qsbr_synchronize_rcu_expedited(void);
+
+/**
+ * As `krcu_qsbr_start_poll_synchronize_rcu`, with the grace period run
+ * expedited. The cookie is an ordinary one.
+ *
+ * Context: any, except signal handlers.
+ */
+KRCU_API struct krcu_gp_cookie krcu_qsbr_start_poll_synchronize_rcu_expedited(void);
 
 /**
  * Waits for a memb grace period: every memb read section that began before

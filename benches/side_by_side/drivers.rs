@@ -40,10 +40,32 @@ fn compile_driver(bin: &Path, args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
+/// Where the liburcu drivers find liburcu: `LIBURCU_PREFIX=DIR` names an
+/// install (`DIR/include`, `DIR/lib`, e.g. one built from liburcu's source
+/// with `./configure --prefix=DIR`); unset, the system's.
+pub fn liburcu_prefix() -> Option<PathBuf> {
+    std::env::var_os("LIBURCU_PREFIX")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+}
+
+/// The version of the liburcu the drivers build against, as its
+/// pkg-config module says (None when pkg-config does not know it).
+pub fn liburcu_version() -> Option<String> {
+    let mut cmd = Command::new("pkg-config");
+    cmd.args(["--modversion", "liburcu"]);
+    if let Some(p) = liburcu_prefix() {
+        cmd.env("PKG_CONFIG_LIBDIR", p.join("lib/pkgconfig"));
+    }
+    let out = cmd.output().ok().filter(|o| o.status.success())?;
+    Some(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
 /// Builds the liburcu drivers (memb and qsbr with liburcu's inline read
 /// side, memb with its exported one); Err (with the reason) when liburcu is
 /// absent.
 pub fn build_liburcu() -> Result<BTreeMap<Impl, PathBuf>, String> {
+    let prefix = liburcu_prefix();
     let mut bins = BTreeMap::new();
     for (imp, flavor, extra) in [
         (Impl::LiburcuMemb, "memb", None),
@@ -52,6 +74,14 @@ pub fn build_liburcu() -> Result<BTreeMap<Impl, PathBuf>, String> {
     ] {
         let bin = target_dir().join(format!("driver_{}", imp.name()));
         let mut args: Vec<String> = extra.into_iter().map(String::from).collect();
+        if let Some(p) = &prefix {
+            let lib = p.join("lib");
+            args.extend([
+                format!("-I{}", p.join("include").display()),
+                format!("-L{}", lib.display()),
+                format!("-Wl,-rpath,{}", lib.display()),
+            ]);
+        }
         args.extend([
             format!("-lurcu-{flavor}"),
             "-lurcu-common".into(),

@@ -2,7 +2,9 @@
 //! qsbr), crossbeam-epoch and a plain atomic load, on the same workloads.
 //!
 //! `cargo bench --bench side_by_side [-- --runs N --json PATH --svg PATH
-//! --defer-count N --only WORKLOAD]`
+//! --defer-count N --only WORKLOAD]`; `LIBURCU_PREFIX=DIR` builds the
+//! liburcu drivers against the liburcu installed under `DIR` (default: the
+//! system's).
 //!
 //! Every (workload, implementation, reader threads) cell runs `--runs` times,
 //! each in a fresh child process (this binary re-executed with `--child`, or
@@ -84,7 +86,14 @@ fn main() {
     let opts = parse_options(&args);
     let mut drivers = BTreeMap::new();
     match drivers::build_liburcu() {
-        Ok(bins) => drivers.extend(bins),
+        Ok(bins) => {
+            let version = drivers::liburcu_version().unwrap_or_else(|| "of unknown version".into());
+            match drivers::liburcu_prefix() {
+                Some(p) => println!("liburcu {version} from LIBURCU_PREFIX={}", p.display()),
+                None => println!("liburcu {version} (the system's; LIBURCU_PREFIX=DIR picks another install)"),
+            }
+            drivers.extend(bins)
+        }
         Err(why) => println!(
             "liburcu not found ({why}): install it with `apt-get install liburcu-dev` to add the liburcu columns"
         ),

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "krcu.h"
 #include "check.h"
@@ -94,6 +95,55 @@ static void test_memb(void)
     krcu_memb_register_thread();
     krcu_memb_unregister_thread();
     krcu_unregister_thread();
+}
+
+/* Hurried callbacks and expedited grace periods: with a gather longer
+ * than the test, a hurried callback runs without a barrier, and an
+ * expedited grace period serves the plain one queued before it. */
+static void wait_for_callbacks(int n)
+{
+    for (int i = 0; atomic_load(&callbacks_run) < n; i++) {
+        CHECK(i < 50000); /* 50 s */
+        usleep(1000);
+    }
+}
+
+static void test_hurry_and_expedited(void)
+{
+    krcu_set_gather_us(600000000ULL); /* ten minutes */
+    krcu_rcu_barrier();
+    krcu_qsbr_rcu_barrier();
+    int before = atomic_load(&callbacks_run);
+    struct node *a = krcu_kmalloc(sizeof *a), *b = krcu_kmalloc(sizeof *b);
+    krcu_call_rcu_hurry(&a->head, free_node);
+    wait_for_callbacks(before + 1);
+    krcu_memb_call_rcu_hurry(&b->head, free_node);
+    wait_for_callbacks(before + 2);
+    struct node *c = krcu_kmalloc(sizeof *c);
+    krcu_call_rcu(&c->head, free_node);
+    krcu_synchronize_rcu_expedited();
+    wait_for_callbacks(before + 3);
+    krcu_memb_synchronize_rcu_expedited();
+    krcu_gp_cookie s = krcu_get_state_synchronize_rcu();
+    krcu_gp_cookie e = krcu_start_poll_synchronize_rcu_expedited();
+    krcu_cond_synchronize_rcu(e);
+    CHECK(krcu_poll_state_synchronize_rcu(e) && krcu_poll_state_synchronize_rcu(s));
+    krcu_gp_cookie m = krcu_memb_start_poll_synchronize_rcu_expedited();
+    krcu_memb_cond_synchronize_rcu(m);
+    CHECK(krcu_memb_poll_state_synchronize_rcu(m));
+
+    krcu_qsbr_register_thread();
+    struct node *q = krcu_kmalloc(sizeof *q);
+    krcu_qsbr_call_rcu_hurry(&q->head, free_node);
+    krcu_qsbr_thread_offline();
+    wait_for_callbacks(before + 4);
+    krcu_qsbr_thread_online();
+    krcu_qsbr_synchronize_rcu_expedited(); /* online: offline meanwhile */
+    krcu_gp_cookie qe = krcu_qsbr_start_poll_synchronize_rcu_expedited();
+    krcu_qsbr_cond_synchronize_rcu(qe);
+    CHECK(krcu_qsbr_poll_state_synchronize_rcu(qe));
+    krcu_qsbr_unregister_thread();
+    krcu_set_gather_us(1000);
 }
 
 static void test_qsbr(void)
@@ -322,6 +372,7 @@ int main(void)
     test_read_side_forms();
     test_memb();
     test_qsbr();
+    test_hurry_and_expedited();
     test_slab();
     test_nolock();
     pthread_t t;

@@ -55,6 +55,20 @@ pub trait Flavor: FlavorImpl + Copy + Default + Debug + Send + Sync + 'static {
     /// deadlock).
     fn synchronize();
 
+    /// [`synchronize`](Self::synchronize), expedited: the writer rescans the
+    /// readers without sleeping for up to half a millisecond, so it returns
+    /// the moment the last pre-existing reader leaves (memb) or announces a
+    /// quiescent state (qsbr), then waits as `synchronize` does. It costs
+    /// the calling thread CPU time, not the readers. Its grace period is
+    /// one of the same sequence as every other, so cookies need no
+    /// expedited variant (the kernel's `_full` cookies exist because its
+    /// expedited grace periods keep a sequence of their own).
+    ///
+    /// # Panics
+    ///
+    /// As for [`synchronize`](Self::synchronize).
+    fn synchronize_expedited();
+
     /// Queues `func(head)` to run after a grace period, on krcu's callback
     /// thread. Takes no lock, allocates nothing, never blocks; while more
     /// than about 128K callbacks wait to run it may yield the CPU to krcu's
@@ -66,6 +80,17 @@ pub trait Flavor: FlavorImpl + Copy + Default + Debug + Send + Sync + 'static {
     /// `head` points to a valid [`RcuHead`] that is not queued, and that stays
     /// valid and untouched by the caller until `func` runs.
     unsafe fn call_rcu(head: *mut RcuHead, func: RcuCallback);
+
+    /// [`call_rcu`](Self::call_rcu), and a grace period starts for it (and
+    /// for everything queued before it) at once instead of after the
+    /// callbacks have gathered (`krcu::rcu::gather_time`, 1 ms by default).
+    /// For a callback whose latency matters; a flood of them costs a grace
+    /// period each. Like `call_rcu`, it never blocks.
+    ///
+    /// # Safety
+    ///
+    /// As for [`call_rcu`](Self::call_rcu).
+    unsafe fn call_rcu_hurry(head: *mut RcuHead, func: RcuCallback);
 
     /// [`call_rcu`](Self::call_rcu) for any context, a signal handler that
     /// interrupted anything included: it never locks, allocates, waits or
@@ -94,6 +119,12 @@ pub trait Flavor: FlavorImpl + Copy + Default + Debug + Send + Sync + 'static {
     /// Like [`get_state`](Self::get_state), and makes sure that grace period
     /// will run without anyone waiting for it.
     fn start_poll() -> GpCookie;
+
+    /// [`start_poll`](Self::start_poll), with the grace period run
+    /// expedited (see [`synchronize_expedited`](Self::synchronize_expedited)).
+    /// The cookie is an ordinary one: poll it with
+    /// [`poll_state`](Self::poll_state).
+    fn start_poll_expedited() -> GpCookie;
 
     /// Waits for the cookie's grace period unless it has completed.
     ///

@@ -25,6 +25,20 @@ macro_rules! flavor_common {
             unsafe { DOMAIN.enqueue_throttled(head, func) };
         }
 
+        /// [`call_rcu`], and a grace period starts for it without waiting
+        /// for callbacks to gather. See
+        /// [`Flavor::call_rcu_hurry`](crate::Flavor::call_rcu_hurry).
+        ///
+        /// # Safety
+        ///
+        /// As for [`Flavor::call_rcu`](crate::Flavor::call_rcu).
+        #[inline]
+        pub unsafe fn call_rcu_hurry(head: *mut RcuHead, func: RcuCallback) {
+            // SAFETY: forwarded contract.
+            unsafe { call_rcu(head, func) };
+            DOMAIN.hurry();
+        }
+
         /// [`call_rcu`] for any context, a signal handler that interrupted
         /// anything included: it never locks, allocates, waits or yields, and
         /// never starts threads; a wait-free enqueue and, if the helper
@@ -54,7 +68,14 @@ macro_rules! flavor_common {
         /// See [`Flavor::start_poll`](crate::Flavor::start_poll).
         pub fn start_poll() -> GpCookie {
             let c = DOMAIN.get_state();
-            DOMAIN.request(c);
+            DOMAIN.request(c, crate::domain::grace::Pace::Normal);
+            c
+        }
+
+        /// See [`Flavor::start_poll_expedited`](crate::Flavor::start_poll_expedited).
+        pub fn start_poll_expedited() -> GpCookie {
+            let c = DOMAIN.get_state();
+            DOMAIN.request(c, crate::domain::grace::Pace::Expedited);
             c
         }
 
@@ -89,9 +110,19 @@ macro_rules! flavor_common {
             fn synchronize() {
                 synchronize()
             }
+            fn synchronize_expedited() {
+                synchronize_expedited()
+            }
             unsafe fn call_rcu(head: *mut RcuHead, func: RcuCallback) {
                 // SAFETY: forwarded contract.
                 unsafe { call_rcu(head, func) }
+            }
+            unsafe fn call_rcu_hurry(head: *mut RcuHead, func: RcuCallback) {
+                // SAFETY: forwarded contract.
+                unsafe { call_rcu_hurry(head, func) }
+            }
+            fn start_poll_expedited() -> GpCookie {
+                start_poll_expedited()
             }
             fn barrier() {
                 barrier()

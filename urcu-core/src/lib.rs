@@ -28,6 +28,7 @@
 // Under loom only the protocol modules are compiled, without their users.
 #![cfg_attr(loom, allow(dead_code))]
 
+mod cadence;
 mod entry;
 mod head;
 mod primitive;
@@ -73,6 +74,7 @@ pub use seq::GpCookie;
 
 #[cfg(not(loom))]
 pub use {
+    cadence::{gather_time, set_gather_time},
     callback::{defer, defer_drop},
     cell::RcuCell,
     domain::{grace::set_stall_timeout, Stats},

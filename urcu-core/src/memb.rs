@@ -26,6 +26,7 @@
 
 pub use crate::flavor::Memb;
 
+use crate::domain::grace::Pace;
 use crate::domain::{Domain, FlavorImpl, Private, Stats};
 use crate::flavor::{arm_exit_hook, Flavor, Guard, Registration};
 use crate::head::{RcuCallback, RcuHead};
@@ -277,7 +278,19 @@ fn forbid_in_read_section(what: &str) {
 pub fn synchronize() {
     forbid_in_read_section("memb::synchronize()");
     DOMAIN.ensure_init();
-    DOMAIN.wait_for(DOMAIN.get_state());
+    DOMAIN.wait_for(DOMAIN.get_state(), Pace::Normal);
+}
+
+/// [`synchronize`], expedited: after the grace period's membarrier() the
+/// writer rescans the readers without sleeping for a while (each is seen
+/// the moment it leaves its section), then waits as `synchronize` does.
+/// Costs the calling thread CPU time; never waits for a callback gather.
+/// See [`Flavor::synchronize_expedited`].
+#[track_caller]
+pub fn synchronize_expedited() {
+    forbid_in_read_section("memb::synchronize_expedited()");
+    DOMAIN.ensure_init();
+    DOMAIN.wait_for(DOMAIN.get_state(), Pace::Expedited);
 }
 
 /// Waits until every callback queued before the call has run.
@@ -294,7 +307,7 @@ pub fn cond_synchronize(cookie: GpCookie) {
     if !DOMAIN.poll_state(cookie) {
         forbid_in_read_section("memb::cond_synchronize()");
         DOMAIN.ensure_init();
-        DOMAIN.wait_for(DOMAIN.bounded(cookie));
+        DOMAIN.wait_for(DOMAIN.bounded(cookie), Pace::Normal);
     }
 }
 

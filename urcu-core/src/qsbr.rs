@@ -29,6 +29,7 @@
 
 pub use crate::flavor::Qsbr;
 
+use crate::domain::grace::Pace;
 use crate::domain::{Domain, FlavorImpl, Private, Stats};
 use crate::flavor::{arm_exit_hook, Flavor, Guard, Registration};
 use crate::head::{RcuCallback, RcuHead};
@@ -298,7 +299,20 @@ pub fn synchronize() {
     forbid_in_read_section("qsbr::synchronize()");
     DOMAIN.ensure_init();
     let cookie = DOMAIN.get_state();
-    offline(|| DOMAIN.wait_for(cookie));
+    offline(|| DOMAIN.wait_for(cookie, Pace::Normal));
+}
+
+/// [`synchronize`], expedited: the writer rescans the readers without
+/// sleeping for a while (they are seen the moment they announce a
+/// quiescent state or go offline), then waits as `synchronize` does. Costs
+/// the calling thread CPU time; never waits for a callback gather. See
+/// [`Flavor::synchronize_expedited`].
+#[track_caller]
+pub fn synchronize_expedited() {
+    forbid_in_read_section("qsbr::synchronize_expedited()");
+    DOMAIN.ensure_init();
+    let cookie = DOMAIN.get_state();
+    offline(|| DOMAIN.wait_for(cookie, Pace::Expedited));
 }
 
 /// Waits until every callback queued before the call has run. An online
@@ -317,7 +331,7 @@ pub fn cond_synchronize(cookie: GpCookie) {
         forbid_in_read_section("qsbr::cond_synchronize()");
         DOMAIN.ensure_init();
         let target = DOMAIN.bounded(cookie);
-        offline(|| DOMAIN.wait_for(target));
+        offline(|| DOMAIN.wait_for(target, Pace::Normal));
     }
 }
 

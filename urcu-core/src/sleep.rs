@@ -91,6 +91,20 @@ impl SleepFlag {
         true
     }
 
+    /// Whether the flag says the helper sleeps (a model's final check).
+    #[cfg(loom)]
+    pub(crate) fn says_sleeping(&self) -> bool {
+        // Relaxed: the model's threads have joined.
+        self.word.load(Relaxed) == SLEEPING
+    }
+
+    /// The helper, after a look that found nothing: sleeps until a
+    /// producer wakes it or `timeout` passes (the caller looks again).
+    #[cfg(not(loom))]
+    pub(crate) fn sleep_for(&self, timeout: std::time::Duration) {
+        crate::sys::futex::wait(&self.word, SLEEPING, Some(timeout));
+    }
+
     /// In a fork child: no helper sleeps.
     #[cfg(not(loom))]
     pub(crate) fn reset(&self) {

@@ -1,6 +1,8 @@
 //! rcutorture-style torture: readers walk shared objects and check that none
 //! they can reach has been freed, while updaters retire objects through
-//! every path (synchronize, call_rcu, defer_drop, RcuCell, polled cookies).
+//! every path (synchronize and its expedited form, call_rcu and
+//! call_rcu_hurry, defer_drop, RcuCell, normal and expedited polled
+//! cookies), under the default cadence (callbacks gather for 1 ms).
 //!
 //! Freed objects are poisoned and never returned to the allocator, so a
 //! premature free stays visible to any reader that still holds the object.
@@ -135,16 +137,27 @@ fn torture<F: Flavor>() {
                     generation += 1;
                     let slot = &slots[(generation as usize * 7 + u) % SLOTS];
                     let old = slot.swap(new_obj(generation), AcqRel);
-                    match generation % 5 {
+                    match generation % 8 {
                         0 => {
                             F::synchronize();
                             free(old, &FREED);
                         }
+                        5 => {
+                            F::synchronize_expedited();
+                            free(old, &FREED);
+                        }
                         // SAFETY: `old` is unlinked and retired once.
                         1 => unsafe { F::call_rcu(old as *mut RcuHead, free_cb) },
+                        // SAFETY: as above.
+                        6 => unsafe { F::call_rcu_hurry(old as *mut RcuHead, free_cb) },
                         2 => urcu_core::defer_drop::<F, _>(Box::new(Retire(old))),
-                        3 => {
-                            polled.push((F::start_poll(), old));
+                        3 | 7 => {
+                            let cookie = if generation % 8 == 3 {
+                                F::start_poll()
+                            } else {
+                                F::start_poll_expedited()
+                            };
+                            polled.push((cookie, old));
                             polled.retain(|&(c, o)| {
                                 let done = F::poll_state(c);
                                 if done {

@@ -5,6 +5,7 @@
 //! |---|---|---|
 //! | `KRCU_STALL_TIMEOUT_MS` | 10000 | `krcu_set_stall_timeout_ms` |
 //! | `KRCU_KFREE_MONITOR_MS` | 5 | `krcu_set_kfree_monitor_ms` |
+//! | `KRCU_GATHER_US` | 1000 | `krcu_set_gather_us` |
 //! | `KRCU_SLAB_DEBUG` | 0 (1 in debug builds) | `krcu_set_debug_checks` |
 //! | `KRCU_FORCE_FENCE` | 0 | none: read once, when memb starts |
 
@@ -41,6 +42,7 @@ unsafe impl Sync for Arg {}
 /// |-------------------------|----------------------|-----------------------------|
 /// | `KRCU_STALL_TIMEOUT_MS` | 10000                | `krcu_set_stall_timeout_ms` |
 /// | `KRCU_KFREE_MONITOR_MS` | 5                    | `krcu_set_kfree_monitor_ms` |
+/// | `KRCU_GATHER_US`        | 1000                 | `krcu_set_gather_us`        |
 /// | `KRCU_SLAB_DEBUG`       | 0 (1 in debug builds)| `krcu_set_debug_checks`     |
 /// | `KRCU_FORCE_FENCE`      | 0                    | none: read when memb starts |
 ///
@@ -86,6 +88,22 @@ pub unsafe extern "C" fn krcu_set_log_handler(handler: krcu_log_fn, arg: *mut c_
 pub extern "C" fn krcu_set_stall_timeout_ms(ms: u64) {
     ffi("krcu_set_stall_timeout_ms", || {
         urcu_core::set_stall_timeout(Duration::from_millis(ms))
+    })
+}
+
+/// Sets how long callbacks (`krcu_call_rcu`) and kfree_rcu batches gather
+/// before a grace period starts for them, in microseconds (both flavors;
+/// the environment's `KRCU_GATHER_US` sets the default, 1000). Longer
+/// means fewer grace periods under a flood of callbacks, and later
+/// callbacks; 0 starts a grace period whenever the helper finds work.
+/// `krcu_rcu_barrier`, `krcu_call_rcu_hurry`, `krcu_start_poll_*` and
+/// `krcu_synchronize_rcu` never wait for it.
+///
+/// Context: any but a signal handler.
+#[no_mangle]
+pub extern "C" fn krcu_set_gather_us(us: u64) {
+    ffi("krcu_set_gather_us", || {
+        urcu_core::set_gather_time(Duration::from_micros(us))
     })
 }
 

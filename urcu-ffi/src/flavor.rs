@@ -40,23 +40,31 @@ fn checked_head(name: &str, head: *mut krcu_head) -> *mut RcuHead {
 /// # Safety
 ///
 /// As for `krcu_call_rcu`.
-unsafe fn call_rcu<F: Flavor>(
+pub(crate) unsafe fn call_rcu<F: Flavor>(
     name: &str,
     head: *mut krcu_head,
     func: Option<unsafe extern "C" fn(head: *mut krcu_head)>,
-    nolock: bool,
+    how: Queue,
 ) {
     let (h, f) = (checked_head(name, head), callback(name, func));
     ffi(name, || {
         // SAFETY: the caller's contract.
         unsafe {
-            if nolock {
-                F::call_rcu_nolock(h, f)
-            } else {
-                F::call_rcu(h, f)
+            match how {
+                Queue::Plain => F::call_rcu(h, f),
+                Queue::NoLock => F::call_rcu_nolock(h, f),
+                Queue::Hurry => F::call_rcu_hurry(h, f),
             }
         }
     })
+}
+
+/// Which of the core's enqueues a C `call_rcu` export is.
+#[derive(Clone, Copy)]
+pub(crate) enum Queue {
+    Plain,
+    NoLock,
+    Hurry,
 }
 
 // ---- memb (the default flavor) grace periods ----
@@ -87,7 +95,7 @@ pub unsafe extern "C" fn krcu_call_rcu(
     func: Option<unsafe extern "C" fn(head: *mut krcu_head)>,
 ) {
     // SAFETY: the caller's contract.
-    unsafe { call_rcu::<Memb>("krcu_call_rcu", head, func, false) }
+    unsafe { call_rcu::<Memb>("krcu_call_rcu", head, func, Queue::Plain) }
 }
 
 /// As `krcu_call_rcu`, also from a signal handler that interrupted
@@ -105,7 +113,7 @@ pub unsafe extern "C" fn krcu_call_rcu_nolock(
     func: Option<unsafe extern "C" fn(head: *mut krcu_head)>,
 ) {
     // SAFETY: the caller's contract.
-    unsafe { call_rcu::<Memb>("krcu_call_rcu_nolock", head, func, true) }
+    unsafe { call_rcu::<Memb>("krcu_call_rcu_nolock", head, func, Queue::NoLock) }
 }
 
 /// Waits until every memb callback queued before the call has run.
@@ -186,7 +194,7 @@ pub unsafe extern "C" fn krcu_memb_call_rcu(
     func: Option<unsafe extern "C" fn(head: *mut krcu_head)>,
 ) {
     // SAFETY: the caller's contract.
-    unsafe { call_rcu::<Memb>("krcu_memb_call_rcu", head, func, false) }
+    unsafe { call_rcu::<Memb>("krcu_memb_call_rcu", head, func, Queue::Plain) }
 }
 
 /// As `krcu_memb_call_rcu`, also from a signal handler that interrupted
@@ -204,7 +212,7 @@ pub unsafe extern "C" fn krcu_memb_call_rcu_nolock(
     func: Option<unsafe extern "C" fn(head: *mut krcu_head)>,
 ) {
     // SAFETY: the caller's contract.
-    unsafe { call_rcu::<Memb>("krcu_memb_call_rcu_nolock", head, func, true) }
+    unsafe { call_rcu::<Memb>("krcu_memb_call_rcu_nolock", head, func, Queue::NoLock) }
 }
 
 /// Waits until every memb callback queued before the call has run.
@@ -285,7 +293,7 @@ pub unsafe extern "C" fn krcu_qsbr_call_rcu(
     func: Option<unsafe extern "C" fn(head: *mut krcu_head)>,
 ) {
     // SAFETY: the caller's contract.
-    unsafe { call_rcu::<Qsbr>("krcu_qsbr_call_rcu", head, func, false) }
+    unsafe { call_rcu::<Qsbr>("krcu_qsbr_call_rcu", head, func, Queue::Plain) }
 }
 
 /// As `krcu_qsbr_call_rcu`, also from a signal handler that interrupted
@@ -303,7 +311,7 @@ pub unsafe extern "C" fn krcu_qsbr_call_rcu_nolock(
     func: Option<unsafe extern "C" fn(head: *mut krcu_head)>,
 ) {
     // SAFETY: the caller's contract.
-    unsafe { call_rcu::<Qsbr>("krcu_qsbr_call_rcu_nolock", head, func, true) }
+    unsafe { call_rcu::<Qsbr>("krcu_qsbr_call_rcu_nolock", head, func, Queue::NoLock) }
 }
 
 /// Waits until every qsbr callback queued before the call has run.

@@ -22,6 +22,7 @@
 #![allow(non_camel_case_types)]
 
 mod config;
+mod expedited;
 mod flavor;
 mod guard;
 mod inline;
@@ -31,6 +32,7 @@ mod terms;
 mod types;
 
 pub use config::*;
+pub use expedited::*;
 pub use flavor::*;
 pub use inline::*;
 pub use slab::*;

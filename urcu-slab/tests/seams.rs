@@ -5,7 +5,9 @@
 //! * memb readers and online qsbr readers check that the object they reach
 //!   through a shared slot is alive (its magic is set, cleared only by the
 //!   cache's `rcu_dtor` after a grace period of both flavors);
-//! * updaters replace the object and retire the old one with `kfree_rcu`;
+//! * updaters replace the object and retire the old one with `kfree_rcu`,
+//!   and run grace periods of every kind (normal, expedited, polled,
+//!   hurried callbacks) against the gathering helpers;
 //! * the qsbr readers also call slab barriers and create and destroy
 //!   caches while online;
 //! * callbacks and `rcu_dtor`s allocate and free slab memory, read under
@@ -150,17 +152,25 @@ unsafe extern "C" fn seam_callback(head: *mut RcuHead) {
     // SAFETY: ours, freed once after a grace period.
     unsafe { urcu_slab::kvfree_rcu(k.as_ptr()) };
     if cb.depth < 2 {
-        queue_callback(cb.depth + 1);
+        queue_callback(cb.depth + 1, cb.depth == 0);
     }
 }
 
-fn queue_callback(depth: u32) {
+/// Queues a callback that queues more; `hurry` starts its grace period
+/// without waiting for the gather.
+fn queue_callback(depth: u32, hurry: bool) {
     let cb = Box::into_raw(Box::new(Cb {
         head: RcuHead::new(),
         depth,
     }));
     // SAFETY: a fresh head at the start of a boxed Cb.
-    unsafe { memb::call_rcu(cb as *mut RcuHead, seam_callback) };
+    unsafe {
+        if hurry {
+            memb::call_rcu_hurry(cb as *mut RcuHead, seam_callback)
+        } else {
+            memb::call_rcu(cb as *mut RcuHead, seam_callback)
+        }
+    }
 }
 
 /// Heads for the handlers' call_rcu_nolock, allocated up front.
@@ -214,7 +224,7 @@ fn child_work(cache: &KmemCache) {
     unsafe { kfree_rcu!(o, Obj, rcu) };
     memb::synchronize();
     qsbr::synchronize();
-    queue_callback(2);
+    queue_callback(2, false);
     memb::barrier();
     kvfree_rcu_barrier();
     let c = KmemCache::new("seams-child", 64, CacheArgs::default()).unwrap();
@@ -360,11 +370,18 @@ fn run_all(cache: Arc<KmemCache>, deadline: Instant) {
                     // SAFETY: unpublished above, retired once.
                     unsafe { kfree_rcu!(old, Obj, rcu) };
                     match rng.next() % 64 {
-                        0 => queue_callback(0),
+                        0 => queue_callback(0, false),
                         1 => memb::synchronize(),
                         2 => {
                             let c = memb::start_poll();
                             memb::cond_synchronize(c);
+                        }
+                        3 => queue_callback(0, true),
+                        4 => memb::synchronize_expedited(),
+                        5 => qsbr::synchronize_expedited(),
+                        6 => {
+                            let c = qsbr::start_poll_expedited();
+                            qsbr::cond_synchronize(c);
                         }
                         _ => {}
                     }

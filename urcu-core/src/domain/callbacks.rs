@@ -3,6 +3,7 @@
 //! batch whose grace period has ended.
 
 use super::{Domain, FlavorImpl, Private};
+use crate::cadence::HURRY_EVERY;
 use crate::head::{RcuCallback, RcuHead};
 use crate::primitive::{AtomicU32, AtomicU64};
 use crate::queue::Batch;
@@ -44,11 +45,22 @@ impl<F: FlavorImpl> Domain<F> {
         };
         // Behind other callbacks, this one is seen by any look of the
         // helper's (sleep.rs): only the call that made the queue non-empty
-        // wakes it.
-        if was_empty {
+        // wakes it, and the one that completes a batch worth a grace period
+        // now (crate::cadence) hurries it.
+        if queued % HURRY_EVERY == HURRY_EVERY - 1 {
+            self.hurry();
+        } else if was_empty {
             self.wake_gp_helper();
         }
         queued
+    }
+
+    /// After an enqueue: a grace period should start for what is queued
+    /// without waiting for the gather (`crate::cadence`). Async-signal-safe.
+    #[inline]
+    pub(crate) fn hurry(&self) {
+        self.helpers.hurry.set();
+        self.wake_gp_helper();
     }
 
     /// `call_rcu`'s enqueue: [`enqueue`](Self::enqueue), then, every
@@ -103,6 +115,8 @@ impl<F: FlavorImpl> Domain<F> {
         // SAFETY: `marker` outlives its callback: we wait for it below, and
         // `head` is its first field so the callback can find `done`.
         unsafe { self.enqueue(head, barrier_done) };
+        // A barrier never waits for a gather.
+        self.hurry();
         // Acquire pairs with the Release store in `barrier_done`.
         while marker.done.load(Acquire) == 0 {
             futex::wait(&marker.done, 0, None);
@@ -144,6 +158,12 @@ pub(super) fn invoke<F: FlavorImpl>(batch: &Batch, invoked: &AtomicU64) {
         // SAFETY: the batch owns its nodes until their callback runs; read
         // the link first, since the callback may free the node.
         let next = unsafe { batch.next(node) };
+        if let Some(nx) = next {
+            // The next node's line arrives while this callback runs: a
+            // batch spliced a gather ago is out of this CPU's caches, and
+            // the walk would otherwise wait for each node in turn.
+            crate::primitive::prefetch(nx);
+        }
         // SAFETY: `func` was set by `enqueue` before the node was published.
         let func = unsafe { (*node).func }.expect("queued head has a callback");
         if is_barrier(func) {

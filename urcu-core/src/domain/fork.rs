@@ -26,7 +26,7 @@ impl<F: FlavorImpl> Domain<F> {
             work,
             _invoking: invoking,
             ready,
-            _gp: gp,
+            gp,
             registry,
         }
     }
@@ -38,7 +38,7 @@ pub(crate) struct ForkGuards<F: FlavorImpl> {
     // Dropped in reverse order of locking (fields drop in declaration order,
     // and none of these nest inside another's release).
     registry: MutexGuard<'static, Registry>,
-    _gp: MutexGuard<'static, GpScratch>,
+    gp: MutexGuard<'static, GpScratch>,
     ready: MutexGuard<'static, VecDeque<Batch>>,
     _invoking: MutexGuard<'static, ()>,
     work: MutexGuard<'static, Pending>,
@@ -57,12 +57,19 @@ impl<F: FlavorImpl> ForkGuards<F> {
         d.helpers.started.store(false, Relaxed);
         d.helpers.gp_sleep.reset();
         d.helpers.reclaim_sleep.reset();
+        // What a grace period took and served stays in `taken` (and
+        // `handed` stays set) for the child's helper to pass on.
+        d.helpers.hurry.reset();
         reader::writer_wakes(d.gp);
         // SAFETY: no other thread exists in the child, and we hold the
         // locks of the batches (the same for the two loops below).
         unsafe { d.callbacks.queue.repair_after_fork() };
         for (_, batch) in self.work.batches.iter_mut() {
             // SAFETY: as above: the child's only thread, holding `work`.
+            unsafe { batch.repair_after_fork() };
+        }
+        for (_, batch) in self.gp.taken.iter_mut() {
+            // SAFETY: as above: the child's only thread, holding `gp_lock`.
             unsafe { batch.repair_after_fork() };
         }
         for batch in self.ready.iter_mut() {

@@ -14,6 +14,21 @@ use std::time::{Duration, Instant};
 /// `RCU_QS_ACTIVE_ATTEMPTS`. Readers in short sections are caught here.
 const ACTIVE_ATTEMPTS: u32 = 100;
 
+/// How long an expedited grace period rescans without sleeping before it
+/// falls back to the futex: readers are caught the moment they leave (or,
+/// in qsbr, announce), and a reader that stays longer than this costs the
+/// writer no more CPU than a normal grace period would.
+const EXPEDITED_SPIN: Duration = Duration::from_micros(500);
+
+/// How a grace period waits for its readers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Pace {
+    /// [`ACTIVE_ATTEMPTS`] rescans, then sleep until readers wake the writer.
+    Normal,
+    /// Rescan for [`EXPEDITED_SPIN`] before sleeping.
+    Expedited,
+}
+
 /// Default stall timeout; `KRCU_STALL_TIMEOUT_MS` overrides it.
 const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -112,12 +127,17 @@ impl<F: FlavorImpl> Domain<F> {
     }
 
     /// Runs grace periods, or waits for those others run, until `cookie`.
-    pub(crate) fn wait_for(&self, cookie: GpCookie) {
+    /// Callbacks its grace periods take are passed on to the helper.
+    pub(crate) fn wait_for(&self, cookie: GpCookie, pace: Pace) {
         while !self.poll_state(cookie) {
             let mut scratch = lock(&self.grace.gp_lock);
             // Whoever held the lock may have run the grace period we need.
-            if !self.poll_state(cookie) {
-                self.run_gp(&mut scratch);
+            if !self.poll_state(cookie) && self.run_gp(&mut scratch, pace) {
+                self.helpers.handed.set();
+                drop(scratch);
+                // After `handed` (the wake's fence orders it): the helper
+                // passes the batch on to the callback thread.
+                self.wake_gp_helper();
             }
         }
     }
@@ -138,8 +158,14 @@ impl<F: FlavorImpl> Domain<F> {
         }
     }
 
-    /// Asks the helper for a grace period satisfying `cookie`.
-    pub(crate) fn request(&'static self, cookie: GpCookie) {
+    /// Asks the helper for a grace period satisfying `cookie`, run at
+    /// `pace`.
+    pub(crate) fn request(&'static self, cookie: GpCookie, pace: Pace) {
+        if pace == Pace::Expedited {
+            // Relaxed: a hint the helper reads before its next grace
+            // period; one it misses runs at the normal pace.
+            self.helpers.expedite.store(true, Relaxed);
+        }
         // Relaxed: the CAS below re-reads it; its SeqCst success is the
         // ordering that counts.
         let mut cur = self.grace.needed.load(Relaxed);
@@ -159,11 +185,18 @@ impl<F: FlavorImpl> Domain<F> {
         self.wake_gp_helper();
     }
 
-    /// One grace period. The caller holds `gp_lock`.
-    pub(super) fn run_gp(&self, scratch: &mut GpScratch) {
+    /// One grace period; it serves every callback queued before it
+    /// started, which it leaves in `scratch.taken`. The caller holds
+    /// `gp_lock`. Returns whether it took callbacks.
+    pub(super) fn run_gp(&self, scratch: &mut GpScratch, pace: Pace) -> bool {
         // Relaxed: the sequence is written only under gp_lock; the start is
         // ordered before the scan by the master fence (see `get_state`).
         let s = self.grace.seq.load(Relaxed);
+        // Splices are serialized by gp_lock (the queue's one consumer).
+        // Every callback spliced here was queued before the counter advance
+        // below, so every reader that may hold its object is old to this
+        // grace period.
+        let taken = self.callbacks.queue.splice();
         self.grace.seq.store(seq::start(s), Relaxed);
         F::master_fence();
         // gp.ctr is written only here, under gp_lock; readers that load the
@@ -183,9 +216,22 @@ impl<F: FlavorImpl> Domain<F> {
         }
         scratch.readers.clear();
         scratch.readers.extend_from_slice(&scratch.registered);
-        self.wait_for_readers(&mut scratch.readers, gp);
+        self.wait_for_readers(&mut scratch.readers, gp, pace);
         F::fence_after_scan();
-        self.grace.seq.store(seq::end(seq::start(s)), Release);
+        let end = seq::end(seq::start(s));
+        self.grace.seq.store(end, Release);
+        match taken {
+            Some(batch) => {
+                match scratch.taken.last_mut() {
+                    // SAFETY: both batches are ours (gp_lock) and disjoint;
+                    // both are served.
+                    Some((_, last)) => unsafe { last.append(batch) },
+                    None => scratch.taken.push((end, batch)),
+                }
+                true
+            }
+            None => false,
+        }
     }
 
     /// Whether any of `readers` is still *old*: one pass over their words,
@@ -200,7 +246,7 @@ impl<F: FlavorImpl> Domain<F> {
         !readers.is_empty()
     }
 
-    fn wait_for_readers(&self, readers: &mut Vec<&'static Entry>, gp: u64) {
+    fn wait_for_readers(&self, readers: &mut Vec<&'static Entry>, gp: u64, pace: Pace) {
         let started = Instant::now();
         let timeout = stall_timeout();
         let mut next_report = started + timeout;
@@ -211,7 +257,12 @@ impl<F: FlavorImpl> Domain<F> {
             if !self.retain_old(readers, gp) {
                 return;
             }
-            if attempts < ACTIVE_ATTEMPTS {
+            let spin = match pace {
+                Pace::Normal => attempts < ACTIVE_ATTEMPTS,
+                // The clock is read once every 64 rescans.
+                Pace::Expedited => attempts % 64 != 63 || started.elapsed() < EXPEDITED_SPIN,
+            };
+            if spin {
                 // Spin, never yield: a yield hands the CPU to a runnable
                 // reader and leaves this writer waiting a whole time slice
                 // for it back (4 ms per grace period when readers outnumber

@@ -4,9 +4,11 @@
 //! there is no work (the handshakes of `crate::sleep`).
 
 use super::callbacks::invoke;
-use super::{lock, Domain, FlavorImpl, Pending};
+use super::grace::Pace;
+use super::{lock, Domain, FlavorImpl, GpScratch, Pending};
 use crate::seq::{self, GpCookie};
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
+use std::time::Instant;
 
 impl<F: FlavorImpl> Domain<F> {
     /// Wakes the grace-period helper if it sleeps. After the exchange in
@@ -48,37 +50,47 @@ impl<F: FlavorImpl> Domain<F> {
         self.helpers.started.store(true, Release);
     }
 
-    /// The grace-period helper's loop.
+    /// The grace-period helper's loop: passes on what grace periods served,
+    /// and runs a grace period for queued callbacks once they have gathered
+    /// (`crate::cadence`) or something hurries them, and for polled cookies
+    /// at once.
     fn gp_helper(&'static self) -> ! {
+        // When this helper last started a grace period.
+        let mut last_start: Option<Instant> = None;
         loop {
             {
                 let mut pending = lock(&self.helpers.work);
-                if let Some(batch) = self.callbacks.queue.splice() {
-                    // The cookie is taken after the splice, so after every
-                    // spliced callback was queued.
-                    let cookie = self.get_state().seq;
-                    match pending.batches.back_mut() {
-                        // SAFETY: both batches are ours and disjoint.
-                        Some((c, last)) if *c == cookie => unsafe { last.append(batch) },
-                        _ => pending.batches.push_back((cookie, batch)),
-                    }
+                if self.helpers.handed.is_set() {
+                    self.take_handed(&mut lock(&self.grace.gp_lock), &mut pending);
                 }
                 self.hand_on_done(&mut pending);
-                // Relaxed sequence loads: only deciding whether to run a
-                // grace period (re-checked under gp_lock); `needed` is SeqCst
-                // as in `helper_should_sleep`.
-                let wanted = pending
-                    .batches
-                    .front()
-                    .map(|(c, _)| *c)
-                    .into_iter()
-                    .chain(Some(self.grace.needed.load(SeqCst)))
-                    .find(|&c| !seq::done(self.grace.seq.load(Relaxed), c));
-                if let Some(c) = wanted {
-                    let mut scratch = lock(&self.grace.gp_lock);
-                    if !seq::done(self.grace.seq.load(Relaxed), c) {
-                        self.run_gp(&mut scratch);
+                let callbacks = !self.callbacks.queue.is_empty();
+                if callbacks || self.polled() {
+                    let due = last_start.map(|t| t + crate::cadence::gather_time());
+                    if let Some(due) = due.filter(|&d| Instant::now() < d) {
+                        if !self.helpers.hurry.is_set() && !self.polled() {
+                            drop(pending);
+                            self.gather(due);
+                            continue;
+                        }
                     }
+                    // Before the splice in run_gp: the callbacks of the
+                    // hurries it takes are in that splice.
+                    self.helpers.hurry.take();
+                    // Relaxed: a hint; a missed one runs this grace period
+                    // at the normal pace.
+                    let pace = if self.helpers.expedite.swap(false, Relaxed) {
+                        Pace::Expedited
+                    } else {
+                        Pace::Normal
+                    };
+                    let mut scratch = lock(&self.grace.gp_lock);
+                    // Another runner may have served both while we waited.
+                    if self.polled() || !self.callbacks.queue.is_empty() {
+                        last_start = Some(Instant::now());
+                        self.run_gp(&mut scratch, pace);
+                    }
+                    self.take_handed(&mut scratch, &mut pending);
                     drop(scratch);
                     self.hand_on_done(&mut pending);
                     continue;
@@ -91,6 +103,48 @@ impl<F: FlavorImpl> Domain<F> {
         }
     }
 
+    /// Whether a polled cookie (`start_poll`) waits for a grace period.
+    fn polled(&self) -> bool {
+        // SeqCst `needed`: as in `helper_should_sleep`. Relaxed sequence:
+        // only deciding; re-checked under gp_lock.
+        !seq::done(self.grace.seq.load(Relaxed), self.grace.needed.load(SeqCst))
+    }
+
+    /// Lets callbacks gather in the queue until `due`, unless a producer
+    /// hurries the helper, a cookie is polled, or another grace period
+    /// hands callbacks on. While the queue is not empty producers do not
+    /// wake the helper (`enqueue`), so a gather costs them nothing.
+    fn gather(&self, due: Instant) {
+        // The helper's half of the handshake of `crate::cadence`: say it
+        // sleeps, then look. Relaxed loads: ordered by the announcement's
+        // fence.
+        self.helpers.gp_sleep.announce();
+        let early = self.helpers.hurry.is_set()
+            || self.helpers.handed.is_set()
+            || !seq::done(
+                self.grace.seq.load(Relaxed),
+                self.grace.needed.load(Relaxed),
+            );
+        if !early {
+            self.helpers
+                .gp_sleep
+                .sleep_for(due.saturating_duration_since(Instant::now()));
+        }
+        self.helpers.gp_sleep.stay_awake();
+    }
+
+    /// Moves the callbacks grace periods served from `scratch` to `pending`.
+    fn take_handed(&self, scratch: &mut GpScratch, pending: &mut Pending) {
+        self.helpers.handed.clear();
+        for (cookie, batch) in scratch.taken.drain(..) {
+            match pending.batches.back_mut() {
+                // SAFETY: both batches are ours and disjoint.
+                Some((c, last)) if *c == cookie => unsafe { last.append(batch) },
+                _ => pending.batches.push_back((cookie, batch)),
+            }
+        }
+    }
+
     /// Whether there is no work; leaves the sleep flag announced when so.
     fn helper_should_sleep(&self) -> bool {
         // The helper's half of the sleep handshake with `enqueue` and
@@ -99,6 +153,7 @@ impl<F: FlavorImpl> Domain<F> {
         // announcement's fence.
         self.helpers.gp_sleep.announce();
         let idle = self.callbacks.queue.is_empty()
+            && !self.helpers.handed.is_set()
             && seq::done(
                 self.grace.seq.load(Relaxed),
                 self.grace.needed.load(Relaxed),

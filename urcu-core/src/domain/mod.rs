@@ -14,7 +14,8 @@
 //! * [`callbacks`]: `call_rcu`'s queue, the backlog throttle, `barrier`,
 //!   invoking a batch;
 //! * [`helpers`]: the two helper threads (the grace-period loop and the
-//!   reclaim loop) and their lazy start;
+//!   reclaim loop) and their lazy start; the cadence they keep is
+//!   `crate::cadence`'s;
 //! * [`fork`]: the locks a domain holds across `fork()` and the child's
 //!   reset.
 //!
@@ -31,7 +32,8 @@
 //!
 //! One grace period:
 //!
-//! 1. advance the sequence to in-progress;
+//! 1. take every queued callback (they are this grace period's to serve),
+//!    and advance the sequence to in-progress;
 //! 2. master fence: updates made before the cookie was taken are visible to
 //!    every reader that starts after this point, and every reader that
 //!    started before it is visible to the scan;
@@ -58,6 +60,7 @@ pub(crate) mod fork;
 pub(crate) mod grace;
 mod helpers;
 
+use crate::cadence::{Handed, Hurry};
 use crate::entry::{Entry, Passes};
 use crate::once::ForkOnce;
 use crate::primitive::{AtomicBool, AtomicU64};
@@ -160,6 +163,9 @@ pub(crate) struct GpScratch {
     generation: u64,
     /// The records the running grace period still waits for.
     readers: Vec<&'static Entry>,
+    /// Callbacks grace periods took and served, with their cookies, for the
+    /// helper to pass on (`Helpers::handed` says there are some).
+    taken: Vec<(u64, Batch)>,
 }
 
 /// The grace-period mechanism's state ([`grace`]).
@@ -212,6 +218,12 @@ struct Helpers {
     ready: Mutex<VecDeque<Batch>>,
     gp_sleep: SleepFlag,
     reclaim_sleep: SleepFlag,
+    /// A grace period should start without waiting for the gather.
+    hurry: Hurry,
+    /// A grace period the helper did not run took callbacks.
+    handed: Handed,
+    /// The helper's next grace period is expedited (`start_poll_expedited`).
+    expedite: AtomicBool,
 }
 
 /// A flavor's domain: see the module's documentation.
@@ -260,6 +272,7 @@ impl<F: FlavorImpl> Domain<F> {
                     registered: Vec::new(),
                     generation: 0,
                     readers: Vec::new(),
+                    taken: Vec::new(),
                 }),
                 stalls: AtomicU64::new(0),
             },
@@ -278,6 +291,9 @@ impl<F: FlavorImpl> Domain<F> {
                 ready: Mutex::new(VecDeque::new()),
                 gp_sleep: SleepFlag::new(),
                 reclaim_sleep: SleepFlag::new(),
+                hurry: Hurry::new(),
+                handed: Handed::new(),
+                expedite: AtomicBool::new(false),
             },
             _flavor: PhantomData,
         }

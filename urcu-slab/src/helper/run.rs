@@ -8,14 +8,9 @@ use super::queue::{self, ARMED, BACKLOG_OBJECTS, BELL, ON_HELPER, PENDING, QUEUE
 use crate::stats::counters;
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use urcu_core::__private::futex;
 use urcu_core::{memb, qsbr, GpCookie};
-
-/// How long the oldest item may wait before the helper waits for its grace
-/// period even without a backlog. Letting hand-offs gather this long makes
-/// one grace period (a membarrier() and a scan) serve many of them.
-const GATHER: Duration = Duration::from_millis(1);
 
 struct Queued {
     item: *mut PendingHead,
@@ -88,7 +83,12 @@ pub(crate) fn helper() -> ! {
         // Relaxed: hints (queue.rs's orderings).
         let mut deadline = ARMED.load(Ordering::Relaxed).then_some(next_monitor);
         if let Some(front) = fifo.front() {
-            let due = front.arrived + GATHER;
+            // The oldest item waits for its grace period after the core's
+            // gather at most, even without a backlog: the cadence the
+            // core's callbacks keep (`urcu_core::gather_time`), so that
+            // one grace period (a membarrier() and a scan) serves many
+            // hand-offs, and callbacks and batches share it.
+            let due = front.arrived + urcu_core::gather_time();
             if queued_objects >= BACKLOG_OBJECTS || now >= due || URGENT.load(Ordering::Relaxed) {
                 let c = front.cookies;
                 counters::add(&counters::GP_WAITS, 1);
