@@ -63,6 +63,8 @@ impl Workload {
 pub enum Impl {
     KrcuMemb,
     KrcuQsbr,
+    /// qsbr through a `qsbr::Reader`: the zero-cost safe read side.
+    KrcuQsbrReader,
     KrcuKmalloc,
     KrcuCache,
     KrcuHeadless,
@@ -83,9 +85,10 @@ pub enum Impl {
 
 impl Impl {
     /// In the order of the table.
-    pub const ALL: [Impl; 14] = [
+    pub const ALL: [Impl; 15] = [
         Impl::KrcuMemb,
         Impl::KrcuQsbr,
+        Impl::KrcuQsbrReader,
         Impl::KrcuKmalloc,
         Impl::KrcuCache,
         Impl::KrcuHeadless,
@@ -104,6 +107,7 @@ impl Impl {
         match self {
             Impl::KrcuMemb => "krcu-memb",
             Impl::KrcuQsbr => "krcu-qsbr",
+            Impl::KrcuQsbrReader => "krcu-qsbr-reader",
             Impl::KrcuKmalloc => "krcu-kmalloc",
             Impl::KrcuCache => "krcu-cache",
             Impl::KrcuHeadless => "krcu-headless",
@@ -139,6 +143,9 @@ impl Impl {
     /// Whether it runs `workload`.
     pub fn runs(self, workload: Workload) -> bool {
         use Impl::*;
+        if self == KrcuQsbrReader {
+            return workload == Workload::Read;
+        }
         match workload {
             Workload::Kfree => matches!(
                 self,

@@ -2,7 +2,7 @@
 //! grace period.
 
 use crate::flavor::Memb;
-use crate::flavor::{Flavor, Guard};
+use crate::flavor::{Flavor, ReadSection};
 use crate::head::RcuHead;
 use std::marker::PhantomData;
 use std::ptr;
@@ -78,7 +78,7 @@ impl<T: Send + Sync + 'static, F: Flavor> RcuCell<T, F> {
 
     /// The current value, valid for as long as the guard.
     #[inline]
-    pub fn load<'g>(&'g self, _guard: &'g Guard<F>) -> Option<&'g T> {
+    pub fn load<'g>(&'g self, _guard: &'g impl ReadSection<F>) -> Option<&'g T> {
         // Acquire pairs with the Release half of the writers' exchanges: the
         // node's contents are visible.
         let node = self.ptr.load(Acquire);
@@ -104,7 +104,7 @@ impl<T: Send + Sync + 'static, F: Flavor> RcuCell<T, F> {
 
     /// Replaces the value and returns the old one, readable under the guard
     /// and dropped after a grace period.
-    pub fn swap<'g>(&'g self, value: T, _guard: &'g Guard<F>) -> Option<&'g T> {
+    pub fn swap<'g>(&'g self, value: T, _guard: &'g impl ReadSection<F>) -> Option<&'g T> {
         // AcqRel: Release publishes the new node, Acquire makes the old one's
         // contents visible to the returned reference.
         let old = self.ptr.swap(into_node(value), AcqRel);
@@ -126,7 +126,7 @@ impl<T: Send + Sync + 'static, F: Flavor> RcuCell<T, F> {
         &'g self,
         current: Option<&T>,
         new: T,
-        _guard: &'g Guard<F>,
+        _guard: &'g impl ReadSection<F>,
     ) -> Result<Option<&'g T>, (Option<&'g T>, T)> {
         let expected = current.map_or(ptr::null_mut(), |v| {
             // `value` sits at a fixed offset inside Node<T>.

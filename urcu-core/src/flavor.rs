@@ -142,6 +142,20 @@ pub trait Flavor: FlavorImpl + Copy + Default + Debug + Send + Sync + 'static {
     fn stats() -> Stats;
 }
 
+/// A live read-side critical section of flavor `F`, as the functions that
+/// hand out references taken under one (`RcuCell::load`) accept it: a
+/// [`Guard<F>`], or for qsbr a [`qsbr::ReaderGuard`](crate::qsbr::ReaderGuard).
+/// Sealed: only krcu's guards are sections.
+pub trait ReadSection<F: Flavor>: sealed::Sealed {}
+
+impl<F: Flavor> sealed::Sealed for Guard<F> {}
+impl<F: Flavor> ReadSection<F> for Guard<F> {}
+
+pub(crate) mod sealed {
+    /// Keeps [`ReadSection`](super::ReadSection) krcu's own.
+    pub trait Sealed {}
+}
+
 /// A read-side critical section of flavor `F`; it ends when the guard drops.
 ///
 /// `!Send`: a read section belongs to its thread. References loaded under a

@@ -61,6 +61,8 @@ mod once;
 #[cfg(not(loom))]
 pub mod qsbr;
 #[cfg(not(loom))]
+mod qsbr_reader;
+#[cfg(not(loom))]
 mod registry;
 #[cfg(not(loom))]
 mod report;
@@ -78,7 +80,7 @@ pub use {
     callback::{defer, defer_drop},
     cell::RcuCell,
     domain::{grace::set_stall_timeout, Stats},
-    flavor::{Flavor, Guard, Memb, Qsbr, Registration},
+    flavor::{Flavor, Guard, Memb, Qsbr, ReadSection, Registration},
 };
 
 /// Whether the calling thread is one of krcu's helper threads, and so

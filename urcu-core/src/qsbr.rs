@@ -28,6 +28,7 @@
 //! ```
 
 pub use crate::flavor::Qsbr;
+pub use crate::qsbr_reader::{Reader, ReaderGuard};
 
 use crate::domain::grace::Pace;
 use crate::domain::{Domain, FlavorImpl, Private, Stats};
@@ -118,8 +119,9 @@ fn unregister_current() {
 /// has ended; the guard's drop touches only this thread's nesting count.
 fn exit_thread() {
     let rec = QSBR_REC.with(|c| c.get());
+    // A live Reader may have live guards, which krcu cannot count.
     if !rec.is_null()
-        && QSBR_NESTING.with(|n| n.get()) != 0
+        && (QSBR_NESTING.with(|n| n.get()) != 0 || reader_alive())
         && QSBR_ONLINE.with(|c| c.get())
         && DOMAIN.exit_in_section(rec)
     {
@@ -243,6 +245,7 @@ fn forbid_in_read_section(what: &str) {
 #[track_caller]
 pub fn quiescent_state() {
     forbid_in_read_section("qsbr::quiescent_state()");
+    forbid_with_reader("qsbr::quiescent_state()");
     if QSBR_ONLINE.with(|c| c.get()) {
         if let Some(rec) = record() {
             reader::qsbr_quiescent(rec, &GP);
@@ -257,6 +260,7 @@ pub fn quiescent_state() {
 #[track_caller]
 pub fn thread_offline() {
     forbid_in_read_section("qsbr::thread_offline()");
+    forbid_with_reader("qsbr::thread_offline()");
     if let (Some(rec), true) = (record(), is_online()) {
         reader::qsbr_offline(rec, &GP);
         QSBR_ONLINE.with(|c| c.set(false));
@@ -288,6 +292,7 @@ pub fn offline<R>(f: impl FnOnce() -> R) -> R {
             }
         }
     }
+    forbid_with_reader("qsbr::offline()");
     let _restore = Restore(is_online());
     thread_offline();
     f()
@@ -297,6 +302,7 @@ pub fn offline<R>(f: impl FnOnce() -> R) -> R {
 #[track_caller]
 pub fn synchronize() {
     forbid_in_read_section("qsbr::synchronize()");
+    forbid_with_reader("qsbr::synchronize()");
     DOMAIN.ensure_init();
     let cookie = DOMAIN.get_state();
     offline(|| DOMAIN.wait_for(cookie, Pace::Normal));
@@ -310,6 +316,7 @@ pub fn synchronize() {
 #[track_caller]
 pub fn synchronize_expedited() {
     forbid_in_read_section("qsbr::synchronize_expedited()");
+    forbid_with_reader("qsbr::synchronize_expedited()");
     DOMAIN.ensure_init();
     let cookie = DOMAIN.get_state();
     offline(|| DOMAIN.wait_for(cookie, Pace::Expedited));
@@ -320,6 +327,7 @@ pub fn synchronize_expedited() {
 #[track_caller]
 pub fn barrier() {
     forbid_in_read_section("qsbr::barrier()");
+    forbid_with_reader("qsbr::barrier()");
     crate::helper::forbid_in_callback("qsbr::barrier()");
     offline(|| DOMAIN.barrier());
 }
@@ -329,9 +337,66 @@ pub fn barrier() {
 pub fn cond_synchronize(cookie: GpCookie) {
     if !DOMAIN.poll_state(cookie) {
         forbid_in_read_section("qsbr::cond_synchronize()");
+        forbid_with_reader("qsbr::cond_synchronize()");
         DOMAIN.ensure_init();
         let target = DOMAIN.bounded(cookie);
         offline(|| DOMAIN.wait_for(target, Pace::Normal));
+    }
+}
+
+// ---- the rules of a `Reader` (qsbr_reader.rs) ----
+
+thread_local! {
+    /// Whether a `Reader` is alive on this thread.
+    static READER: Cell<bool> = const { Cell::new(false) };
+    /// Set while a `Reader` method runs one of the free functions it
+    /// guards.
+    static VIA_READER: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs one of the functions [`forbid_with_reader`] guards on a
+/// [`Reader`]'s behalf.
+#[track_caller]
+pub(crate) fn via_reader<R>(f: impl FnOnce() -> R) -> R {
+    struct Reset(bool);
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            VIA_READER.with(|v| v.set(self.0));
+        }
+    }
+    let _reset = Reset(VIA_READER.with(|v| v.replace(true)));
+    f()
+}
+
+/// Whether a [`Reader`] lives on this thread.
+pub(crate) fn reader_alive() -> bool {
+    READER.with(|r| r.get())
+}
+
+/// Sets this thread's "a [`Reader`] lives" flag; returns the old value.
+pub(crate) fn set_reader_alive(alive: bool) -> bool {
+    READER.with(|r| r.replace(alive))
+}
+
+/// Refuses `what` (a function that makes the thread quiescent) on a thread
+/// whose `Reader` did not ask for it: its guards are invisible to krcu.
+#[track_caller]
+pub(crate) fn forbid_with_reader(what: &str) {
+    // Offline (inside `Reader::offline`), there is nothing to announce.
+    if reader_alive() && !VIA_READER.with(|v| v.get()) && is_online() {
+        let method = what.trim_start_matches("qsbr::");
+        let method = match method {
+            "thread_offline()" | "offline()" => "offline(|| ...)",
+            m => m,
+        };
+        crate::report::misuse(
+            &format!(
+                "{what} called on a thread that has a qsbr::Reader: krcu cannot see the Reader's guards, so it may not announce quiescence for them"
+            ),
+            &format!(
+                "call it through the Reader: reader.{method} (other blocking calls and barriers inside reader.offline(|| ...))"
+            ),
+        );
     }
 }
 
@@ -388,6 +453,13 @@ impl FlavorImpl for Qsbr {
     /// waits for this thread.
     fn before_fork(_: Private) -> bool {
         let was_online = is_online();
+        if was_online && reader_alive() {
+            crate::sys::die(
+                "fork() called on a thread whose qsbr::Reader is online: the fork must take the thread \
+                 offline, and krcu cannot see whether a guard of the Reader is alive; fork inside \
+                 reader.offline(|| ...)",
+            );
+        }
         if was_online {
             thread_offline();
         }

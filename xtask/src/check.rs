@@ -20,7 +20,9 @@
 //! it has, and
 //! through re-exports (`pub use child::Name` in a `mod.rs`) to the module
 //! that defines the name, so that a folder's `mod.rs` which only re-exports
-//! its files is no stop on a path between them. Test modules (`#[cfg(test)]`
+//! its files is no stop on a path between them. A re-export is not a
+//! dependency of the module that makes it (only names its code uses are):
+//! a flavor module may offer, under its own path, a type built on it. Test modules (`#[cfg(test)]`
 //! to the end of the file) are not part of the graph. Circles are the
 //! strongly connected components of more than one file.
 
@@ -432,6 +434,8 @@ struct Parsed {
     paths: Vec<String>,
     /// Child modules declared with `mod name;`.
     children: Vec<String>,
+    /// Every identifier in code (not in `use` items).
+    words: BTreeSet<String>,
 }
 
 fn parse(text: &str) -> Parsed {
@@ -442,6 +446,7 @@ fn parse(text: &str) -> Parsed {
     let mut uses = Vec::new();
     let mut paths = Vec::new();
     let mut children = Vec::new();
+    let mut words = BTreeSet::new();
     // Inline modules (`mod name { ... }`): a `super::` inside one names the
     // file's own module, so it is rewritten to `self::` there.
     let joined = inline_supers(&joined);
@@ -502,6 +507,7 @@ fn parse(text: &str) -> Parsed {
             if p.contains("::") {
                 paths.push(p.to_owned());
             }
+            words.extend(p.split("::").map(str::to_owned));
             i = j.max(i + 1);
         } else {
             i += 1;
@@ -511,6 +517,7 @@ fn parse(text: &str) -> Parsed {
         uses,
         paths,
         children,
+        words,
     }
 }
 
@@ -588,8 +595,14 @@ impl ModuleGraph {
             // Names bound by `use` items that are modules: their paths in
             // code resolve through them.
             let mut bound: BTreeMap<&str, String> = BTreeMap::new();
-            for (_, path, name) in &p.uses {
+            for (public, path, name) in &p.uses {
                 let abs = absolute(m, path, &p.children, &g.files);
+                if *public && !p.words.contains(name.as_str()) {
+                    // A re-export only makes a name available here; the
+                    // module's code does not depend on it (the users of
+                    // the name are attributed to where it is defined).
+                    continue;
+                }
                 if g.files.contains_key(&abs) {
                     // A module imported by name: the paths through it are
                     // what the file depends on, not the module's own file.
@@ -880,6 +893,51 @@ mod tests {
         ]);
         assert!(g.circles().is_empty(), "{:?}", g.edges);
         assert!(g.edges["crate::m::y"].contains("crate::m::x"));
+        // A module re-exporting a type built on it is no circle; code that
+        // calls into that type is.
+        let g = graph(&[
+            (
+                "lib.rs",
+                "mod f;
+mod h;
+",
+            ),
+            (
+                "f.rs",
+                "pub use crate::h::Handle;
+pub fn lock() {}
+",
+            ),
+            (
+                "h.rs",
+                "pub struct Handle;
+fn g() { crate::f::lock(); }
+",
+            ),
+        ]);
+        assert!(g.circles().is_empty(), "{:?}", g.edges);
+        let g = graph(&[
+            (
+                "lib.rs",
+                "mod f;
+mod h;
+",
+            ),
+            (
+                "f.rs",
+                "pub use crate::h::Handle;
+pub fn lock() { crate::h::check(); }
+",
+            ),
+            (
+                "h.rs",
+                "pub struct Handle;
+pub fn check() {}
+fn g() { crate::f::lock(); }
+",
+            ),
+        ]);
+        assert_eq!(g.circles().len(), 1);
         // `super::` inside an inline module names the file's own module.
         let g = graph(&[
             ("lib.rs", "mod a;\nmod b;\n"),
