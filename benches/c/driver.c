@@ -4,7 +4,7 @@
  * its exported read side instead of the _LGPL_SOURCE inline one) and against
  * libkrcu's C API (-DUSE_KRCU; add -DKRCU_NO_INLINE for the exported read
  * side).
- * Usage: driver read|sync|defer|kfree|update THREADS [DEFER_COUNT] */
+ * Usage: driver read|sync|defer|kfree|update|scan THREADS [DEFER_COUNT] */
 #define _GNU_SOURCE
 #if !defined(USE_KRCU) && !defined(LIBURCU_CALL)
 #define _LGPL_SOURCE /* inline read side, as liburcu users get it */
@@ -119,13 +119,75 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* scan: THREADS registered threads that stay idle (memb: outside any read
+ * section; qsbr: offline) while the main thread measures synchronize. */
+static pthread_barrier_t scan_ready, scan_done;
+
+static void *idle_thread(void *arg)
+{
+    (void)arg;
+    F(register_thread)();
+    F(read_lock)();
+    F(read_unlock)();
+#ifdef FLAVOR_QSBR
+    F(thread_offline)();
+#endif
+    pthread_barrier_wait(&scan_ready);
+    pthread_barrier_wait(&scan_done);
+#ifdef FLAVOR_QSBR
+    F(thread_online)();
+#endif
+    F(unregister_thread)();
+    return NULL;
+}
+
+static void sync_latencies(void);
+
+static int scan(int threads)
+{
+    pthread_t *tids = calloc(threads, sizeof *tids);
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 128 << 10);
+    pthread_barrier_init(&scan_ready, NULL, threads + 1);
+    pthread_barrier_init(&scan_done, NULL, threads + 1);
+    for (int i = 0; i < threads; i++)
+        if (pthread_create(&tids[i], &attr, idle_thread, NULL))
+            abort();
+    pthread_barrier_wait(&scan_ready);
+    sync_latencies();
+    pthread_barrier_wait(&scan_done);
+    for (int i = 0; i < threads; i++)
+        pthread_join(tids[i], NULL);
+    free(tids);
+    return 0;
+}
+
+/* synchronize_rcu back to back for 0.3 s: the median and p99 latency. */
+static void sync_latencies(void)
+{
+    static double lat[1 << 16];
+    int n = 0;
+    double end = now_s() + 0.3;
+    while (n < (1 << 16) && now_s() < end) {
+        double t0 = now_s();
+        F(synchronize_rcu)();
+        lat[n++] = (now_s() - t0) * 1e6;
+    }
+    qsort(lat, n, sizeof(lat[0]), cmp_double);
+    printf("sync_median_us %.3f us\n", lat[n / 2]);
+    printf("sync_p99_us %.3f us\n", lat[(int)(n * 0.99)]);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: %s read|sync|defer|kfree|update THREADS [DEFER_COUNT]\n", argv[0]);
+        fprintf(stderr, "usage: %s read|sync|defer|kfree|update|scan THREADS [DEFER_COUNT]\n", argv[0]);
         return 2;
     }
     workload = argv[1];
+    if (!strcmp(workload, "scan"))
+        return scan(atoi(argv[2]));
     int threads = atoi(argv[2]);
     if (threads < 0 || threads > 16)
         threads = 16;
@@ -149,17 +211,7 @@ int main(int argc, char **argv)
         struct timespec d = {0, 300 * 1000 * 1000};
         nanosleep(&d, NULL);
     } else if (!strcmp(workload, "sync")) {
-        static double lat[1 << 16];
-        int n = 0;
-        double end = now_s() + 0.3;
-        while (n < (1 << 16) && now_s() < end) {
-            double t0 = now_s();
-            F(synchronize_rcu)();
-            lat[n++] = (now_s() - t0) * 1e6;
-        }
-        qsort(lat, n, sizeof(lat[0]), cmp_double);
-        printf("sync_median_us %.3f us\n", lat[n / 2]);
-        printf("sync_p99_us %.3f us\n", lat[(int)(n * 0.99)]);
+        sync_latencies();
 #ifdef USE_KRCU
     } else if (!strcmp(workload, "kfree")) {
         /* krcu_kmalloc(64) + krcu_kfree_rcu through a krcu_ptr, as the

@@ -26,6 +26,7 @@ pub fn child(args: &[String]) {
         Workload::Kfree => workloads::kfree::run(imp, threads, defer_count),
         Workload::Alloc => workloads::alloc::run(imp),
         Workload::Nolock => workloads::nolock::run(imp),
+        Workload::Scan => workloads::scan::run(imp, threads),
     }
     let _ = memb::uses_membarrier();
     std::io::stdout().flush().unwrap();
@@ -224,8 +225,10 @@ pub fn with_krcu_readers<F: ReaderSteps>(
     threads: usize,
     body: impl FnOnce(&RcuCell<[u64; 6], F>),
 ) -> f64 {
-    let cell: Arc<RcuCell<[u64; 6], F>> = Arc::new(RcuCell::new([1; 6]));
-    let c = cell.clone();
+    // Leaked, as the C driver's `shared` is a global: the readers reach
+    // the cell at a fixed address, with no reference count to follow.
+    let cell: &'static RcuCell<[u64; 6], F> = Box::leak(Box::new(RcuCell::new([1; 6])));
+    let c = cell;
     let readers = Readers::start(threads, move |stop, running| {
         let _reg = F::register_thread();
         let r = read_loop(
@@ -240,7 +243,7 @@ pub fn with_krcu_readers<F: ReaderSteps>(
         F::done();
         r
     });
-    body(&cell);
+    body(cell);
     readers.finish()
 }
 

@@ -12,6 +12,9 @@ pub struct Goal {
     pub other: Option<Impl>,
     pub at_most: bool,
     pub bound: f64,
+    /// Checked only at this thread count (`WORKLOAD@N` in the file); else
+    /// at every count the workload runs.
+    pub at: Option<usize>,
 }
 
 /// The goals file, read at compile time.
@@ -36,8 +39,23 @@ pub fn parse(text: &str) -> Result<Vec<Goal>, String> {
         };
         let impl_of =
             |name: &str| Impl::from_name(name).ok_or_else(|| bad("unknown implementation"));
+        let (workload, at) = match f[0].split_once('@') {
+            Some((w, n)) => (
+                w,
+                Some(
+                    n.parse()
+                        .map_err(|_| bad("the count after @ is not a number"))?,
+                ),
+            ),
+            None => (f[0], None),
+        };
+        let workload = Workload::from_name(workload).ok_or_else(|| bad("unknown workload"))?;
+        if at.is_some_and(|n| !workload.reader_counts().contains(&n)) {
+            return Err(bad("the workload does not run at that count"));
+        }
         out.push(Goal {
-            workload: Workload::from_name(f[0]).ok_or_else(|| bad("unknown workload"))?,
+            workload,
+            at,
             metric: f.get(1).ok_or_else(|| bad("no metric"))?.to_string(),
             krcu: impl_of(f.get(2).ok_or_else(|| bad("no implementation"))?)?,
             other: rel.map(impl_of).transpose()?,
@@ -61,10 +79,16 @@ fn goals() -> Vec<Goal> {
 /// The goals, as ratios of medians in this run.
 pub fn print_goals(rows: &[Row]) {
     println!("\ngoals (ratios of medians in this run):");
-    for t in [0, 1, 2] {
+    let mut counts: Vec<usize> = Workload::ALL
+        .iter()
+        .flat_map(|w| w.reader_counts().iter().copied())
+        .collect();
+    counts.sort_unstable();
+    counts.dedup();
+    for t in counts {
         for g in goals()
             .iter()
-            .filter(|g| g.workload.reader_counts().contains(&t))
+            .filter(|g| g.workload.reader_counts().contains(&t) && g.at.is_none_or(|n| n == t))
         {
             let krcu = median_of(rows, g.workload, g.krcu, t, &g.metric);
             let value = match g.other {

@@ -11,11 +11,12 @@ pub enum Workload {
     Kfree,
     Alloc,
     Nolock,
+    Scan,
 }
 
 impl Workload {
     /// In the order of the table.
-    pub const ALL: [Workload; 7] = [
+    pub const ALL: [Workload; 8] = [
         Workload::Read,
         Workload::Sync,
         Workload::Defer,
@@ -23,6 +24,7 @@ impl Workload {
         Workload::Kfree,
         Workload::Alloc,
         Workload::Nolock,
+        Workload::Scan,
     ];
 
     /// Its name on the command line, in the table and in the JSON.
@@ -35,6 +37,7 @@ impl Workload {
             Workload::Kfree => "kfree",
             Workload::Alloc => "alloc",
             Workload::Nolock => "nolock",
+            Workload::Scan => "scan",
         }
     }
 
@@ -43,11 +46,14 @@ impl Workload {
     }
 
     /// Reader threads per cell: kfree runs with one memb reader, alloc and
-    /// nolock with none, the rest with one and two.
+    /// nolock with none, scan with 1, 100 and 1000 idle registered threads,
+    /// the rest with one and two.
     pub fn reader_counts(self) -> &'static [usize] {
         match self {
             Workload::Kfree => &[1],
             Workload::Alloc | Workload::Nolock => &[0],
+            // Idle registered threads, not readers.
+            Workload::Scan => &[1, 100, 1000],
             _ => &[1, 2],
         }
     }
@@ -161,7 +167,9 @@ impl Impl {
                 self,
                 KrcuMemb | KrcuQsbr | KrcuC | LiburcuMemb | LiburcuQsbr | CrossbeamEpoch
             ),
-            Workload::Sync => matches!(self, KrcuMemb | KrcuQsbr | LiburcuMemb | LiburcuQsbr),
+            Workload::Sync | Workload::Scan => {
+                matches!(self, KrcuMemb | KrcuQsbr | LiburcuMemb | LiburcuQsbr)
+            }
             Workload::Update => matches!(
                 self,
                 KrcuMemb | KrcuQsbr | LiburcuMemb | LiburcuQsbr | CrossbeamEpoch

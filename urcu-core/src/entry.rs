@@ -107,10 +107,12 @@ impl Entry {
     /// Inside a pass ([`Passes::scan`]).
     #[inline]
     pub(crate) unsafe fn load_ctr(&self) -> u64 {
-        // Relaxed: ordered by the pass's fence (module docs); the
-        // pointer's Release store in `attach` is ordered for the pass by
-        // the registry lock its writer took to snapshot the entry.
-        let p = self.live.load(Relaxed);
+        // Acquire: pairs with `take_over`'s Release, so that a pass that
+        // finds `own` in use reads the value copied there. (Otherwise the
+        // pass's fence orders it (module docs), and the pointer's Release
+        // store in `attach` is ordered for the pass by the registry lock
+        // its writer took to snapshot the entry.)
+        let p = self.live.load(Acquire);
         // SAFETY: `own` is never freed; a foreign word is valid until its
         // detach, which waits for this pass to end.
         reader::scan_word(unsafe { &*p })
@@ -129,6 +131,30 @@ impl Entry {
         // entry starts at 0.
         // Relaxed: ordered by wait_out's fence (module docs).
         self.live.store(own, Relaxed);
+        passes.wait_out();
+    }
+}
+
+impl Entry {
+    /// At its thread's exit inside a read section on a foreign word: copies
+    /// the word's value into `own`, points the entry at `own`, and waits
+    /// until no pass can still read the foreign word. Writers then wait on
+    /// `own`, which outlives the thread, for the section the word was in;
+    /// the word's later unlocks touch only the dying thread's memory.
+    ///
+    /// The caller is the word's thread (the only writer of the word) and
+    /// holds the registry lock.
+    pub(crate) fn take_over(&self, passes: &Passes) {
+        let live = self.live();
+        if std::ptr::eq(live, self.own_ptr()) {
+            return;
+        }
+        // SAFETY: the foreign word is valid until this detach returns
+        // (the caller's thread owns it).
+        reader::copy_word(unsafe { &*live }, &self.own);
+        // Release: a pass that reads `own` here (Acquire, in `load_ctr`)
+        // reads the copy.
+        self.live.store(self.own_ptr(), Release);
         passes.wait_out();
     }
 }
@@ -244,6 +270,38 @@ mod loom_model {
             // Relaxed: the model's detach has waited for every pass (its
             // handshake is the pair).
             foreign.freed.store(true, Relaxed);
+            writer.join().unwrap();
+            assert!(std::ptr::eq(entry.live(), &entry.own));
+        });
+    }
+
+    /// A thread exits inside a read section on its foreign word (value
+    /// 5: in a section, nesting 1) and its entry takes the section over
+    /// while a writer scans: every pass sees the section (never the
+    /// quiescent 0 the own word held), on the foreign word or on the copy.
+    /// Weakening `take_over`'s Release or `load_ctr`'s Acquire to Relaxed
+    /// lets a pass find `own` before the copy and end the grace period
+    /// under the section.
+    #[test]
+    fn loom_taken_over_section_stays_visible() {
+        loom::model(|| {
+            let entry: &'static Entry = Entry::leak();
+            let passes = Arc::new(Passes::new());
+            let word: &'static ReaderRecord = Box::leak(Box::new(ReaderRecord::new()));
+            // SAFETY: the word lives for the whole model (leaked).
+            unsafe { entry.attach(Some(word as *const ReaderRecord)) };
+            // Relaxed: the model's reader thread is this one; the entry is
+            // not shared yet.
+            word.ctr.store(5, Relaxed);
+            let p = passes.clone();
+            let writer = thread::spawn(move || {
+                for _ in 0..2 {
+                    // SAFETY: inside a pass.
+                    let v = p.scan(|| unsafe { entry.load_ctr() });
+                    assert_eq!(v, 5, "a pass saw a taken-over section as quiescent");
+                }
+            });
+            entry.take_over(&passes);
             writer.join().unwrap();
             assert!(std::ptr::eq(entry.live(), &entry.own));
         });

@@ -168,8 +168,9 @@ pub(crate) mod sealed {
 #[must_use = "the read-side critical section ends when the guard is dropped"]
 #[derive(Debug)]
 pub struct Guard<F: Flavor> {
-    /// memb: this thread's record, so leaving needs no thread-local lookup;
-    /// qsbr: unused (null).
+    /// memb: the record the section is on (the thread's own word on the
+    /// fast path), so leaving needs no thread-local lookup; qsbr: unused
+    /// (null).
     rec: *const ReaderRecord,
     _marker: PhantomData<F>,
 }

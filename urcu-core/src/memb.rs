@@ -60,9 +60,15 @@ static USE_MEMBARRIER: AtomicBool = AtomicBool::new(false);
 
 thread_local! {
     /// This thread's memb record, or null when unregistered. A
-    /// `const`-initialised `Cell` with no destructor: one `fs:`-relative
-    /// load on the read side.
+    /// `const`-initialised `Cell` with no destructor.
     static REC: Cell<*const ReaderRecord> = const { Cell::new(ptr::null()) };
+    /// The record word krcu keeps in this thread's own memory, as the C
+    /// header's inline read side keeps its word (foreign.rs): the thread's
+    /// record when no foreign word source is set, so that `read_lock` is a
+    /// load and a store at an `fs:`-relative address with no pointer to
+    /// follow first. `UNREGISTERED` while it is not the thread's record;
+    /// `const` with no destructor, so valid until the thread has ended.
+    static WORD: ReaderRecord = const { ReaderRecord::unregistered() };
     /// Explicit memb registrations alive on this thread.
     static EXPLICIT: Cell<u32> = const { Cell::new(0) };
 }
@@ -95,7 +101,7 @@ fn register_with_signals_blocked() -> &'static ReaderRecord {
     // when the exit hook will unregister the thread before that memory dies.
     let armed = arm_exit_hook();
     let foreign = if armed {
-        crate::foreign::word_for_this_thread()
+        crate::foreign::word_for_this_thread().or(Some(own_word()))
     } else {
         None
     };
@@ -129,14 +135,34 @@ pub fn register_thread() -> Registration<Memb> {
 fn exit_thread() {
     let rec = REC.with(|c| c.get());
     // SAFETY: a non-null REC is this thread's live record.
-    if !rec.is_null() && reader::memb_nesting(unsafe { &*rec }) != 0 && DOMAIN.exit_in_section(rec)
-    {
-        // Read sections taken from here (later thread-locals) register
-        // afresh; the guards alive keep `rec`.
-        REC.with(|c| c.set(ptr::null()));
-        return;
+    if !rec.is_null() && reader::memb_nesting(unsafe { &*rec }) != 0 {
+        let kept = if ptr::eq(rec, own_word()) {
+            // The word dies with the thread: its entry takes the section
+            // over, and the word stops being a record (later read sections
+            // go to krcu, the guards alive count down on it harmlessly).
+            let kept = DOMAIN.exit_in_section_on_own_word(rec);
+            if kept {
+                // SAFETY: this thread's word, valid until it has ended.
+                reader::mark_word_unregistered(unsafe { &*rec });
+            }
+            kept
+        } else {
+            DOMAIN.exit_in_section(rec)
+        };
+        if kept {
+            // Read sections taken from here (later thread-locals) register
+            // afresh; the guards alive keep `rec`.
+            REC.with(|c| c.set(ptr::null()));
+            return;
+        }
     }
     unregister_current();
+}
+
+/// The address of this thread's [`WORD`].
+#[inline(always)]
+fn own_word() -> *const ReaderRecord {
+    WORD.with(|w| w as *const ReaderRecord)
 }
 
 /// Unregisters this thread (exit hook, last Registration drop).
@@ -165,9 +191,13 @@ fn unregister_with_signals_blocked() {
     fence(SeqCst);
     reader::clear_word(rec);
     DOMAIN.unregister(rec);
-    // No writer reads the word any more: a foreign read side may mark it
+    // No writer reads the word any more: its read side marks it
     // unregistered, so that its next read section registers again.
-    crate::foreign::run_unregister_hook();
+    if ptr::eq(rec, own_word()) {
+        reader::mark_word_unregistered(rec);
+    } else {
+        crate::foreign::run_unregister_hook();
+    }
 }
 
 /// Enters a read-side critical section; it ends when the guard drops.
@@ -178,6 +208,26 @@ fn unregister_with_signals_blocked() {
 /// forgotten in a loop).
 #[inline(always)]
 pub fn read_lock() -> Guard<Memb> {
+    // The outermost section on a thread whose record is its own word: the
+    // fast path, as the C header's inline one (the word is at a fixed
+    // `fs:`-relative address: no pointer to load first).
+    // SAFETY: this thread's own word, valid until it has ended; the guard
+    // that keeps the pointer is `!Send`, so it is dropped on this thread.
+    let word = unsafe { &*own_word() };
+    if reader::memb_lock_outermost(word, &GP) {
+        // SAFETY: we just entered the section the guard will leave, on
+        // `word`, the thread's record.
+        return unsafe { Guard::entered(word) };
+    }
+    read_lock_slow()
+}
+
+/// Nested sections, the thread's first, and threads whose record is not
+/// their own word (a foreign word source, or a registration from the
+/// thread's teardown).
+#[cold]
+#[inline(never)]
+fn read_lock_slow() -> Guard<Memb> {
     let rec = record();
     reader::memb_lock(rec, &GP);
     // SAFETY: we just entered the section the guard will leave, on `rec`.
@@ -438,8 +488,9 @@ impl FlavorImpl for Memb {
 
     #[inline(always)]
     unsafe fn guard_drop(rec: *const ReaderRecord) {
-        // SAFETY: `rec` is this thread's leaked record, put in the guard by
-        // `read_lock`; the guard is !Send, so this is still its thread.
+        // SAFETY: `rec` is this thread's record (its own word, or the one
+        // `read_lock_slow` found), put in the guard by `read_lock`; the
+        // guard is !Send, so this is still its thread.
         reader::memb_unlock(unsafe { &*rec }, &GP);
     }
 }

@@ -49,7 +49,7 @@
 //! `ctr`, or the reader sees the flag.
 
 use crate::primitive::{fence, AtomicBool, AtomicU32, AtomicU64};
-use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
+use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 
 /// Bits of a memb `ctr` that count nesting.
 pub(crate) const NEST_BITS: u32 = 16;
@@ -108,71 +108,6 @@ impl GpCounter {
     }
 }
 
-/// The registry's generation, bumped by every change to the registry; a
-/// grace period rescans the registry when it moved since its last copy.
-///
-/// Registration against a grace period is a store-buffering handshake: the
-/// registrant adds its record (under the registry lock), bumps the
-/// generation, and issues a SeqCst fence before its first read section
-/// loads the counter; the writer stores the advanced counter, issues a
-/// SeqCst fence, and loads the generation. Either the writer sees the bump
-/// and rescans (finding the record), or the registrant's sections load
-/// the advanced counter and so are not old (coherence: every later load by
-/// that thread sees it too), and need no waiting.
-pub(crate) struct RegistryGeneration(AtomicU64);
-
-impl RegistryGeneration {
-    #[cfg(not(loom))]
-    pub(crate) const fn new() -> Self {
-        RegistryGeneration(AtomicU64::new(1))
-    }
-
-    #[cfg(loom)]
-    pub(crate) fn new() -> Self {
-        RegistryGeneration(AtomicU64::new(1))
-    }
-
-    /// A registrant, after adding its record under the registry lock.
-    #[inline]
-    pub(crate) fn registered(&self) {
-        // Release: a writer that reads the bump (Acquire) and then takes
-        // the registry lock finds the record.
-        self.0.fetch_add(1, Release);
-        // SeqCst fence: pairs with the one in `advance`.
-        fence(SeqCst);
-    }
-
-    /// Any other change to the registry (a removal, a fork child's prune):
-    /// a writer that misses it scans a record that is quiescent and pooled
-    /// (never freed), which costs nothing.
-    pub(crate) fn changed(&self) {
-        // Relaxed: its handshake is `registered` and `advance` (SeqCst fences
-        // on both sides).
-        self.0.fetch_add(1, Relaxed);
-    }
-
-    /// The writer: stores the advanced counter `ctr`, then reads the
-    /// generation to compare with its copy's.
-    #[inline]
-    pub(crate) fn advance(&self, gp: &GpCounter, ctr: u64) -> u64 {
-        // Relaxed: ordered by the fence (and, for readers, by the master
-        // fence before it: see the module docs).
-        gp.ctr.store(ctr, Relaxed);
-        // SeqCst fence: pairs with the one in `registered`.
-        fence(SeqCst);
-        // Acquire: pairs with `registered`'s Release bump.
-        self.0.load(Acquire)
-    }
-
-    /// The generation, read under the registry lock while copying it: every
-    /// change counted so far is in the copy.
-    pub(crate) fn current(&self) -> u64 {
-        // Relaxed: under the registry lock, which orders every change counted
-        // so far.
-        self.0.load(Relaxed)
-    }
-}
-
 /// A registered thread's record word, read by grace-period writers.
 ///
 /// It lives in the thread's registry entry (leaked and pooled, never freed),
@@ -191,6 +126,32 @@ impl ReaderRecord {
             ctr: AtomicU64::new(0),
         }
     }
+
+    /// A word in a thread's own memory while its thread is not registered
+    /// (see foreign.rs: a nesting no registered word has, so the read side
+    /// hands the section to krcu).
+    #[cfg(not(loom))]
+    pub(crate) const fn unregistered() -> Self {
+        ReaderRecord {
+            ctr: AtomicU64::new(NEST_MASK),
+        }
+    }
+}
+
+/// Copies a word its thread is leaving into its entry's own word (see
+/// `Entry::take_over`). Relaxed: the copy's thread is the only writer of
+/// both; the entry's Release pointer store publishes the copy to writers.
+pub(crate) fn copy_word(from: &ReaderRecord, to: &ReaderRecord) {
+    to.ctr.store(from.ctr.load(Relaxed), Relaxed);
+}
+
+/// Marks a thread's own word as no longer its record (unregistered, or
+/// taken over by its entry at thread exit): its read side's next lock
+/// finds a nesting no registered word has and goes to krcu. A late guard's
+/// unlock still counts down on it, never to zero (guards nest at most
+/// `MAX_NEST` deep). Relaxed: no writer reads the word any more.
+pub(crate) fn mark_word_unregistered(rec: &ReaderRecord) {
+    rec.ctr.store(NEST_MASK, Relaxed);
 }
 
 /// The reader-side fence: a compiler fence backed by the writer's
@@ -228,11 +189,23 @@ fn full_fence() {
 /// memb `read_lock` on `rec`.
 #[inline(always)]
 pub(crate) fn memb_lock(rec: &ReaderRecord, gp: &GpCounter) {
+    if !memb_lock_outermost(rec, gp) {
+        // Relaxed: only this thread (and its signal handlers, which restore
+        // it) writes `ctr`.
+        memb_lock_nested(rec, rec.ctr.load(Relaxed));
+    }
+}
+
+/// memb `read_lock` on `rec` when it is the outermost section on a
+/// registered word; false (and nothing done) otherwise: nested, or a word
+/// that is not (or no longer) its thread's record.
+#[inline(always)]
+pub(crate) fn memb_lock_outermost(rec: &ReaderRecord, gp: &GpCounter) -> bool {
     // Relaxed: only this thread (and its signal handlers, which restore it)
     // writes `ctr`.
     let tmp = rec.ctr.load(Relaxed);
     if tmp & NEST_MASK != 0 {
-        return memb_lock_nested(rec, tmp);
+        return false;
     }
     // Relaxed load: ordered by the fence below against the critical section
     // (third pairing in the module docs).
@@ -240,6 +213,7 @@ pub(crate) fn memb_lock(rec: &ReaderRecord, gp: &GpCounter) {
     // Orders the ctr store before the critical section's loads; pairs with
     // the writer's master fence before it reads ctr.
     slave_fence(gp.reader_fences.load(Relaxed));
+    true
 }
 
 /// A nested `read_lock`: out of line, so that the outermost one, the common
@@ -481,6 +455,10 @@ pub(crate) fn unbalanced_unlock() -> ! {
          the same thread"
     )
 }
+
+mod generation;
+#[cfg_attr(loom, allow(unused_imports))]
+pub(crate) use generation::RegistryGeneration;
 
 #[cfg(all(test, loom))]
 mod loom_model;

@@ -111,6 +111,23 @@ impl Registry {
         true
     }
 
+    /// The calling thread runs its exit hook inside a read section on the
+    /// foreign word `rec` that krcu keeps in the thread's memory: its entry
+    /// takes the section over into its own word (`Entry::take_over`), and
+    /// the slot is marked exited, as for [`mark_exited`](Self::mark_exited).
+    /// False when `rec` is not a registered word.
+    pub(crate) fn take_over_exited(&mut self, rec: *const ReaderRecord, passes: &Passes) -> bool {
+        let Some(slot) = self.slots.iter_mut().find(|s| ptr::eq(s.entry.live(), rec)) else {
+            return false;
+        };
+        slot.entry.take_over(passes);
+        if !slot.exited {
+            slot.exited = true;
+            self.exited += 1;
+        }
+        true
+    }
+
     /// Removes and pools every exited slot whose thread has ended (and,
     /// when `only` is given, that is one of `only`): nothing can use its
     /// word any more, so it is made quiescent first, whatever section was

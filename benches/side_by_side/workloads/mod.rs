@@ -6,5 +6,6 @@ pub mod defer;
 pub mod kfree;
 pub mod nolock;
 pub mod read;
+pub mod scan;
 pub mod sync;
 pub mod update;

@@ -5,7 +5,6 @@ use crate::child::{out, read_loop, with_crossbeam_readers, with_krcu_readers, Re
 use crate::model::{Impl, Workload};
 use krcu::rcu::{Memb, Qsbr};
 use std::sync::atomic::{AtomicPtr, Ordering};
-use std::sync::Arc;
 
 pub fn run(imp: Impl, threads: usize) {
     let ns = match imp {
@@ -32,8 +31,8 @@ fn qsbr_reader(threads: usize) -> f64 {
     use crate::child::QS_EVERY;
     use krcu::rcu::{qsbr, RcuCell};
     use std::time::Instant;
-    let cell: Arc<RcuCell<[u64; 6], Qsbr>> = Arc::new(RcuCell::new([1; 6]));
-    let c = cell.clone();
+    // Leaked, as in `with_krcu_readers`.
+    let c: &'static RcuCell<[u64; 6], Qsbr> = Box::leak(Box::new(RcuCell::new([1; 6])));
     let readers = Readers::start(threads, move |stop, running| {
         let mut reader = qsbr::Reader::register();
         running.fetch_add(1, Ordering::Release);
@@ -62,8 +61,8 @@ fn qsbr_reader(threads: usize) -> f64 {
 /// A plain atomic load of a pointer and a read through it: no RCU.
 fn plain(threads: usize) -> f64 {
     let v = Box::into_raw(Box::new([1u64; 6]));
-    let shared = Arc::new(AtomicPtr::new(v));
-    let s = shared.clone();
+    // Leaked, as in `with_krcu_readers`.
+    let s: &'static AtomicPtr<[u64; 6]> = Box::leak(Box::new(AtomicPtr::new(v)));
     let readers = Readers::start(threads, move |stop, running| {
         read_loop(
             stop,

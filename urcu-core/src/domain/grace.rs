@@ -88,6 +88,16 @@ impl<F: FlavorImpl> Domain<F> {
         lock(&self.grace.registry).mark_exited(rec)
     }
 
+    /// As [`exit_in_section`](Self::exit_in_section), for a thread whose
+    /// word is one krcu keeps in the thread's own memory (memb's Rust read
+    /// side): the word dies with the thread, so its entry takes the section
+    /// over first (`Entry::take_over`) and is waited for until the thread
+    /// has ended. The caller then marks the word unregistered.
+    pub(crate) fn exit_in_section_on_own_word(&self, rec: *const ReaderRecord) -> bool {
+        let mut registry = lock(&self.grace.registry);
+        registry.take_over_exited(rec, &self.grace.passes)
+    }
+
     /// Removes a record its owner has made quiescent. When it returns, no
     /// writer reads the record's word any more (see entry.rs).
     pub(crate) fn unregister(&self, rec: *const ReaderRecord) {
