@@ -63,6 +63,8 @@ pub mod qsbr;
 #[cfg(not(loom))]
 mod qsbr_reader;
 #[cfg(not(loom))]
+mod qsbr_rules;
+#[cfg(not(loom))]
 mod registry;
 #[cfg(not(loom))]
 mod report;

@@ -121,7 +121,7 @@ fn exit_thread() {
     let rec = QSBR_REC.with(|c| c.get());
     // A live Reader may have live guards, which krcu cannot count.
     if !rec.is_null()
-        && (QSBR_NESTING.with(|n| n.get()) != 0 || reader_alive())
+        && (QSBR_NESTING.with(|n| n.get()) != 0 || crate::qsbr_rules::reader_alive())
         && QSBR_ONLINE.with(|c| c.get())
         && DOMAIN.exit_in_section(rec)
     {
@@ -261,6 +261,11 @@ pub fn quiescent_state() {
 pub fn thread_offline() {
     forbid_in_read_section("qsbr::thread_offline()");
     forbid_with_reader("qsbr::thread_offline()");
+    go_offline();
+}
+
+/// [`thread_offline`] once its caller has checked the rules.
+fn go_offline() {
     if let (Some(rec), true) = (record(), is_online()) {
         reader::qsbr_offline(rec, &GP);
         QSBR_ONLINE.with(|c| c.set(false));
@@ -283,7 +288,16 @@ pub fn thread_online() {
 
 /// Runs `f` with this thread offline, and puts it back online afterwards
 /// (also when `f` panics) if it was online before.
+#[track_caller]
 pub fn offline<R>(f: impl FnOnce() -> R) -> R {
+    forbid_in_read_section("qsbr::offline()");
+    forbid_with_reader("qsbr::offline()");
+    offline_checked(f)
+}
+
+/// [`offline`] once its caller has checked the rules (no read guard, no
+/// `Reader` that did not ask).
+fn offline_checked<R>(f: impl FnOnce() -> R) -> R {
     struct Restore(bool);
     impl Drop for Restore {
         fn drop(&mut self) {
@@ -292,9 +306,8 @@ pub fn offline<R>(f: impl FnOnce() -> R) -> R {
             }
         }
     }
-    forbid_with_reader("qsbr::offline()");
     let _restore = Restore(is_online());
-    thread_offline();
+    go_offline();
     f()
 }
 
@@ -305,7 +318,7 @@ pub fn synchronize() {
     forbid_with_reader("qsbr::synchronize()");
     DOMAIN.ensure_init();
     let cookie = DOMAIN.get_state();
-    offline(|| DOMAIN.wait_for(cookie, Pace::Normal));
+    offline_checked(|| DOMAIN.wait_for(cookie, Pace::Normal));
 }
 
 /// [`synchronize`], expedited: the writer rescans the readers without
@@ -319,7 +332,7 @@ pub fn synchronize_expedited() {
     forbid_with_reader("qsbr::synchronize_expedited()");
     DOMAIN.ensure_init();
     let cookie = DOMAIN.get_state();
-    offline(|| DOMAIN.wait_for(cookie, Pace::Expedited));
+    offline_checked(|| DOMAIN.wait_for(cookie, Pace::Expedited));
 }
 
 /// Waits until every callback queued before the call has run. An online
@@ -329,7 +342,7 @@ pub fn barrier() {
     forbid_in_read_section("qsbr::barrier()");
     forbid_with_reader("qsbr::barrier()");
     crate::helper::forbid_in_callback("qsbr::barrier()");
-    offline(|| DOMAIN.barrier());
+    offline_checked(|| DOMAIN.barrier());
 }
 
 /// See [`Flavor::cond_synchronize`].
@@ -340,63 +353,17 @@ pub fn cond_synchronize(cookie: GpCookie) {
         forbid_with_reader("qsbr::cond_synchronize()");
         DOMAIN.ensure_init();
         let target = DOMAIN.bounded(cookie);
-        offline(|| DOMAIN.wait_for(target, Pace::Normal));
+        offline_checked(|| DOMAIN.wait_for(target, Pace::Normal));
     }
-}
-
-// ---- the rules of a `Reader` (qsbr_reader.rs) ----
-
-thread_local! {
-    /// Whether a `Reader` is alive on this thread.
-    static READER: Cell<bool> = const { Cell::new(false) };
-    /// Set while a `Reader` method runs one of the free functions it
-    /// guards.
-    static VIA_READER: Cell<bool> = const { Cell::new(false) };
-}
-
-/// Runs one of the functions [`forbid_with_reader`] guards on a
-/// [`Reader`]'s behalf.
-#[track_caller]
-pub(crate) fn via_reader<R>(f: impl FnOnce() -> R) -> R {
-    struct Reset(bool);
-    impl Drop for Reset {
-        fn drop(&mut self) {
-            VIA_READER.with(|v| v.set(self.0));
-        }
-    }
-    let _reset = Reset(VIA_READER.with(|v| v.replace(true)));
-    f()
-}
-
-/// Whether a [`Reader`] lives on this thread.
-pub(crate) fn reader_alive() -> bool {
-    READER.with(|r| r.get())
-}
-
-/// Sets this thread's "a [`Reader`] lives" flag; returns the old value.
-pub(crate) fn set_reader_alive(alive: bool) -> bool {
-    READER.with(|r| r.replace(alive))
 }
 
 /// Refuses `what` (a function that makes the thread quiescent) on a thread
 /// whose `Reader` did not ask for it: its guards are invisible to krcu.
+#[inline]
 #[track_caller]
 pub(crate) fn forbid_with_reader(what: &str) {
-    // Offline (inside `Reader::offline`), there is nothing to announce.
-    if reader_alive() && !VIA_READER.with(|v| v.get()) && is_online() {
-        let method = what.trim_start_matches("qsbr::");
-        let method = match method {
-            "thread_offline()" | "offline()" => "offline(|| ...)",
-            m => m,
-        };
-        crate::report::misuse(
-            &format!(
-                "{what} called on a thread that has a qsbr::Reader: krcu cannot see the Reader's guards, so it may not announce quiescence for them"
-            ),
-            &format!(
-                "call it through the Reader: reader.{method} (other blocking calls and barriers inside reader.offline(|| ...))"
-            ),
-        );
+    if crate::qsbr_rules::reader_alive() {
+        crate::qsbr_rules::refuse_unless_asked(what, is_online());
     }
 }
 
@@ -453,7 +420,7 @@ impl FlavorImpl for Qsbr {
     /// waits for this thread.
     fn before_fork(_: Private) -> bool {
         let was_online = is_online();
-        if was_online && reader_alive() {
+        if was_online && crate::qsbr_rules::reader_alive() {
             crate::sys::die(
                 "fork() called on a thread whose qsbr::Reader is online: the fork must take the thread \
                  offline, and krcu cannot see whether a guard of the Reader is alive; fork inside \

@@ -101,7 +101,7 @@ impl Reader {
                 "use qsbr::read_lock() in callbacks",
             );
         }
-        if qsbr::set_reader_alive(true) {
+        if crate::qsbr_rules::set_reader_alive(true) {
             crate::report::misuse(
                 "this thread already has a qsbr::Reader: a second one could announce a quiescent state under the first one's guards",
                 "pass the thread's Reader by reference (&Reader to read, &mut Reader to announce)",
@@ -135,7 +135,7 @@ impl Reader {
     /// Inside a `qsbr::read_lock()` section of this thread.
     #[track_caller]
     pub fn quiescent_state(&mut self) {
-        qsbr::via_reader(qsbr::quiescent_state)
+        crate::qsbr_rules::via_reader(qsbr::quiescent_state)
     }
 
     /// Runs `f` with the thread offline (around blocking calls, and around
@@ -148,7 +148,7 @@ impl Reader {
                 qsbr::thread_online();
             }
         }
-        qsbr::via_reader(qsbr::thread_offline);
+        crate::qsbr_rules::via_reader(qsbr::thread_offline);
         let _online = Online;
         f()
     }
@@ -156,20 +156,20 @@ impl Reader {
     /// Waits for a qsbr grace period, offline meanwhile.
     #[track_caller]
     pub fn synchronize(&mut self) {
-        qsbr::via_reader(qsbr::synchronize)
+        crate::qsbr_rules::via_reader(qsbr::synchronize)
     }
 
     /// [`synchronize`](Self::synchronize), expedited.
     #[track_caller]
     pub fn synchronize_expedited(&mut self) {
-        qsbr::via_reader(qsbr::synchronize_expedited)
+        crate::qsbr_rules::via_reader(qsbr::synchronize_expedited)
     }
 
     /// Waits until every qsbr callback queued before the call has run,
     /// offline meanwhile.
     #[track_caller]
     pub fn barrier(&mut self) {
-        qsbr::via_reader(qsbr::barrier)
+        crate::qsbr_rules::via_reader(qsbr::barrier)
     }
 }
 
@@ -178,6 +178,6 @@ impl crate::flavor::ReadSection<Qsbr> for ReaderGuard<'_> {}
 
 impl Drop for Reader {
     fn drop(&mut self) {
-        qsbr::set_reader_alive(false);
+        crate::qsbr_rules::set_reader_alive(false);
     }
 }
