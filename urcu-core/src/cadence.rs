@@ -202,7 +202,7 @@ mod loom_model {
                     flag.wake();
                 })
             };
-            flag.announce();
+            flag.announce_gather();
             let saw = hurry.is_set();
             if saw {
                 flag.stay_awake();

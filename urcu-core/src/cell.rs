@@ -4,6 +4,7 @@
 use crate::flavor::Memb;
 use crate::flavor::{Flavor, ReadSection};
 use crate::head::RcuHead;
+use std::alloc::Layout;
 use std::marker::PhantomData;
 use std::ptr;
 use std::sync::atomic::AtomicPtr;
@@ -22,7 +23,12 @@ struct Node<T> {
 /// Readers [`load`](Self::load) under a read guard of flavor `F` and get a
 /// reference that lives as long as the guard. Writers replace the value; the
 /// old one is dropped on krcu's callback thread after a grace period, so the
-/// writer never blocks. Writers do not exclude each other: concurrent
+/// writer never blocks. A value without drop glue (plain data) is only
+/// memory: its node is freed on the updating thread after the grace period,
+/// in batches, and reused by that thread's next update, so updates neither
+/// allocate nor wake the callback thread (a thread holds at most a few MiB
+/// of such nodes; the rest, and what it holds when it exits, goes to the
+/// callback thread). Writers do not exclude each other: concurrent
 /// `store`s all succeed, last one wins; use
 /// [`compare_exchange`](Self::compare_exchange) for read-modify-write.
 ///
@@ -46,11 +52,24 @@ unsafe impl<T: Send + Sync + 'static, F: Flavor> Send for RcuCell<T, F> {}
 // SAFETY: as above; all shared access goes through atomics.
 unsafe impl<T: Send + Sync + 'static, F: Flavor> Sync for RcuCell<T, F> {}
 
-fn into_node<T>(value: T) -> *mut Node<T> {
-    Box::into_raw(Box::new(Node {
+fn into_node<T, F: Flavor>(value: T) -> *mut Node<T> {
+    let node = Node {
         head: RcuHead::new(),
         value,
-    }))
+    };
+    if !std::mem::needs_drop::<T>() {
+        // A node this thread retired and whose grace period has ended
+        // (retire.rs): no allocation.
+        if let Some(p) = crate::retire::reuse::<F>(Layout::new::<Node<T>>()) {
+            let p = p.cast::<Node<T>>();
+            // SAFETY: `p` is a global-allocator block of Node<T>'s layout
+            // that nothing else references any more (its grace period has
+            // ended and it was taken off the thread's spares).
+            unsafe { p.write(node) };
+            return p;
+        }
+    }
+    Box::into_raw(Box::new(node))
 }
 
 unsafe extern "C" fn drop_node<T>(head: *mut RcuHead) {
@@ -63,7 +82,7 @@ impl<T: Send + Sync + 'static, F: Flavor> RcuCell<T, F> {
     /// A cell holding `value`.
     pub fn new(value: T) -> Self {
         RcuCell {
-            ptr: AtomicPtr::new(into_node(value)),
+            ptr: AtomicPtr::new(into_node::<T, F>(value)),
             _marker: PhantomData,
         }
     }
@@ -90,7 +109,7 @@ impl<T: Send + Sync + 'static, F: Flavor> RcuCell<T, F> {
 
     /// Replaces the value; the old one is dropped after a grace period.
     pub fn store(&self, value: T) {
-        let old = self.ptr.swap(into_node(value), AcqRel);
+        let old = self.ptr.swap(into_node::<T, F>(value), AcqRel);
         // SAFETY: `old` is unlinked by the exchange, and retired once.
         unsafe { retire::<T, F>(old) };
     }
@@ -107,7 +126,7 @@ impl<T: Send + Sync + 'static, F: Flavor> RcuCell<T, F> {
     pub fn swap<'g>(&'g self, value: T, _guard: &'g impl ReadSection<F>) -> Option<&'g T> {
         // AcqRel: Release publishes the new node, Acquire makes the old one's
         // contents visible to the returned reference.
-        let old = self.ptr.swap(into_node(value), AcqRel);
+        let old = self.ptr.swap(into_node::<T, F>(value), AcqRel);
         // SAFETY: retired after the guard's read section began, so the grace
         // period that frees it waits for the guard; the reference is tied to
         // the guard.
@@ -133,7 +152,7 @@ impl<T: Send + Sync + 'static, F: Flavor> RcuCell<T, F> {
             let offset = std::mem::offset_of!(Node<T>, value);
             (v as *const T as *const u8).wrapping_sub(offset) as *mut Node<T>
         });
-        let node = into_node(new);
+        let node = into_node::<T, F>(new);
         // AcqRel on success: as in `swap`. Acquire on failure: the found
         // node's contents are visible to the returned reference.
         match self.ptr.compare_exchange(expected, node, AcqRel, Acquire) {
@@ -178,10 +197,23 @@ impl<T: Send + Sync + 'static, F: Flavor> RcuCell<T, F> {
 /// `node` is null or a node from `into_node` that is unreachable for new
 /// readers and retired only once.
 unsafe fn retire<T: Send + 'static, F: Flavor>(node: *mut Node<T>) {
-    if !node.is_null() {
-        // SAFETY: per the contract; `head` is the node's first field.
-        unsafe { F::call_rcu(node as *mut RcuHead, drop_node::<T>) };
+    if node.is_null() {
+        return;
     }
+    // A value without drop glue is only memory: freed on this thread after
+    // its grace period (retire.rs), where the next update reuses it.
+    if !std::mem::needs_drop::<T>() {
+        // SAFETY: per the contract; a node has the global allocator's
+        // Node<T> layout (a Box, or a spare of that layout), and without
+        // drop glue freeing it is all its drop does.
+        let local =
+            unsafe { crate::retire::retire_local::<F>(node.cast(), Layout::new::<Node<T>>()) };
+        if local {
+            return;
+        }
+    }
+    // SAFETY: per the contract; `head` is the node's first field.
+    unsafe { F::call_rcu(node as *mut RcuHead, drop_node::<T>) };
 }
 
 impl<T: Send + Sync + 'static, F: Flavor> Drop for RcuCell<T, F> {

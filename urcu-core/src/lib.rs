@@ -69,6 +69,10 @@ mod registry;
 #[cfg(not(loom))]
 mod report;
 #[cfg(not(loom))]
+mod retire;
+#[cfg(not(loom))]
+mod retired;
+#[cfg(not(loom))]
 mod sys;
 #[cfg(not(loom))]
 mod testing;

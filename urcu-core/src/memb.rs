@@ -59,15 +59,16 @@ pub(crate) static DOMAIN: Domain<Memb> = Domain::new("memb", &GP);
 static USE_MEMBARRIER: AtomicBool = AtomicBool::new(false);
 
 thread_local! {
+    /// This thread's retired `RcuCell` nodes of this flavor (retire.rs).
+    static RETIRED: std::cell::RefCell<crate::retired::Local> =
+        const { std::cell::RefCell::new(crate::retired::Local::new(crate::retire::hand_off::<Memb>)) };
     /// This thread's memb record, or null when unregistered. A
     /// `const`-initialised `Cell` with no destructor.
     static REC: Cell<*const ReaderRecord> = const { Cell::new(ptr::null()) };
     /// The record word krcu keeps in this thread's own memory, as the C
-    /// header's inline read side keeps its word (foreign.rs): the thread's
-    /// record when no foreign word source is set, so that `read_lock` is a
-    /// load and a store at an `fs:`-relative address with no pointer to
-    /// follow first. `UNREGISTERED` while it is not the thread's record;
-    /// `const` with no destructor, so valid until the thread has ended.
+    /// header's inline read side keeps its (foreign.rs): the thread's record
+    /// when no foreign word source is set. `UNREGISTERED` while it is not;
+    /// no destructor, so valid until the thread has ended.
     static WORD: ReaderRecord = const { ReaderRecord::unregistered() };
     /// Explicit memb registrations alive on this thread.
     static EXPLICIT: Cell<u32> = const { Cell::new(0) };
@@ -208,9 +209,8 @@ fn unregister_with_signals_blocked() {
 /// forgotten in a loop).
 #[inline(always)]
 pub fn read_lock() -> Guard<Memb> {
-    // The outermost section on a thread whose record is its own word: the
-    // fast path, as the C header's inline one (the word is at a fixed
-    // `fs:`-relative address: no pointer to load first).
+    // The fast path, as the C header's inline one: the outermost section on
+    // the thread's own word, at a fixed `fs:`-relative address.
     // SAFETY: this thread's own word, valid until it has ended; the guard
     // that keeps the pointer is `!Send`, so it is dropped on this thread.
     let word = unsafe { &*own_word() };
@@ -223,8 +223,7 @@ pub fn read_lock() -> Guard<Memb> {
 }
 
 /// Nested sections, the thread's first, and threads whose record is not
-/// their own word (a foreign word source, or a registration from the
-/// thread's teardown).
+/// their own word (a foreign word source, a registration in teardown).
 #[cold]
 #[inline(never)]
 fn read_lock_slow() -> Guard<Memb> {
@@ -458,6 +457,10 @@ impl FlavorImpl for Memb {
 
     fn explicit_registrations(_: Private) -> &'static LocalKey<Cell<u32>> {
         &EXPLICIT
+    }
+
+    fn local_retire(_: Private) -> &'static LocalKey<std::cell::RefCell<crate::retired::Local>> {
+        &RETIRED
     }
 
     fn unregister_current(_: Private) {

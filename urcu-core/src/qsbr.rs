@@ -48,6 +48,9 @@ static GP: CachePadded<GpCounter> = CachePadded::new(GpCounter::new());
 pub(crate) static DOMAIN: Domain<Qsbr> = Domain::new("qsbr", &GP);
 
 thread_local! {
+    /// This thread's retired `RcuCell` nodes of this flavor (retire.rs).
+    static RETIRED: std::cell::RefCell<crate::retired::Local> =
+        const { std::cell::RefCell::new(crate::retired::Local::new(crate::retire::hand_off::<Qsbr>)) };
     /// This thread's qsbr record, or null when unregistered.
     static QSBR_REC: Cell<*const ReaderRecord> = const { Cell::new(ptr::null()) };
     /// Whether this thread is registered with qsbr and online: a plain copy
@@ -405,6 +408,10 @@ impl FlavorImpl for Qsbr {
 
     fn explicit_registrations(_: Private) -> &'static LocalKey<Cell<u32>> {
         &EXPLICIT
+    }
+
+    fn local_retire(_: Private) -> &'static LocalKey<std::cell::RefCell<crate::retired::Local>> {
+        &RETIRED
     }
 
     fn unregister_current(_: Private) {

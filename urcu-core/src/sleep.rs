@@ -27,6 +27,10 @@ use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 
 const AWAKE: u32 = 0;
 const SLEEPING: u32 = 1;
+/// Asleep until a deadline (the gp helper's gather, `crate::cadence`): it
+/// will look for work then, so only urgent work ([`SleepFlag::wake`]) wakes
+/// it early; [`SleepFlag::wake_if_idle`] leaves it be.
+const GATHERING: u32 = 2;
 
 /// A helper's sleep flag (its futex word).
 pub(crate) struct SleepFlag {
@@ -57,6 +61,16 @@ impl SleepFlag {
         fence(SeqCst);
     }
 
+    /// The gp helper, before its last look for urgent work ahead of a
+    /// gather: says it sleeps until a deadline.
+    #[inline]
+    pub(crate) fn announce_gather(&self) {
+        // Relaxed: ordered before the look by the fence.
+        self.word.store(GATHERING, Relaxed);
+        // SeqCst fence: pairs with the one in `wake`.
+        fence(SeqCst);
+    }
+
     /// The helper found work (or woke): it is awake.
     #[inline]
     pub(crate) fn stay_awake(&self) {
@@ -73,36 +87,60 @@ impl SleepFlag {
     }
 
     /// A producer, after it published work: wakes the helper if it said it
-    /// sleeps. Returns whether it did.
+    /// sleeps, gathering or not. Returns whether it did.
     #[inline]
     pub(crate) fn wake(&self) -> bool {
         // SeqCst fence: orders the publication before the load; pairs with
-        // the one in `announce`.
+        // the one in `announce` and `announce_gather`.
+        fence(SeqCst);
+        // Relaxed: ordered by the fences.
+        if self.word.load(Relaxed) == AWAKE {
+            return false;
+        }
+        self.wake_now()
+    }
+
+    /// A producer of work that can wait for the end of a gather (a
+    /// callback, a lazy cookie), after it published it: wakes the helper
+    /// only if it sleeps with no deadline. A gathering helper looks at the
+    /// work when its gather ends.
+    #[inline]
+    pub(crate) fn wake_if_idle(&self) -> bool {
+        // SeqCst fence: as in `wake`.
         fence(SeqCst);
         // Relaxed: ordered by the fences.
         if self.word.load(Relaxed) != SLEEPING {
             return false;
         }
+        self.wake_now()
+    }
+
+    #[inline]
+    fn wake_now(&self) -> bool {
         // Cleared before the wake: a helper not yet in its futex wait then
-        // does not wait at all (the word no longer holds SLEEPING).
+        // does not wait at all (the word no longer holds what it waits on).
+        // Relaxed: the futex compares the value itself; the fences ordered
+        // the work before the load that led here.
         self.word.store(AWAKE, Relaxed);
         #[cfg(not(loom))]
         crate::sys::futex::wake(&self.word, 1);
         true
     }
 
-    /// Whether the flag says the helper sleeps (a model's final check).
+    /// Whether the flag says the helper sleeps, gathering or not (a
+    /// model's final check).
     #[cfg(loom)]
     pub(crate) fn says_sleeping(&self) -> bool {
         // Relaxed: the model's threads have joined.
-        self.word.load(Relaxed) == SLEEPING
+        self.word.load(Relaxed) != AWAKE
     }
 
-    /// The helper, after a look that found nothing: sleeps until a
-    /// producer wakes it or `timeout` passes (the caller looks again).
+    /// The gp helper, after `announce_gather` and a look that found nothing
+    /// urgent: sleeps until an urgent producer wakes it or `timeout` passes
+    /// (the caller looks again).
     #[cfg(not(loom))]
-    pub(crate) fn sleep_for(&self, timeout: std::time::Duration) {
-        crate::sys::futex::wait(&self.word, SLEEPING, Some(timeout));
+    pub(crate) fn sleep_gathering(&self, timeout: std::time::Duration) {
+        crate::sys::futex::wait(&self.word, GATHERING, Some(timeout));
     }
 
     /// In a fork child: no helper sleeps.
@@ -140,7 +178,7 @@ mod loom_model {
                     thread::spawn(move || {
                         // SAFETY: each node is enqueued once.
                         if unsafe { q.enqueue(nodes.0[i]) } {
-                            flag.wake();
+                            flag.wake_if_idle();
                         }
                     })
                 })

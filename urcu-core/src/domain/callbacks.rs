@@ -50,7 +50,8 @@ impl<F: FlavorImpl> Domain<F> {
         if queued % HURRY_EVERY == HURRY_EVERY - 1 {
             self.hurry();
         } else if was_empty {
-            self.wake_gp_helper();
+            // A gathering helper looks at the queue when its gather ends.
+            self.helpers.gp_sleep.wake_if_idle();
         }
         queued
     }
@@ -99,7 +100,7 @@ impl<F: FlavorImpl> Domain<F> {
             if backlog <= BACKLOG_HIGH_WATER {
                 return;
             }
-            self.wake_gp_helper();
+            self.hurry();
             std::thread::yield_now();
         }
     }

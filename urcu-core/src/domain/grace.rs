@@ -168,6 +168,21 @@ impl<F: FlavorImpl> Domain<F> {
         }
     }
 
+    /// Asks the helper for a grace period satisfying `cookie` when it next
+    /// runs one for callbacks (after their gather): no grace period of its
+    /// own, no wake of a gathering helper.
+    pub(crate) fn request_lazy(&'static self, cookie: GpCookie) {
+        // SeqCst: the requester's half of the handshake with the helper's
+        // sleep, as in `request`.
+        let prev = self.grace.needed_lazy.fetch_max(cookie.seq, SeqCst);
+        if prev >= cookie.seq {
+            // Asked already (a later or equal cookie): nothing new to see.
+            return;
+        }
+        self.ensure_started();
+        self.helpers.gp_sleep.wake_if_idle();
+    }
+
     /// Asks the helper for a grace period satisfying `cookie`, run at
     /// `pace`.
     pub(crate) fn request(&'static self, cookie: GpCookie, pace: Pace) {

@@ -64,7 +64,7 @@ impl<F: FlavorImpl> Domain<F> {
                     self.take_handed(&mut lock(&self.grace.gp_lock), &mut pending);
                 }
                 self.hand_on_done(&mut pending);
-                let callbacks = !self.callbacks.queue.is_empty();
+                let callbacks = !self.callbacks.queue.is_empty() || self.lazily_polled();
                 if callbacks || self.polled() {
                     let due = last_start.map(|t| t + crate::cadence::gather_time());
                     if let Some(due) = due.filter(|&d| Instant::now() < d) {
@@ -85,8 +85,8 @@ impl<F: FlavorImpl> Domain<F> {
                         Pace::Normal
                     };
                     let mut scratch = lock(&self.grace.gp_lock);
-                    // Another runner may have served both while we waited.
-                    if self.polled() || !self.callbacks.queue.is_empty() {
+                    // Another runner may have served them while we waited.
+                    if self.polled() || self.lazily_polled() || !self.callbacks.queue.is_empty() {
                         last_start = Some(Instant::now());
                         self.run_gp(&mut scratch, pace);
                     }
@@ -110,6 +110,16 @@ impl<F: FlavorImpl> Domain<F> {
         !seq::done(self.grace.seq.load(Relaxed), self.grace.needed.load(SeqCst))
     }
 
+    /// Whether a lazily polled cookie (`request_lazy`) waits for a grace
+    /// period.
+    fn lazily_polled(&self) -> bool {
+        // SeqCst: as `polled`'s.
+        !seq::done(
+            self.grace.seq.load(Relaxed),
+            self.grace.needed_lazy.load(SeqCst),
+        )
+    }
+
     /// Lets callbacks gather in the queue until `due`, unless a producer
     /// hurries the helper, a cookie is polled, or another grace period
     /// hands callbacks on. While the queue is not empty producers do not
@@ -118,7 +128,7 @@ impl<F: FlavorImpl> Domain<F> {
         // The helper's half of the handshake of `crate::cadence`: say it
         // sleeps, then look. Relaxed loads: ordered by the announcement's
         // fence.
-        self.helpers.gp_sleep.announce();
+        self.helpers.gp_sleep.announce_gather();
         let early = self.helpers.hurry.is_set()
             || self.helpers.handed.is_set()
             || !seq::done(
@@ -128,7 +138,7 @@ impl<F: FlavorImpl> Domain<F> {
         if !early {
             self.helpers
                 .gp_sleep
-                .sleep_for(due.saturating_duration_since(Instant::now()));
+                .sleep_gathering(due.saturating_duration_since(Instant::now()));
         }
         self.helpers.gp_sleep.stay_awake();
     }
@@ -157,6 +167,10 @@ impl<F: FlavorImpl> Domain<F> {
             && seq::done(
                 self.grace.seq.load(Relaxed),
                 self.grace.needed.load(Relaxed),
+            )
+            && seq::done(
+                self.grace.seq.load(Relaxed),
+                self.grace.needed_lazy.load(Relaxed),
             )
             && lock(&self.helpers.work).batches.is_empty();
         if !idle {

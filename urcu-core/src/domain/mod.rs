@@ -69,7 +69,7 @@ use crate::reader::{GpCounter, ReaderRecord, ReaderState, RegistryGeneration};
 use crate::registry::Registry;
 use crate::sleep::SleepFlag;
 use crossbeam_utils::CachePadded;
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::marker::PhantomData;
 use std::sync::atomic::Ordering::Relaxed;
@@ -117,6 +117,10 @@ pub trait FlavorImpl: Sized + 'static {
     /// How many explicit registrations of this flavor are alive on the
     /// calling thread (a thread-local of the flavor's module).
     fn explicit_registrations(_: Private) -> &'static LocalKey<Cell<u32>>;
+
+    /// The calling thread's retired `RcuCell` nodes of this flavor
+    /// (`crate::retired`, a thread-local of the flavor's module).
+    fn local_retire(_: Private) -> &'static LocalKey<RefCell<crate::retired::Local>>;
 
     /// Unregisters this thread (the last `Registration` dropped).
     fn unregister_current(_: Private);
@@ -172,8 +176,12 @@ pub(crate) struct GpScratch {
 struct GracePeriods {
     /// The grace-period sequence; written only under `gp_lock`.
     seq: CachePadded<AtomicU64>,
-    /// The furthest cookie asked for by `start_poll`; the helper serves it.
+    /// The furthest cookie asked for by `start_poll`; the helper serves it
+    /// at once.
     needed: AtomicU64,
+    /// The furthest cookie asked for lazily (`RcuCell`'s retired batches,
+    /// `crate::retire`); the helper serves it at the callbacks' cadence.
+    needed_lazy: AtomicU64,
     /// Registered threads. Held for registration, unregistration, and the
     /// writer's snapshot when the registry changed; never while waiting.
     registry: Mutex<Registry>,
@@ -265,6 +273,7 @@ impl<F: FlavorImpl> Domain<F> {
             grace: GracePeriods {
                 seq: CachePadded::new(AtomicU64::new(0)),
                 needed: AtomicU64::new(0),
+                needed_lazy: AtomicU64::new(0),
                 registry: Mutex::new(Registry::new()),
                 registry_generation: RegistryGeneration::new(),
                 passes: Passes::new(),
