@@ -26,9 +26,9 @@ struct Node<T> {
 /// writer never blocks. A value without drop glue (plain data) is only
 /// memory: its node is freed on the updating thread after the grace period,
 /// in batches, and reused by that thread's next update, so updates neither
-/// allocate nor wake the callback thread (a thread holds at most a few MiB
-/// of such nodes; the rest, and what it holds when it exits, goes to the
-/// callback thread). Writers do not exclude each other: concurrent
+/// allocate nor wake the callback thread. A thread holds at most 16 MiB of
+/// such nodes waiting for grace periods and 2 MiB of reusable ones; the
+/// rest, and what it holds when it exits, goes to the callback thread. Writers do not exclude each other: concurrent
 /// `store`s all succeed, last one wins; use
 /// [`compare_exchange`](Self::compare_exchange) for read-modify-write.
 ///

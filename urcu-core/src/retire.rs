@@ -30,13 +30,16 @@ use std::alloc::Layout;
 /// Nodes per batch: one cookie and one lazy request per this many updates.
 const BATCH: usize = 64;
 /// Bytes of nodes past their grace period a thread keeps for its next
-/// updates, per flavor: a gather's worth of 64-byte nodes at 10M updates a
-/// second.
-const MAX_SPARE_BYTES: usize = 1 << 20;
+/// updates, per flavor: a few gathers' worth of 64-byte nodes at 10M
+/// updates a second (kept until the thread updates again or exits).
+const MAX_SPARE_BYTES: usize = 2 << 20;
 /// Bytes of retired nodes a thread holds at most, per flavor, waiting for
-/// their grace period: a few gathers' worth at several million updates a
-/// second; past it the oldest batch goes to the callback thread.
-const MAX_SEALED_BYTES: usize = 4 << 20;
+/// their grace period: enough to ride out grace periods of several
+/// milliseconds at several million updates a second when the helper waits
+/// for a CPU (with a 4 MiB bound, a 2-reader update flood on 2 CPUs still
+/// sent batches to the callback thread: 6% of perf samples in its free).
+/// Past it the oldest batch goes to the callback thread.
+const MAX_SEALED_BYTES: usize = 16 << 20;
 
 fn push<F: FlavorImpl>(l: &mut Local, node: Retired) {
     free_done::<F>(l);

@@ -122,7 +122,7 @@ fn exit_loses_nothing<F: Flavor>() {
     std::thread::sleep(Duration::from_millis(20));
     let baseline = LIVE.load(Ordering::Relaxed);
     // A reader holds every grace period up while the updater runs, so the
-    // updater still holds its last batches (up to 4 MiB) when it exits.
+    // updater still holds its last batches (up to 16 MiB) when it exits.
     let (inside_tx, inside_rx) = std::sync::mpsc::channel();
     let (leave_tx, leave_rx) = std::sync::mpsc::channel::<()>();
     let reader = std::thread::spawn(move || {
@@ -188,10 +188,10 @@ fn what_an_updater_holds_is_bounded_while_a_reader_blocks() {
     inside_rx.recv().unwrap();
     let queued0 = Memb::stats().callbacks_queued;
     let start = Instant::now();
-    for i in 0..200_000u64 {
+    for i in 0..400_000u64 {
         cell.store([i; WORDS]);
     }
-    // 200K nodes of 80 bytes is 16 MB: more than a thread keeps (4 MiB),
+    // 400K nodes of 80 bytes is 32 MB: more than a thread keeps (16 MiB),
     // so batches went to the callback queue.
     let handed = Memb::stats().callbacks_queued - queued0;
     assert!(
