@@ -438,7 +438,7 @@ KRCU_API void krcu_synchronize_rcu(void);
 /**
  * Queues `func(head)` to run after a memb grace period on krcu's callback
  * thread. Takes no lock and allocates nothing; it may yield the CPU a few
- * times while over 128K callbacks wait.
+ * times while over 32K callbacks wait.
  *
  * Context: normal code, read sections, callbacks. Aborts when `head` or
  * `func` is NULL.
@@ -511,7 +511,7 @@ KRCU_API void krcu_memb_synchronize_rcu(void);
 /**
  * Queues `func(head)` to run after a memb grace period on krcu's callback
  * thread. Takes no lock and allocates nothing; it may yield the CPU a few
- * times while over 128K callbacks wait.
+ * times while over 32K callbacks wait.
  *
  * Context: normal code, read sections, callbacks. Aborts when `head` or
  * `func` is NULL.
@@ -586,7 +586,7 @@ KRCU_API void krcu_qsbr_synchronize_rcu(void);
 /**
  * Queues `func(head)` to run after a qsbr grace period on krcu's callback
  * thread. Takes no lock and allocates nothing; it may yield the CPU a few
- * times while over 128K callbacks wait.
+ * times while over 32K callbacks wait.
  *
  * Context: normal code, read sections, callbacks. Aborts when `head` or
  * `func` is NULL.

@@ -71,7 +71,7 @@ pub trait Flavor: FlavorImpl + Copy + Default + Debug + Send + Sync + 'static {
 
     /// Queues `func(head)` to run after a grace period, on krcu's callback
     /// thread. Takes no lock, allocates nothing, never blocks; while more
-    /// than about 128K callbacks wait to run it may yield the CPU to krcu's
+    /// than about 32K callbacks wait to run it may yield the CPU to krcu's
     /// helper threads (a few times at most), so that a flood cannot outrun
     /// them without bound. The `_nolock` variants never yield.
     ///

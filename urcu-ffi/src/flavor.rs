@@ -81,7 +81,7 @@ pub extern "C" fn krcu_synchronize_rcu() {
 
 /// Queues `func(head)` to run after a memb grace period on krcu's callback
 /// thread. Takes no lock and allocates nothing; it may yield the CPU a few
-/// times while over 128K callbacks wait.
+/// times while over 32K callbacks wait.
 ///
 /// Context: normal code, read sections, callbacks. Aborts when `head` or
 /// `func` is NULL.
@@ -180,7 +180,7 @@ pub extern "C" fn krcu_memb_synchronize_rcu() {
 
 /// Queues `func(head)` to run after a memb grace period on krcu's callback
 /// thread. Takes no lock and allocates nothing; it may yield the CPU a few
-/// times while over 128K callbacks wait.
+/// times while over 32K callbacks wait.
 ///
 /// Context: normal code, read sections, callbacks. Aborts when `head` or
 /// `func` is NULL.
@@ -279,7 +279,7 @@ pub extern "C" fn krcu_qsbr_synchronize_rcu() {
 
 /// Queues `func(head)` to run after a qsbr grace period on krcu's callback
 /// thread. Takes no lock and allocates nothing; it may yield the CPU a few
-/// times while over 128K callbacks wait.
+/// times while over 32K callbacks wait.
 ///
 /// Context: normal code, read sections, callbacks. Aborts when `head` or
 /// `func` is NULL.
