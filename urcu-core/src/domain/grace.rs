@@ -175,11 +175,14 @@ impl<F: FlavorImpl> Domain<F> {
         // SeqCst: the requester's half of the handshake with the helper's
         // sleep, as in `request`.
         let prev = self.grace.needed_lazy.fetch_max(cookie.seq, SeqCst);
+        // Even when the cookie was asked for already: in a fork child the
+        // asking was the parent's, whose helper does not exist here.
+        self.ensure_started();
         if prev >= cookie.seq {
-            // Asked already (a later or equal cookie): nothing new to see.
+            // Asked already (a later or equal cookie): the helper that
+            // took that request serves this one.
             return;
         }
-        self.ensure_started();
         self.helpers.gp_sleep.wake_if_idle();
     }
 
