@@ -20,9 +20,8 @@ macro_rules! flavor_common {
         /// As for [`Flavor::call_rcu`](crate::Flavor::call_rcu).
         #[inline]
         pub unsafe fn call_rcu(head: *mut RcuHead, func: RcuCallback) {
-            DOMAIN.ensure_started();
             // SAFETY: forwarded contract.
-            unsafe { DOMAIN.enqueue_throttled(head, func) };
+            unsafe { DOMAIN.call_rcu(head, func) };
         }
 
         /// [`call_rcu`], and a grace period starts for it without waiting

@@ -127,7 +127,7 @@ pub(crate) fn reuse<F: FlavorImpl>(layout: Layout) -> Option<*mut u8> {
 
 /// A batch handed to the callback thread.
 #[repr(C)]
-struct Handed {
+struct HandedBatch {
     head: RcuHead,
     batch: Vec<Retired>,
 }
@@ -135,21 +135,19 @@ struct Handed {
 /// Hands `batch` to `F`'s callback thread, which frees it after a grace
 /// period (each `Local`'s hand-off, as a plain function pointer).
 pub(crate) fn hand_off<F: FlavorImpl>(batch: Vec<Retired>) {
-    let h = Box::into_raw(Box::new(Handed {
+    let h = Box::into_raw(Box::new(HandedBatch {
         head: RcuHead::new(),
         batch,
     }));
-    let domain = F::domain();
-    domain.ensure_started();
-    // SAFETY: `head` is the first field of a boxed Handed, queued once;
-    // free_handed frees it.
-    unsafe { domain.enqueue_throttled(h.cast(), free_handed) };
+    // SAFETY: `head` is the first field of a boxed HandedBatch, queued
+    // once; free_handed frees it.
+    unsafe { F::domain().call_rcu(h.cast(), free_handed) };
 }
 
 unsafe extern "C" fn free_handed(head: *mut RcuHead) {
-    // SAFETY: the first field of a Handed boxed by `hand_off`, whose grace
+    // SAFETY: the first field of a HandedBatch boxed by `hand_off`, whose grace
     // period has ended.
-    let h = unsafe { Box::from_raw(head as *mut Handed) };
+    let h = unsafe { Box::from_raw(head as *mut HandedBatch) };
     // SAFETY: as above: the grace period of every node in it has ended.
     unsafe { free_all(&h.batch) };
 }

@@ -9,31 +9,18 @@
 //! turns (`SERIAL`).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use urcu_core::{memb, qsbr, Flavor, Memb, Qsbr, RcuHead};
+
+mod common;
+use common::within;
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
 /// Longer than any test may take: a callback that waits for a whole
 /// gather makes its test fail in `within`.
 const LONG_GATHER: Duration = Duration::from_secs(600);
-
-/// Runs `f` on a thread of its own and fails the test if it has not
-/// returned within a generous bound (a wait for a gather, or a hang).
-fn within<R: Send + 'static>(what: &str, f: impl FnOnce() -> R + Send + 'static) -> R {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    match rx.recv_timeout(Duration::from_secs(60)) {
-        Ok(r) => r,
-        Err(mpsc::RecvTimeoutError::Timeout) => {
-            panic!("{what} did not return within 60 s: it waited for a gather, or hung")
-        }
-        Err(mpsc::RecvTimeoutError::Disconnected) => panic!("{what} panicked (see above)"),
-    }
-}
 
 /// Takes this binary's turn and sets the gather; the previous one is
 /// restored by the next test's call.

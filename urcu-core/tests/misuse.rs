@@ -1,16 +1,10 @@
 //! Misuse that would deadlock, or break protection, panics with a message
 //! naming the rule; it never hangs.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use urcu_core::{memb, qsbr};
 
-fn panic_message(f: impl FnOnce()) -> String {
-    let err = catch_unwind(AssertUnwindSafe(f)).expect_err("misuse must panic");
-    err.downcast_ref::<String>()
-        .cloned()
-        .or_else(|| err.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap_or_default()
-}
+mod common;
+use common::panic_message;
 
 #[test]
 fn synchronize_inside_memb_read_section_panics() {

@@ -8,13 +8,8 @@ use std::sync::{mpsc, Arc};
 use std::time::Duration;
 use urcu_core::{qsbr, Qsbr, RcuCell};
 
-fn panic_message(r: std::thread::Result<()>) -> String {
-    let e = r.expect_err("the call was refused");
-    e.downcast_ref::<String>()
-        .cloned()
-        .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap_or_default()
-}
+mod common;
+use common::panic_message;
 
 struct Tracked {
     alive: Arc<AtomicBool>,
@@ -92,7 +87,7 @@ fn free_quiescent_functions_are_refused_on_a_reader_thread() {
             ("qsbr::synchronize()", qsbr::synchronize),
             ("qsbr::barrier()", qsbr::barrier),
         ] {
-            let msg = panic_message(std::panic::catch_unwind(f));
+            let msg = panic_message(f);
             assert!(
                 msg.contains(what) && msg.contains("qsbr::Reader") && msg.contains("reader."),
                 "the refusal names the rule and the Reader: {msg}"
@@ -118,9 +113,7 @@ fn free_quiescent_functions_are_refused_on_a_reader_thread() {
 fn a_second_reader_on_one_thread_is_refused() {
     std::thread::spawn(|| {
         let _first = qsbr::Reader::register();
-        let msg = panic_message(std::panic::catch_unwind(|| {
-            drop(qsbr::Reader::register());
-        }));
+        let msg = panic_message(|| drop(qsbr::Reader::register()));
         assert!(msg.contains("already has a qsbr::Reader"), "{msg}");
     })
     .join()
@@ -138,8 +131,8 @@ fn a_second_reader_on_one_thread_is_refused() {
 fn a_reader_in_a_callback_is_refused() {
     let (tx, rx) = mpsc::channel();
     qsbr::defer(move || {
-        let r = std::panic::catch_unwind(|| drop(qsbr::Reader::register()));
-        tx.send(panic_message(r)).unwrap();
+        tx.send(panic_message(|| drop(qsbr::Reader::register())))
+            .unwrap();
     });
     qsbr::barrier();
     let msg = rx.recv().unwrap();

@@ -2,22 +2,10 @@
 //! named after its bug. Every one of them hung or misbehaved before its fix.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc;
 use urcu_core::{memb, qsbr, GpCookie, RcuHead};
 
-/// Runs `f` on a thread of its own and fails the test if it has not
-/// returned within a generous bound (a hang, not a slow machine).
-fn within<R: Send + 'static>(what: &str, f: impl FnOnce() -> R + Send + 'static) -> R {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    match rx.recv_timeout(std::time::Duration::from_secs(60)) {
-        Ok(r) => r,
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("{what} hung (no return within 60 s)"),
-        Err(mpsc::RecvTimeoutError::Disconnected) => panic!("{what} panicked (see above)"),
-    }
-}
+mod common;
+use common::within;
 
 static TOOK_QSBR: AtomicU64 = AtomicU64::new(0);
 

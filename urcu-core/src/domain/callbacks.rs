@@ -68,6 +68,19 @@ impl<F: FlavorImpl> Domain<F> {
         self.wake_gp_helper();
     }
 
+    /// `call_rcu`: starts the helpers unless they run, then
+    /// [`enqueue_throttled`](Self::enqueue_throttled).
+    ///
+    /// # Safety
+    ///
+    /// As for [`enqueue`](Self::enqueue).
+    #[inline]
+    pub(crate) unsafe fn call_rcu(&'static self, head: *mut RcuHead, func: RcuCallback) {
+        self.ensure_started();
+        // SAFETY: forwarded contract.
+        unsafe { self.enqueue_throttled(head, func) };
+    }
+
     /// `call_rcu`'s enqueue: [`enqueue`](Self::enqueue), then, every
     /// [`BACKLOG_CHECK_EVERY`] calls, gives way to the helpers while the
     /// backlog is above [`BACKLOG_HIGH_WATER`].
