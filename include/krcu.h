@@ -1162,6 +1162,9 @@ struct krcu__memb_gp_words {
 KRCU_API __attribute__((cold)) void krcu__memb_read_lock_slow(void);
 KRCU_API __attribute__((cold)) void krcu__memb_read_unlock_slow(void);
 KRCU_API __attribute__((cold)) void krcu__memb_wake_writer(void);
+/* Wakes the writer unless the section that ended (the word before the
+ * unlock) began after the grace period it sleeps in. */
+KRCU_API __attribute__((cold)) void krcu__memb_wake_writer_for(uint64_t section);
 
 #define KRCU__NEST_MASK ((uint64_t)0xffff)
 /* The deepest nesting; a word whose nesting is KRCU__NEST_MASK belongs to
@@ -1220,7 +1223,7 @@ static inline void krcu_read_unlock_inline(void)
     __atomic_store_n(&krcu__memb_word_v3, tmp - 1, __ATOMIC_RELAXED);
     krcu__slave_fence(real);
     if (__builtin_expect(__atomic_load_n(&krcu__memb_gp_v3.futex, __ATOMIC_RELAXED) == KRCU__GP_WAITING, 0))
-        krcu__memb_wake_writer();
+        krcu__memb_wake_writer_for(tmp);
 }
 
 #ifndef KRCU_NO_INLINE

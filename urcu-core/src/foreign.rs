@@ -23,7 +23,7 @@
 //!         if tmp & NEST_MASK != COUNT: nested: *word = tmp - COUNT
 //!             (nesting 0 or NEST_MASK: off to krcu)
 //!         else: real = gp.reader_fences; fence(real); *word = tmp - COUNT;
-//!               fence(real); if gp.futex == GP_WAITING: wake_writer()
+//!               fence(real); if gp.futex == GP_WAITING: wake_writer_for(tmp)
 //! fence(real): a full (SeqCst) fence if real, else a compiler fence
 //! ```
 //!

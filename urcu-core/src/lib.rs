@@ -110,6 +110,7 @@ pub mod __private {
         pub use crate::foreign::*;
         pub use crate::memb::{
             foreign_reader_word as reader_word, foreign_wake_writer as wake_writer,
+            foreign_wake_writer_for as wake_writer_for,
         };
     }
 

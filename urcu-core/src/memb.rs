@@ -37,10 +37,7 @@ use crate::sys::membarrier;
 use crossbeam_utils::CachePadded;
 use std::cell::Cell;
 use std::ptr;
-use std::sync::atomic::{
-    AtomicU64,
-    Ordering::{Acquire, Relaxed, SeqCst},
-};
+use std::sync::atomic::Ordering::{Acquire, Relaxed, SeqCst};
 use std::thread::LocalKey;
 
 /// memb's counter group: what read sections snapshot, at a link-time
@@ -360,31 +357,8 @@ pub fn cond_synchronize(cookie: GpCookie) {
     }
 }
 
-/// This thread's memb record word, registering the thread lazily, for a
-/// read side written in another language. Valid until the thread's memb
-/// registration ends (see `foreign::set_unregister_hook`). It is the word
-/// `foreign::set_word_source` gives, unless the thread registered before
-/// the source was set, or while running its thread-local destructors
-/// (nothing would unregister it before its memory dies): then it is a word
-/// krcu keeps, and the foreign read side must go through krcu's functions.
-///
-/// A raw pointer, not a reference: a store through it can end the section
-/// a live guard stands for, so writing it needs `unsafe` (and the foreign
-/// read side's own contract). Not API: reached through
-/// `__private::foreign::reader_word`.
-#[doc(hidden)]
-pub fn foreign_reader_word() -> *const AtomicU64 {
-    reader::word_of(record())
-}
-
-/// Wakes a grace-period writer sleeping on the counter group's futex (a
-/// foreign unlock's last step, when it saw `GP_WAITING`).
-/// Not API: reached through `__private::foreign::wake_writer`.
-#[doc(hidden)]
-#[cold]
-pub fn foreign_wake_writer() {
-    reader::wake_writer_slow(&GP);
-}
+mod foreign_steps;
+pub use foreign_steps::{foreign_reader_word, foreign_wake_writer, foreign_wake_writer_for};
 
 flavor_common!(Memb, "memb");
 

@@ -46,7 +46,9 @@
 //! and sleeps. A reader leaving its critical section (memb outermost unlock,
 //! qsbr quiescent state or offline) stores `ctr`, issues its fence, and wakes
 //! the writer if it sees the flag: either the writer's re-check sees the new
-//! `ctr`, or the reader sees the flag.
+//! `ctr`, or the reader sees the flag. A memb section that began after the
+//! sleeping grace period's advance does not wake it (the writer does not
+//! wait for it; see [`wake_writer_if_waited_for`]).
 
 use crate::primitive::{fence, AtomicBool, AtomicU32, AtomicU64};
 use std::sync::atomic::Ordering::{Relaxed, SeqCst};
@@ -246,7 +248,7 @@ pub(crate) fn memb_unlock(rec: &ReaderRecord, gp: &GpCounter) {
     // Orders the ctr store before reading the writer's sleep flag; pairs
     // with the master fence between the writer's flag store and re-check.
     slave_fence(real);
-    wake_writer(gp);
+    wake_writer_for(gp, tmp);
 }
 
 /// A nested `read_unlock` (or an unbalanced one): out of line, as for
@@ -268,54 +270,6 @@ pub(crate) fn memb_nesting(rec: &ReaderRecord) -> u64 {
     rec.ctr.load(Relaxed) & NEST_MASK
 }
 
-/// qsbr quiescent state: announce that no reference from before this point
-/// is held.
-#[inline]
-pub(crate) fn qsbr_quiescent(rec: &ReaderRecord, gp: &GpCounter) {
-    // Relaxed: the fence below orders the store (the pair of the writer's
-    // master fence); gp.ctr changes only under gp_lock, ordered by that fence
-    // too.
-    let cur = gp.ctr.load(Relaxed);
-    if rec.ctr.load(Relaxed) == cur {
-        // Already quiescent for the current grace period: the writer is not
-        // waiting on us, and our earlier announcement already ordered
-        // everything it needs.
-        return;
-    }
-    // Orders the accesses before this point before the announcement; pairs
-    // with the writer's fence after it sees the new ctr.
-    fence(SeqCst);
-    rec.ctr.store(cur, Relaxed);
-    // Orders the announcement before what follows and before reading the
-    // writer's sleep flag.
-    fence(SeqCst);
-    wake_writer(gp);
-}
-
-/// qsbr: this thread holds no references until [`qsbr_online`].
-#[inline]
-pub(crate) fn qsbr_offline(rec: &ReaderRecord, gp: &GpCounter) {
-    // As in `qsbr_quiescent`: earlier accesses before the store, the store
-    // before the flag load.
-    // SeqCst fences: as in qsbr_quiescent (the pair of the writer's master
-    // fences); Relaxed store between them.
-    fence(SeqCst);
-    rec.ctr.store(0, Relaxed);
-    fence(SeqCst);
-    wake_writer(gp);
-}
-
-/// qsbr: this thread may take references again.
-#[inline]
-pub(crate) fn qsbr_online(rec: &ReaderRecord, gp: &GpCounter) {
-    // Relaxed: the caller's next quiescent state fences (as qsbr_quiescent);
-    // going online needs no ordering of its own.
-    rec.ctr.store(gp.ctr.load(Relaxed), Relaxed);
-    // Orders the announcement before the accesses that follow; pairs with the
-    // writer's master fence before it reads ctr.
-    fence(SeqCst);
-}
-
 /// Wakes a writer sleeping on `gp.futex`.
 #[inline(always)]
 pub(crate) fn wake_writer(gp: &GpCounter) {
@@ -323,6 +277,43 @@ pub(crate) fn wake_writer(gp: &GpCounter) {
     if gp.futex.load(Relaxed) == GP_WAITING {
         wake_writer_slow(gp);
     }
+}
+
+/// Wakes a writer sleeping on `gp.futex` unless the section that just
+/// ended (its word `section`, nesting included) is one the writer's grace
+/// period does not wait for: the memb unlock's last step.
+#[inline(always)]
+pub(crate) fn wake_writer_for(gp: &GpCounter, section: u64) {
+    // Relaxed: ordered after our ctr store by the caller's fence.
+    if gp.futex.load(Relaxed) == GP_WAITING {
+        wake_writer_if_waited_for(gp, section);
+    }
+}
+
+/// A writer sleeps while a reader may be running sections in a loop: the
+/// sections that began after the writer's advance are not the ones it
+/// waits for, and waking it for each of them makes it rescan, fence and
+/// sleep again, over and over, while the reader it does wait for (one
+/// preempted inside its section) holds the grace period anyway. The
+/// defer workload with two readers on two CPUs spent most of its time in
+/// that storm: 16K membarriers and 30K futex calls a second.
+///
+/// Whether the writer can be waiting for this section: the counter is
+/// read after the flag, behind the same fence (the caller's, between its
+/// ctr store and its flag load). A writer that sleeps advanced the counter
+/// and then raised the flag, both before its master fence and re-check;
+/// so either the re-check sees this section ended (and the writer does
+/// not sleep for it), or both loads here come after that fence and see
+/// the advance (or a later one). A section whose snapshot is the counter
+/// read here is current for every grace period that may sleep now.
+#[cold]
+#[inline(never)]
+pub(crate) fn wake_writer_if_waited_for(gp: &GpCounter, section: u64) {
+    // Relaxed: ordered by the caller's fence (see above).
+    if memb_state(section, gp.ctr.load(Relaxed)) == ReaderState::Current {
+        return;
+    }
+    wake_writer_slow(gp);
 }
 
 #[cold]
@@ -333,6 +324,28 @@ pub(crate) fn wake_writer_slow(gp: &GpCounter) {
     gp.futex.store(0, Relaxed);
     #[cfg(not(loom))]
     crate::sys::futex::wake(&gp.futex, 1);
+}
+
+/// The writer is about to sleep waiting for readers: readers that leave
+/// their section from now on wake it. Relaxed: the caller's master fence
+/// orders it before its re-check of the readers (the pair of the readers'
+/// fence between their `ctr` store and their load of the flag).
+pub(crate) fn writer_sleeps(gp: &GpCounter) {
+    gp.futex.store(GP_WAITING, Relaxed);
+}
+
+/// The writer's sleep on the flag [`writer_sleeps`] set, for at most
+/// `timeout`; returns at once when a reader has cleared it already.
+#[cfg(not(loom))]
+pub(crate) fn writer_wait(gp: &GpCounter, timeout: std::time::Duration) {
+    crate::sys::futex::wait(&gp.futex, GP_WAITING, Some(timeout));
+}
+
+/// The writer is awake again (woken, timed out, or done): unlocks stop
+/// going to the futex. Relaxed: only the writer sets the flag, and it sets
+/// it again, fenced, before its next sleep.
+pub(crate) fn writer_wakes(gp: &GpCounter) {
+    gp.futex.store(0, Relaxed);
 }
 
 /// [`slave_fence`] in the mode `gp` is in: for code outside the read side
@@ -361,28 +374,6 @@ pub(crate) fn word_of(rec: &ReaderRecord) -> *const AtomicU64 {
 /// caller holds: Relaxed reads its own last store.
 pub(crate) fn next_counter(gp: &GpCounter) -> u64 {
     gp.ctr.load(Relaxed) + CTR_STEP
-}
-
-/// The writer is about to sleep waiting for readers: readers that leave
-/// their section from now on wake it. Relaxed: the caller's master fence
-/// orders it before its re-check of the readers (the pair of the readers'
-/// fence between their `ctr` store and their load of the flag).
-pub(crate) fn writer_sleeps(gp: &GpCounter) {
-    gp.futex.store(GP_WAITING, Relaxed);
-}
-
-/// The writer's sleep on the flag [`writer_sleeps`] set, for at most
-/// `timeout`; returns at once when a reader has cleared it already.
-#[cfg(not(loom))]
-pub(crate) fn writer_wait(gp: &GpCounter, timeout: std::time::Duration) {
-    crate::sys::futex::wait(&gp.futex, GP_WAITING, Some(timeout));
-}
-
-/// The writer is awake again (woken, timed out, or done): unlocks stop
-/// going to the futex. Relaxed: only the writer sets the flag, and it sets
-/// it again, fenced, before its next sleep.
-pub(crate) fn writer_wakes(gp: &GpCounter) {
-    gp.futex.store(0, Relaxed);
 }
 
 /// A writer's read of a word during its scan. Relaxed: the master fences
@@ -424,18 +415,6 @@ pub(crate) fn memb_state(ctr: u64, gp: u64) -> ReaderState {
     }
 }
 
-/// qsbr: classify `ctr` against the advanced counter `gp`.
-#[inline]
-pub(crate) fn qsbr_state(ctr: u64, gp: u64) -> ReaderState {
-    if ctr == 0 {
-        ReaderState::Quiescent
-    } else if ctr == gp {
-        ReaderState::Current
-    } else {
-        ReaderState::Old
-    }
-}
-
 #[cold]
 #[inline(never)]
 pub(crate) fn nesting_overflow() -> ! {
@@ -457,8 +436,13 @@ pub(crate) fn unbalanced_unlock() -> ! {
 }
 
 mod generation;
+mod qsbr_steps;
 #[cfg_attr(loom, allow(unused_imports))]
 pub(crate) use generation::RegistryGeneration;
+pub(crate) use qsbr_steps::{qsbr_offline, qsbr_online, qsbr_quiescent, qsbr_state};
+
+#[cfg(all(test, not(loom)))]
+mod tests;
 
 #[cfg(all(test, loom))]
 mod loom_model;

@@ -95,10 +95,22 @@ pub extern "C" fn krcu__memb_read_unlock_slow() {
     })
 }
 
-/// Inline read side: wakes a writer sleeping for readers.
+/// Inline read side: wakes a writer sleeping for readers. What a program
+/// compiled against an earlier krcu.h calls; krcu.h's unlock now calls
+/// [`krcu__memb_wake_writer_for`].
 ///
 /// Context: internal to krcu.h's inline `krcu_read_unlock`.
 #[no_mangle]
 pub extern "C" fn krcu__memb_wake_writer() {
     ffi("krcu_read_unlock", foreign::wake_writer)
+}
+
+/// Inline read side: wakes a writer sleeping for readers unless the section
+/// that ended (its word before the unlock, `section`) is not one it waits
+/// for.
+///
+/// Context: internal to krcu.h's inline `krcu_read_unlock`.
+#[no_mangle]
+pub extern "C" fn krcu__memb_wake_writer_for(section: u64) {
+    ffi("krcu_read_unlock", || foreign::wake_writer_for(section))
 }

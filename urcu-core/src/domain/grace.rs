@@ -333,6 +333,8 @@ impl<F: FlavorImpl> Domain<F> {
                 backoff = backoff.saturating_mul(2);
                 next_report = now + backoff;
             }
+            // Relaxed: a statistic.
+            self.grace.sleeps.fetch_add(1, Relaxed);
             reader::writer_wait(self.gp, wake_at.saturating_duration_since(now));
             // Woken by a reader (which cleared the flag), or by the stall
             // timeout or a spurious wake (which did not): clear it, so

@@ -196,6 +196,8 @@ struct GracePeriods {
     gp_lock: Mutex<GpScratch>,
     /// Grace periods that exceeded the stall timeout.
     stalls: AtomicU64,
+    /// Sleeps on the futex waiting for readers (`Stats::gp_sleeps`).
+    sleeps: AtomicU64,
 }
 
 /// `call_rcu`'s state ([`callbacks`]).
@@ -260,6 +262,11 @@ pub struct Stats {
     pub callback_backlog: u64,
     /// Grace periods that exceeded the stall timeout.
     pub stalls: u64,
+    /// Times a grace period slept waiting for a reader to leave its
+    /// section (memb) or announce a quiescent state (qsbr): each costs the
+    /// writer a futex wait and a fence, and the reader that wakes it a
+    /// futex call.
+    pub gp_sleeps: u64,
     /// Threads registered with this flavor.
     pub registered_threads: u64,
 }
@@ -284,6 +291,7 @@ impl<F: FlavorImpl> Domain<F> {
                     taken: Vec::new(),
                 }),
                 stalls: AtomicU64::new(0),
+                sleeps: AtomicU64::new(0),
             },
             callbacks: Callbacks {
                 queue: CachePadded::new(CallbackQueue::new()),
@@ -319,6 +327,7 @@ impl<F: FlavorImpl> Domain<F> {
             callbacks_invoked: invoked,
             callback_backlog: queued.saturating_sub(invoked),
             stalls: self.grace.stalls.load(Relaxed),
+            gp_sleeps: self.grace.sleeps.load(Relaxed),
             registered_threads: lock(&self.grace.registry).len() as u64,
         }
     }

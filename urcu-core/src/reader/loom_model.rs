@@ -44,22 +44,23 @@ fn writer(s: &Shared, state: fn(u64, u64) -> ReaderState) {
     s.gp.ctr.store(gp, Relaxed);
     let old = || state(s.rec.ctr.load(Relaxed), gp) == ReaderState::Old;
     if old() {
-        s.gp.futex.store(GP_WAITING, Relaxed);
-        fence(SeqCst);
+        writer_sleeps(&s.gp);
+        fence(SeqCst); // master fence
         while old() {
-            // "futex_wait": returns once the reader cleared the flag.
+            // "futex_wait" with no timeout: returns once a reader cleared
+            // the flag, so a wake wrongly skipped spins here until loom
+            // gives up.
             while s.gp.futex.load(Relaxed) == GP_WAITING {
                 thread::yield_now();
             }
             if old() {
-                // Relaxed, with the SeqCst fence: the writer's half of the
-                // sleep handshake (the pair of the reader's fence in
-                // memb_unlock), as reader.rs's writer_sleeps.
-                s.gp.futex.store(GP_WAITING, Relaxed);
-                fence(SeqCst);
+                // The writer's half of the sleep handshake again (the pair
+                // of the reader's fence in memb_unlock).
+                writer_sleeps(&s.gp);
+                fence(SeqCst); // master fence
             }
         }
-        s.gp.futex.store(0, Relaxed);
+        writer_wakes(&s.gp);
     }
     fence(SeqCst); // master fence
     s.freed.store(true, Relaxed); // free the old object
@@ -77,6 +78,38 @@ fn loom_memb_reader_never_sees_a_freed_object() {
             memb_unlock(&r.rec, &r.gp);
             memb_unlock(&r.rec, &r.gp);
         });
+        writer(&s, memb_state);
+        reader.join().unwrap();
+    });
+}
+
+/// A grace period sleeps for a reader whose section began before its
+/// advance, while the reader's unlock decides from the counter whether the
+/// writer waits for it (`wake_writer_if_waited_for`). The writer must be
+/// woken: it waits for the flag to clear (see `writer`). Dropping the
+/// unlock's fence between its ctr store and its flag load (which also
+/// orders its read of the counter), or taking the old section for a
+/// current one, leaves the writer waiting until loom gives up.
+#[test]
+fn loom_old_section_wakes_the_sleeping_writer() {
+    let mut model = loom::model::Builder::new();
+    model.max_branches = 10_000;
+    model.check(|| {
+        let s = shared();
+        let r = s.clone();
+        // The writer starts after the reader's lock (the section is old):
+        // the model is about the unlock's decision, not the lock's race.
+        let locked = Arc::new(AtomicBool::new(false));
+        let l = locked.clone();
+        let reader = thread::spawn(move || {
+            memb_lock(&r.rec, &r.gp);
+            l.store(true, Release);
+            read_object(&r);
+            memb_unlock(&r.rec, &r.gp);
+        });
+        while !locked.load(Acquire) {
+            thread::yield_now();
+        }
         writer(&s, memb_state);
         reader.join().unwrap();
     });
