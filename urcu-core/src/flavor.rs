@@ -71,9 +71,10 @@ pub trait Flavor: FlavorImpl + Copy + Default + Debug + Send + Sync + 'static {
 
     /// Queues `func(head)` to run after a grace period, on krcu's callback
     /// thread. Takes no lock, allocates nothing, never blocks; while more
-    /// than about 32K callbacks wait to run it may yield the CPU to krcu's
-    /// helper threads (a few times at most), so that a flood cannot outrun
-    /// them without bound. The `_nolock` variants never yield.
+    /// than about 32K callbacks wait to run, one call in 256 may sleep for
+    /// a few microseconds at a time (64 times at most), leaving the CPU to
+    /// krcu's helper threads, so that a flood cannot outrun them without
+    /// bound. The `_nolock` variants never sleep.
     ///
     /// # Safety
     ///

@@ -149,6 +149,68 @@ fn qsbr_a_stream_of_call_rcu_gathers_into_few_grace_periods() {
     a_stream_gathers::<Qsbr>();
 }
 
+/// [`count_and_free`], keeping the callback thread busy for 5 µs.
+unsafe extern "C" fn slow_count_and_free(head: *mut RcuHead) {
+    // SAFETY: `head` is the first field of a boxed Counted queued once.
+    let c = unsafe { Box::from_raw(head as *mut Counted) };
+    let until = Instant::now() + Duration::from_micros(5);
+    while Instant::now() < until {
+        std::hint::spin_loop();
+    }
+    c.ran.fetch_add(1, Ordering::Relaxed);
+}
+
+/// A flood of callbacks the callback thread runs slowly (5 µs each): the
+/// backlog passes the throttle's 32K while a grace period has served the
+/// callbacks already. The throttle used to hurry the helper at every look
+/// (a grace period each time, at a futex wake each); the flood must run
+/// grace periods at the gather's cadence.
+fn a_flood_waiting_for_the_callback_thread_is_not_hurried<F: Flavor>() {
+    let gather = Duration::from_millis(20);
+    let _t = turn(gather);
+    within("a flood of slow callbacks", move || {
+        F::barrier();
+        let ran = Arc::new(AtomicU64::new(0));
+        let n = 100_000u64;
+        let before = F::stats().gp_completed;
+        let start = Instant::now();
+        for _ in 0..n {
+            let c = Box::into_raw(Box::new(Counted {
+                head: RcuHead::new(),
+                ran: ran.clone(),
+            }));
+            // SAFETY: `c` is leaked to its callback, which frees it.
+            unsafe { F::call_rcu(c.cast(), slow_count_and_free) };
+        }
+        let elapsed = start.elapsed();
+        let gps = F::stats().gp_completed - before;
+        F::barrier();
+        assert_eq!(ran.load(Ordering::Relaxed), n);
+        // As in `a_stream_gathers`, doubled: the throttle still hurries
+        // when a starved helper leaves 16K callbacks unspliced, which a
+        // loaded machine may do now and then. A hurry at every look ran
+        // five times this bound.
+        let bound = 2 * ((elapsed.as_millis() / gather.as_millis()) as u64 + n / 16_384) + 4;
+        assert!(
+            gps <= bound,
+            "{} ran {gps} grace periods for a flood of {n} slow callbacks in {elapsed:?} \
+             with a {gather:?} gather (at most {bound}): the throttle hurried grace periods \
+             the backlog was not waiting for",
+            F::NAME
+        );
+    });
+}
+
+#[test]
+fn memb_a_flood_waiting_for_the_callback_thread_is_not_hurried() {
+    a_flood_waiting_for_the_callback_thread_is_not_hurried::<Memb>();
+}
+
+#[test]
+fn qsbr_a_flood_waiting_for_the_callback_thread_is_not_hurried() {
+    a_flood_waiting_for_the_callback_thread_is_not_hurried::<Qsbr>();
+}
+
 fn hurry_does_not_wait<F: Flavor>() {
     let _t = turn(LONG_GATHER);
     within("call_rcu_hurry", || {

@@ -80,8 +80,9 @@ pub extern "C" fn krcu_synchronize_rcu() {
 }
 
 /// Queues `func(head)` to run after a memb grace period on krcu's callback
-/// thread. Takes no lock and allocates nothing; it may yield the CPU a few
-/// times while over 32K callbacks wait.
+/// thread. Takes no lock and allocates nothing; while over 32K callbacks
+/// wait, one call in 256 may sleep a few microseconds at a time (64 times at
+/// most), leaving the CPU to krcu's helper threads.
 ///
 /// Context: normal code, read sections, callbacks. Aborts when `head` or
 /// `func` is NULL.
@@ -179,8 +180,9 @@ pub extern "C" fn krcu_memb_synchronize_rcu() {
 }
 
 /// Queues `func(head)` to run after a memb grace period on krcu's callback
-/// thread. Takes no lock and allocates nothing; it may yield the CPU a few
-/// times while over 32K callbacks wait.
+/// thread. Takes no lock and allocates nothing; while over 32K callbacks
+/// wait, one call in 256 may sleep a few microseconds at a time (64 times at
+/// most), leaving the CPU to krcu's helper threads.
 ///
 /// Context: normal code, read sections, callbacks. Aborts when `head` or
 /// `func` is NULL.
@@ -278,8 +280,9 @@ pub extern "C" fn krcu_qsbr_synchronize_rcu() {
 }
 
 /// Queues `func(head)` to run after a qsbr grace period on krcu's callback
-/// thread. Takes no lock and allocates nothing; it may yield the CPU a few
-/// times while over 32K callbacks wait.
+/// thread. Takes no lock and allocates nothing; while over 32K callbacks
+/// wait, one call in 256 may sleep a few microseconds at a time (64 times at
+/// most), leaving the CPU to krcu's helper threads.
 ///
 /// Context: normal code, read sections, callbacks. Aborts when `head` or
 /// `func` is NULL.

@@ -224,6 +224,10 @@ impl<F: FlavorImpl> Domain<F> {
         // Every callback spliced here was queued before the counter advance
         // below, so every reader that may hold its object is old to this
         // grace period.
+        // Relaxed: an estimate for the throttle (`Domain::throttle`).
+        self.callbacks
+            .spliced
+            .store(self.callbacks.queued.load(Relaxed), Relaxed);
         let taken = self.callbacks.queue.splice();
         self.grace.seq.store(seq::start(s), Relaxed);
         F::master_fence();

@@ -206,6 +206,10 @@ struct Callbacks {
     /// Callbacks queued, and invoked (user callbacks only, not barriers).
     queued: CachePadded<AtomicU64>,
     invoked: AtomicU64,
+    /// `queued` as the last grace period's splice found it: the callbacks
+    /// counted since wait for a grace period to start (an estimate; see
+    /// `Domain::throttle`).
+    spliced: AtomicU64,
 }
 
 /// Callback batches waiting for their grace period, oldest first.
@@ -297,6 +301,7 @@ impl<F: FlavorImpl> Domain<F> {
                 queue: CachePadded::new(CallbackQueue::new()),
                 queued: CachePadded::new(AtomicU64::new(0)),
                 invoked: AtomicU64::new(0),
+                spliced: AtomicU64::new(0),
             },
             helpers: Helpers {
                 start_lock: Mutex::new(()),
