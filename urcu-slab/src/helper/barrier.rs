@@ -2,7 +2,7 @@
 //! a marker to come out of the helper's queue.
 
 use super::pending::PendingHead;
-use super::queue::{ring_urgent, BARRIERS, URGENT};
+use super::queue::{barrier_answered, ring_urgent, BARRIERS};
 use super::start::{ensure_started, FLUSH};
 use super::wake::submit;
 use crate::caches::CacheInner;
@@ -26,6 +26,9 @@ struct Marker {
 /// `head` is the head of a [`Marker`] whose barrier waits for `done`.
 unsafe fn answer(head: *mut PendingHead) {
     let m = head.cast::<Marker>();
+    // Before the answer: the caller returns once it sees `done`, and a
+    // barrier that has returned is no longer urgent.
+    barrier_answered();
     // SAFETY: the barrier waits until `done` is set (so the marker is alive
     // until this store is seen); the futex wake only uses the address (a
     // stale wake is harmless to waiters, who re-check their word). Release
@@ -63,6 +66,10 @@ fn barrier_offline(cache: Option<&CacheInner>) {
         head: PendingHead::new(),
         done: AtomicU32::new(0),
     };
+    // Relaxed: a hint, delivered by the urgent ring below (queue.rs's
+    // orderings). Before the submit: the helper counts the marker down
+    // when it answers it, which the push orders after this.
+    BARRIERS.fetch_add(1, Ordering::Relaxed);
     // SAFETY: the marker lives on this frame until the helper sets `done`,
     // which is the last thing the helper reads or writes of it.
     // It waits for no grace period: everything handed off before it has
@@ -75,17 +82,10 @@ fn barrier_offline(cache: Option<&CacheInner>) {
             0,
         )
     };
-    // Relaxed: hints, delivered by the urgent ring that follows (queue.rs's
-    // orderings).
-    BARRIERS.fetch_add(1, Ordering::Relaxed);
-    URGENT.store(true, Ordering::Relaxed);
     ring_urgent();
     // Acquire: pairs with the helper's Release store: everything it freed
     // before the marker is visible.
     while marker.done.load(Ordering::Acquire) == 0 {
         futex::wait(&marker.done, 0, None);
-    }
-    if BARRIERS.fetch_sub(1, Ordering::Relaxed) == 1 {
-        URGENT.store(false, Ordering::Relaxed);
     }
 }

@@ -11,7 +11,7 @@
 //!
 //! Orderings: the items travel on the pending stack (Release push, Acquire
 //! take); a wanted bit is set with Release after its function is stored, and
-//! taken with Acquire. `ARMED`, `URGENT` and the tick are hints, stored
+//! taken with Acquire. `ARMED`, `BARRIERS` and the tick are hints, stored
 //! Relaxed and delivered by the ring that follows them (doorbell.rs): a hint
 //! set before a ring is seen by the helper's next pass.
 
@@ -36,10 +36,27 @@ pub(crate) static QUEUED: AtomicU64 = AtomicU64::new(0);
 pub(crate) static ARMED: AtomicBool = AtomicBool::new(false);
 /// Monitor periods elapsed; batches record the tick of their first object.
 pub(crate) static TICK: AtomicU64 = AtomicU64::new(0);
-/// Barriers waiting for their marker.
+/// Barrier markers submitted and not yet answered: while there are any,
+/// the helper stops gathering and runs grace periods now ([`urgent`]).
+/// Counted up by the barrier before it submits its marker, down by the
+/// helper when it answers one, so the helper's own answer ends the urgency:
+/// it does not go on looking for work until the barrier's caller, woken,
+/// gets a CPU to say it is done.
 pub(crate) static BARRIERS: AtomicU64 = AtomicU64::new(0);
-/// A barrier waits: the helper stops gathering and runs grace periods now.
-pub(crate) static URGENT: AtomicBool = AtomicBool::new(false);
+
+/// Whether a barrier waits for its marker. Relaxed: a hint (see above).
+pub(crate) fn urgent() -> bool {
+    BARRIERS.load(Ordering::Relaxed) != 0
+}
+
+/// The helper answered a barrier's marker. Saturating: in a fork child the
+/// count restarts at zero while the parent's markers may still be queued.
+/// Relaxed: a hint (see above).
+pub(crate) fn barrier_answered() {
+    let _ = BARRIERS.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| {
+        Some(v.saturating_sub(1))
+    });
+}
 /// Objects waiting in the helper's queue that make it wait for grace
 /// periods back to back rather than let more gather (a backlog): 16K
 /// objects, 1 MiB of 64-byte objects.
@@ -248,7 +265,6 @@ pub(crate) fn reset_after_fork() {
     // Relaxed (all): the child has one thread.
     BELL.reset();
     ARMED.store(false, Ordering::Relaxed);
-    URGENT.store(false, Ordering::Relaxed);
     BARRIERS.store(0, Ordering::Relaxed);
     QUEUED.store(0, Ordering::Relaxed);
 }

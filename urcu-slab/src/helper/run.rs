@@ -4,7 +4,7 @@
 //! item and every work carries its function (queue.rs).
 
 use super::pending::PendingHead;
-use super::queue::{self, ARMED, BACKLOG_OBJECTS, BELL, ON_HELPER, PENDING, QUEUED, URGENT};
+use super::queue::{self, ARMED, BACKLOG_OBJECTS, BELL, ON_HELPER, PENDING, QUEUED};
 use crate::stats::counters;
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
@@ -89,7 +89,7 @@ pub(crate) fn helper() -> ! {
             // one grace period (a membarrier() and a scan) serves many
             // hand-offs, and callbacks and batches share it.
             let due = front.arrived + urcu_core::gather_time();
-            if queued_objects >= BACKLOG_OBJECTS || now >= due || URGENT.load(Ordering::Relaxed) {
+            if queued_objects >= BACKLOG_OBJECTS || now >= due || queue::urgent() {
                 let c = front.cookies;
                 counters::add(&counters::GP_WAITS, 1);
                 memb::cond_synchronize(c[0]);
@@ -104,8 +104,8 @@ pub(crate) fn helper() -> ! {
         let idle = fifo.is_empty();
         let seen = BELL.prepare_sleep(idle);
         let work = (idle && !PENDING.is_empty()) || queue::work_wanted();
-        // Relaxed: a hint; the ring of a barrier orders it (doorbell.rs).
-        if !work && !URGENT.load(Ordering::Relaxed) {
+        // A hint; the ring of a barrier delivers it (doorbell.rs).
+        if !work && !queue::urgent() {
             let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
             futex::wait(&BELL.word, seen, timeout);
         }
