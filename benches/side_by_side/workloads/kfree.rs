@@ -63,7 +63,7 @@ fn krcu(imp: Impl, threads: usize, count: u64) {
         out("pending_at_loop_end", pending_at_end as f64, "objects");
         let st = slab::stats();
         out("helper_gp_waits", st.gp_waits as f64, "waits");
-        out("throttle_yields", st.throttled as f64, "yields");
+        out("throttle_naps", st.throttled as f64, "naps");
         if imp == Impl::KrcuCache {
             let st = cache.stats();
             out("sheaf_submissions", st.sheaf_submissions as f64, "sheaves");

@@ -52,10 +52,11 @@ pub const KFREE_RCU_MAX_OFFSET: usize = 4096;
 ///
 /// Never blocks and never allocates (the object is linked through its own
 /// field when no array slot is free). While more than about 96K objects
-/// wait for the helper (a flood outrunning it) it yields the CPU to the
-/// helper, at most 16 times per call, which bounds the memory waiting. A field at offset 4096 or more is
-/// rejected at compile time. Rust cannot name the type of an expression in a
-/// constant, so the macro takes the type besides the pointer and the field.
+/// wait for the helper (a flood outrunning it) it sleeps 10 µs at a time,
+/// at most 16 times per call, leaving the CPU to the helper, which bounds
+/// the memory waiting. A field at offset 4096 or more is rejected at
+/// compile time. Rust cannot name the type of an expression in a constant,
+/// so the macro takes the type besides the pointer and the field.
 ///
 /// ```
 /// use urcu_slab::{kfree_rcu, kmalloc, kvfree_rcu_barrier, RcuPtr};

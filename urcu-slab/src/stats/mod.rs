@@ -34,8 +34,8 @@ pub struct SlabStats {
     pub gp_waits: u64,
     /// Bytes mapped for slabs and large objects now.
     pub bytes_mapped: u64,
-    /// Times a kfree_rcu caller yielded the CPU to the helper because too
-    /// many objects waited (the flood bound).
+    /// Times a kfree_rcu caller napped, leaving the CPU to the helper,
+    /// because too many objects waited (the flood bound).
     pub throttled: u64,
     /// `kmalloc_nolock` / `alloc_nolock` calls served (from the calling
     /// thread's `_nolock` sheaves).
