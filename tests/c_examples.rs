@@ -28,6 +28,50 @@ fn ok(what: &str, cmd: &mut Command) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// `pkg-config --cflags --libs module` against the pkg-config files in `pc`.
+fn pkg_flags(pc: &Path, module: &str) -> String {
+    ok(
+        &format!("pkg-config --cflags --libs {module}"),
+        Command::new("pkg-config")
+            .args(["--cflags", "--libs", module])
+            .env("PKG_CONFIG_PATH", pc),
+    )
+}
+
+/// Builds examples/c/`example`.c against the install `prefix` through
+/// `module`, with an rpath to the installed library; returns the program.
+fn build_installed(prefix: &Path, module: &str, example: &str) -> PathBuf {
+    let flags = pkg_flags(&prefix.join("lib/pkgconfig"), module);
+    let exe = prefix.join(example);
+    let mut cc = Command::new("cc");
+    cc.args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-pthread"])
+        .arg(root().join("examples/c").join(format!("{example}.c")))
+        .arg("-o")
+        .arg(&exe)
+        .args(flags.split_whitespace())
+        .arg(format!("-Wl,-rpath,{}", prefix.join("lib").display()));
+    ok(
+        &format!("cc {example}.c against the installed {module}"),
+        &mut cc,
+    );
+    exe
+}
+
+/// Runs builds of examples/c/urcu_config.c: every snapshot whole, every
+/// old one freed.
+fn run_urcu_config(progs: &[&str]) {
+    for prog in progs {
+        let out = ok(
+            &format!("examples/c/{prog}"),
+            &mut Command::new(root().join("examples/c").join(prog)),
+        );
+        assert!(
+            out.contains("freed 20000 of 20000, bad snapshots 0"),
+            "{prog}: {out}"
+        );
+    }
+}
+
 #[test]
 fn examples_build_with_pkg_config_and_run() {
     let profile = profile();
@@ -49,6 +93,8 @@ fn examples_build_with_pkg_config_and_run() {
         &mut Command::new(root().join("examples/c/sampler")),
     );
     assert!(out.contains("pending after the barrier: 0"), "{out}");
+    // Written against liburcu's API, built with `pkg-config krcu-urcu`.
+    run_urcu_config(&["urcu_config", "urcu_config_qsbr"]);
 
     // An install prefix, and the example built against it alone.
     let prefix = std::env::temp_dir().join(format!("krcu-install-{}", std::process::id()));
@@ -63,21 +109,7 @@ fn examples_build_with_pkg_config_and_run() {
             .arg(format!("PREFIX={}", prefix.display())),
     );
     let pc = prefix.join("lib/pkgconfig");
-    let flags = ok(
-        "pkg-config --cflags --libs krcu",
-        Command::new("pkg-config")
-            .args(["--cflags", "--libs", "krcu"])
-            .env("PKG_CONFIG_PATH", &pc),
-    );
-    let exe = prefix.join("table");
-    let mut cc = Command::new("cc");
-    cc.args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-pthread"])
-        .arg(root().join("examples/c/table.c"))
-        .arg("-o")
-        .arg(&exe)
-        .args(flags.split_whitespace())
-        .arg(format!("-Wl,-rpath,{}", prefix.join("lib").display()));
-    ok("cc against the installed krcu", &mut cc);
+    let exe = build_installed(&prefix, "krcu", "table");
     // cargo test puts target/<profile> on LD_LIBRARY_PATH; the installed
     // program must find the installed library through its rpath alone.
     let ldd = ok(
@@ -93,5 +125,44 @@ fn examples_build_with_pkg_config_and_run() {
         Command::new(&exe).env_remove("LD_LIBRARY_PATH"),
     );
     assert!(out.contains("cache destroyed: yes"), "{out}");
+
+    // The liburcu program against the installed krcu-urcu module alone,
+    // whose flags put the compat headers first.
+    let flags = pkg_flags(&pc, "krcu-urcu");
+    assert!(
+        flags.starts_with(&format!(
+            "-I{}",
+            prefix.join("include/urcu-compat").display()
+        )),
+        "the compat headers come first: {flags}"
+    );
+    let exe = build_installed(&prefix, "krcu-urcu", "urcu_config");
+    let out = ok(
+        "the installed-krcu urcu_config",
+        Command::new(&exe).env_remove("LD_LIBRARY_PATH"),
+    );
+    assert!(out.contains("bad snapshots 0"), "{out}");
     let _ = std::fs::remove_dir_all(&prefix);
+}
+
+/// The same liburcu program builds, unchanged, against liburcu itself
+/// (when its pkg-config modules are installed), and behaves the same.
+#[test]
+fn the_liburcu_example_builds_against_liburcu_too() {
+    let have = Command::new("pkg-config")
+        .args(["--exists", "liburcu", "liburcu-qsbr"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !have {
+        eprintln!("notice: liburcu's pkg-config modules are missing; skipping the liburcu build");
+        return;
+    }
+    ok(
+        "make -C examples/c liburcu",
+        Command::new("make")
+            .arg("-C")
+            .arg(root().join("examples/c"))
+            .arg("liburcu"),
+    );
+    run_urcu_config(&["urcu_config.liburcu", "urcu_config_qsbr.liburcu"]);
 }

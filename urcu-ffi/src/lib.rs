@@ -26,6 +26,8 @@ mod expedited;
 mod flavor;
 mod guard;
 mod inline;
+/// cbindgen:ignore
+mod liburcu;
 mod slab;
 mod stats;
 mod terms;

@@ -1,0 +1,7 @@
+/* krcu's liburcu compatibility headers: <urcu-qsbr.h>. */
+#ifndef KRCU_URCU_QSBR_TOP_H
+#define KRCU_URCU_QSBR_TOP_H
+
+#include <urcu/urcu-qsbr.h>
+
+#endif /* KRCU_URCU_QSBR_TOP_H */

@@ -1,0 +1,29 @@
+/* krcu's liburcu compatibility headers: <urcu/arch.h>, memory barriers
+ * and CPU helpers on C11 fences and GCC builtins. */
+#ifndef KRCU_URCU_ARCH_H
+#define KRCU_URCU_ARCH_H
+
+#include <urcu/compiler.h>
+
+#define CAA_CACHE_LINE_SIZE 128
+
+#define cmm_mb() __atomic_thread_fence(__ATOMIC_SEQ_CST)
+#define cmm_rmb() __atomic_thread_fence(__ATOMIC_ACQUIRE)
+#define cmm_wmb() __atomic_thread_fence(__ATOMIC_RELEASE)
+#define cmm_smp_mb() cmm_mb()
+#define cmm_smp_rmb() cmm_rmb()
+#define cmm_smp_wmb() cmm_wmb()
+/* Dependent loads are ordered on every architecture krcu runs on. */
+#define cmm_read_barrier_depends() cmm_barrier()
+#define cmm_smp_read_barrier_depends() cmm_barrier()
+#define cmm_smp_mc() cmm_barrier()
+#define cmm_smp_rmc() cmm_barrier()
+#define cmm_smp_wmc() cmm_barrier()
+
+#if defined(__x86_64__) || defined(__i386__)
+#define caa_cpu_relax() __builtin_ia32_pause()
+#else
+#define caa_cpu_relax() cmm_barrier()
+#endif
+
+#endif /* KRCU_URCU_ARCH_H */

@@ -1,0 +1,71 @@
+/* krcu's liburcu compatibility headers: <urcu/urcu-qsbr.h>, the qsbr
+ * flavor under liburcu's names, on krcu's qsbr flavor.
+ *
+ * As in liburcu, read-side critical sections are no code: a registered
+ * thread reads while it is online, between its quiescent states. The rest
+ * links to libkrcu's urcu_qsbr_* functions. What differs from liburcu:
+ * registration is optional (the first quiescent state or online call
+ * registers the thread, online), register/unregister calls nest, and a
+ * thread that exits registered is unregistered for it. */
+#ifndef KRCU_URCU_QSBR_H
+#define KRCU_URCU_QSBR_H
+
+#include <stdlib.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <krcu.h>
+#include <urcu/pointer.h>
+#include <urcu/urcu-poll.h>
+#include <urcu/call-rcu.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+int urcu_qsbr_read_ongoing(void);
+void urcu_qsbr_quiescent_state(void);
+void urcu_qsbr_thread_offline(void);
+void urcu_qsbr_thread_online(void);
+void urcu_qsbr_synchronize_rcu(void);
+struct urcu_gp_poll_state urcu_qsbr_start_poll_synchronize_rcu(void);
+bool urcu_qsbr_poll_state_synchronize_rcu(struct urcu_gp_poll_state state);
+void urcu_qsbr_register_thread(void);
+void urcu_qsbr_unregister_thread(void);
+
+static inline void _urcu_qsbr_read_lock(void) {}
+static inline void _urcu_qsbr_read_unlock(void) {}
+#define urcu_qsbr_read_lock _urcu_qsbr_read_lock
+#define urcu_qsbr_read_unlock _urcu_qsbr_read_unlock
+#define _urcu_qsbr_read_ongoing urcu_qsbr_read_ongoing
+#define _urcu_qsbr_quiescent_state urcu_qsbr_quiescent_state
+#define _urcu_qsbr_thread_offline urcu_qsbr_thread_offline
+#define _urcu_qsbr_thread_online urcu_qsbr_thread_online
+static inline void urcu_qsbr_init(void) {}
+
+#ifdef __cplusplus
+}
+#endif
+
+/* liburcu's short names, for the qsbr flavor (liburcu's urcu/map). */
+#define rcu_read_lock urcu_qsbr_read_lock
+#define _rcu_read_lock _urcu_qsbr_read_lock
+#define rcu_read_unlock urcu_qsbr_read_unlock
+#define _rcu_read_unlock _urcu_qsbr_read_unlock
+#define rcu_read_ongoing urcu_qsbr_read_ongoing
+#define _rcu_read_ongoing _urcu_qsbr_read_ongoing
+#define rcu_quiescent_state urcu_qsbr_quiescent_state
+#define _rcu_quiescent_state _urcu_qsbr_quiescent_state
+#define rcu_thread_offline urcu_qsbr_thread_offline
+#define _rcu_thread_offline _urcu_qsbr_thread_offline
+#define rcu_thread_online urcu_qsbr_thread_online
+#define _rcu_thread_online _urcu_qsbr_thread_online
+#define rcu_register_thread urcu_qsbr_register_thread
+#define rcu_unregister_thread urcu_qsbr_unregister_thread
+#define rcu_init urcu_qsbr_init
+#define synchronize_rcu urcu_qsbr_synchronize_rcu
+#define call_rcu urcu_qsbr_call_rcu
+#define rcu_barrier urcu_qsbr_barrier
+#define start_poll_synchronize_rcu urcu_qsbr_start_poll_synchronize_rcu
+#define poll_state_synchronize_rcu urcu_qsbr_poll_state_synchronize_rcu
+
+#endif /* KRCU_URCU_QSBR_H */
