@@ -23,6 +23,8 @@
 #include <urcu.h>
 #endif
 #include <urcu/uatomic.h>
+#include <urcu/tls-compat.h>
+#include <assert.h>
 
 #define READERS 3
 #define UPDATES 20000
@@ -38,6 +40,7 @@ static struct config *current;
 static int stop;
 static unsigned long freed;
 static unsigned long bad;
+static DEFINE_URCU_TLS(unsigned long, nr_reads);
 
 static struct config *new_config(unsigned long version)
 {
@@ -64,21 +67,25 @@ static void free_config_rcu(struct rcu_head *head)
 
 static void *reader(void *arg)
 {
-    unsigned long last = 0, reads = 0;
+    unsigned long last = 0;
     (void)arg;
     rcu_register_thread();
     while (!uatomic_read(&stop)) {
+#ifndef URCU_CONFIG_QSBR
+        assert(!rcu_read_ongoing());
+#endif
         rcu_read_lock();
+        assert(rcu_read_ongoing());
         struct config *c = rcu_dereference(current);
         if (c->check != (c->version ^ 0x5555UL) || c->version < last)
             uatomic_inc(&bad);
         last = c->version;
         rcu_read_unlock();
         rcu_quiescent_state(); /* no code in memb */
-        reads++;
+        URCU_TLS(nr_reads)++;
     }
     rcu_unregister_thread();
-    return (void *)reads;
+    return (void *)URCU_TLS(nr_reads);
 }
 
 int main(void)

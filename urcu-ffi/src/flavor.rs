@@ -440,7 +440,8 @@ pub extern "C" fn krcu_memb_uses_membarrier() -> bool {
 #[no_mangle]
 pub extern "C" fn krcu_qsbr_register_thread() {
     ffi("krcu_qsbr_register_thread", || {
-        QSBR_REGS.with(|r| r.borrow_mut().push(qsbr::register_thread()))
+        QSBR_REGS.with(|r| r.borrow_mut().push(qsbr::register_thread()));
+        crate::liburcu::mirror_qsbr_online();
     })
 }
 
@@ -459,6 +460,7 @@ pub extern "C" fn krcu_qsbr_unregister_thread() {
                 }
             }
         }
+        crate::liburcu::mirror_qsbr_online();
     })
 }
 
@@ -491,7 +493,10 @@ pub extern "C" fn krcu_qsbr_read_unlock() {
 /// one it aborts).
 #[no_mangle]
 pub extern "C" fn krcu_qsbr_quiescent_state() {
-    ffi("krcu_qsbr_quiescent_state", qsbr::quiescent_state)
+    ffi("krcu_qsbr_quiescent_state", || {
+        qsbr::quiescent_state();
+        crate::liburcu::mirror_qsbr_online();
+    })
 }
 
 /// Takes this thread offline (around blocking calls): grace periods stop
@@ -500,7 +505,10 @@ pub extern "C" fn krcu_qsbr_quiescent_state() {
 /// Context: normal code outside a read section.
 #[no_mangle]
 pub extern "C" fn krcu_qsbr_thread_offline() {
-    ffi("krcu_qsbr_thread_offline", qsbr::thread_offline)
+    ffi("krcu_qsbr_thread_offline", || {
+        qsbr::thread_offline();
+        crate::liburcu::mirror_qsbr_online();
+    })
 }
 
 /// Brings this thread back online.
@@ -508,5 +516,8 @@ pub extern "C" fn krcu_qsbr_thread_offline() {
 /// Context: normal code.
 #[no_mangle]
 pub extern "C" fn krcu_qsbr_thread_online() {
-    ffi("krcu_qsbr_thread_online", qsbr::thread_online)
+    ffi("krcu_qsbr_thread_online", || {
+        qsbr::thread_online();
+        crate::liburcu::mirror_qsbr_online();
+    })
 }

@@ -50,6 +50,34 @@ impl From<urcu_gp_poll_state> for krcu_gp_cookie {
 
 type Callback = Option<unsafe extern "C" fn(*mut krcu_head)>;
 
+extern "C" {
+    fn krcu__qsbr_online_addr() -> *mut u8;
+}
+
+/// Copies this thread's qsbr online state to `krcu__qsbr_online_v1`
+/// (read_side.c), which the compat headers' inline `rcu_read_ongoing()`
+/// reads: after every C call that may change the state (registration,
+/// quiescent states, going offline and online, and the waits that go
+/// offline for their duration).
+pub(crate) fn mirror_qsbr_online() {
+    // SAFETY: the address of this thread's initial-exec TLS byte, valid
+    // while the thread runs; only this thread (and its signal handlers,
+    // which restore what they change) touches it.
+    let byte = unsafe { std::sync::atomic::AtomicU8::from_ptr(krcu__qsbr_online_addr()) };
+    // Relaxed: read by this thread only.
+    byte.store(
+        u8::from(qsbr::is_online()),
+        std::sync::atomic::Ordering::Relaxed,
+    );
+}
+
+/// `f`, then [`mirror_qsbr_online`].
+fn mirrored<R>(f: impl FnOnce() -> R) -> R {
+    let r = f();
+    mirror_qsbr_online();
+    r
+}
+
 // ---- memb ----
 
 /// liburcu `urcu_memb_read_lock`: `krcu_memb_read_lock`.
@@ -162,28 +190,25 @@ pub extern "C" fn urcu_qsbr_read_ongoing() -> i32 {
 /// liburcu `urcu_qsbr_quiescent_state`.
 #[no_mangle]
 pub extern "C" fn urcu_qsbr_quiescent_state() {
-    ffi(
-        "rcu_quiescent_state (urcu_qsbr_quiescent_state)",
-        qsbr::quiescent_state,
-    )
+    ffi("rcu_quiescent_state (urcu_qsbr_quiescent_state)", || {
+        mirrored(qsbr::quiescent_state)
+    })
 }
 
 /// liburcu `urcu_qsbr_thread_offline`.
 #[no_mangle]
 pub extern "C" fn urcu_qsbr_thread_offline() {
-    ffi(
-        "rcu_thread_offline (urcu_qsbr_thread_offline)",
-        qsbr::thread_offline,
-    )
+    ffi("rcu_thread_offline (urcu_qsbr_thread_offline)", || {
+        mirrored(qsbr::thread_offline)
+    })
 }
 
 /// liburcu `urcu_qsbr_thread_online`.
 #[no_mangle]
 pub extern "C" fn urcu_qsbr_thread_online() {
-    ffi(
-        "rcu_thread_online (urcu_qsbr_thread_online)",
-        qsbr::thread_online,
-    )
+    ffi("rcu_thread_online (urcu_qsbr_thread_online)", || {
+        mirrored(qsbr::thread_online)
+    })
 }
 
 /// liburcu `urcu_qsbr_register_thread`: registered and online.
@@ -201,10 +226,9 @@ pub extern "C" fn urcu_qsbr_unregister_thread() {
 /// liburcu `urcu_qsbr_synchronize_rcu`.
 #[no_mangle]
 pub extern "C" fn urcu_qsbr_synchronize_rcu() {
-    ffi(
-        "synchronize_rcu (urcu_qsbr_synchronize_rcu)",
-        Qsbr::synchronize,
-    )
+    ffi("synchronize_rcu (urcu_qsbr_synchronize_rcu)", || {
+        mirrored(Qsbr::synchronize)
+    })
 }
 
 /// liburcu `urcu_qsbr_call_rcu`.
@@ -228,7 +252,9 @@ pub unsafe extern "C" fn urcu_qsbr_call_rcu(head: *mut krcu_head, func: Callback
 /// liburcu `urcu_qsbr_barrier`.
 #[no_mangle]
 pub extern "C" fn urcu_qsbr_barrier() {
-    ffi("rcu_barrier (urcu_qsbr_barrier)", Qsbr::barrier)
+    ffi("rcu_barrier (urcu_qsbr_barrier)", || {
+        mirrored(Qsbr::barrier)
+    })
 }
 
 /// liburcu `urcu_qsbr_start_poll_synchronize_rcu`.

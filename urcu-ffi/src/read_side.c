@@ -15,6 +15,20 @@
 /* Unregistered until the thread's first read section. */
 __thread uint64_t krcu__memb_word_v3 __attribute__((tls_model("initial-exec"))) = KRCU__UNREGISTERED;
 
+/* Whether this thread is online with qsbr, as of its last C call into
+ * krcu that could change it (see liburcu.rs): what the liburcu compat
+ * headers' inline rcu_read_ongoing() reads for qsbr, as liburcu's reads
+ * its reader's counter. */
+__thread unsigned char krcu__qsbr_online_v1 __attribute__((tls_model("initial-exec")));
+
+unsigned char *krcu__qsbr_online_addr(void);
+
+/* This thread's qsbr online mirror, for krcu to keep up to date. */
+unsigned char *krcu__qsbr_online_addr(void)
+{
+    return &krcu__qsbr_online_v1;
+}
+
 uint64_t *krcu__memb_word_addr(void);
 void krcu__memb_use_tls_words(void); /* inline.rs */
 

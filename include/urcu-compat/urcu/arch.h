@@ -26,4 +26,20 @@
 #define caa_cpu_relax() cmm_barrier()
 #endif
 
+/* A cycle counter for timing (liburcu's tests print cycles). */
+#include <stdint.h>
+typedef uint64_t caa_cycles_t;
+#if defined(__x86_64__) || defined(__i386__)
+static inline caa_cycles_t caa_get_cycles(void) { return __builtin_ia32_rdtsc(); }
+#else
+#include <time.h>
+static inline caa_cycles_t caa_get_cycles(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_MONOTONIC, &ts))
+        return -1ULL;
+    return (caa_cycles_t)ts.tv_sec * 1000000000ULL + (caa_cycles_t)ts.tv_nsec;
+}
+#endif
+
 #endif /* KRCU_URCU_ARCH_H */

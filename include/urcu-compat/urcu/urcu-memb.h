@@ -31,9 +31,19 @@ void urcu_memb_unregister_thread(void);
 
 static inline void _urcu_memb_read_lock(void) { krcu_read_lock_inline(); }
 static inline void _urcu_memb_read_unlock(void) { krcu_read_unlock_inline(); }
+/* Nonzero inside a read-side critical section of this thread: the nesting
+ * in the thread's word; a thread whose sections are not on that word (its
+ * word says unregistered) asks libkrcu. */
+static inline int _urcu_memb_read_ongoing(void)
+{
+    uint64_t nest = __atomic_load_n(&krcu__memb_word_v3, __ATOMIC_RELAXED) & KRCU__NEST_MASK;
+    if (__builtin_expect(nest == KRCU__UNREGISTERED, 0))
+        return urcu_memb_read_ongoing();
+    return nest != 0;
+}
 #define urcu_memb_read_lock _urcu_memb_read_lock
 #define urcu_memb_read_unlock _urcu_memb_read_unlock
-#define _urcu_memb_read_ongoing urcu_memb_read_ongoing
+#define urcu_memb_read_ongoing _urcu_memb_read_ongoing
 
 /* memb readers need no quiescent states, as in liburcu. */
 static inline void urcu_memb_quiescent_state(void) {}

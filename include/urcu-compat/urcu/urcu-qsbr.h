@@ -32,11 +32,17 @@ bool urcu_qsbr_poll_state_synchronize_rcu(struct urcu_gp_poll_state state);
 void urcu_qsbr_register_thread(void);
 void urcu_qsbr_unregister_thread(void);
 
+/* This thread's qsbr online state as of its last call into krcu that could
+ * change it (libkrcu keeps it; internal). */
+extern __thread unsigned char krcu__qsbr_online_v1 __attribute__((tls_model("initial-exec")));
+
 static inline void _urcu_qsbr_read_lock(void) {}
 static inline void _urcu_qsbr_read_unlock(void) {}
+/* Nonzero while this thread is online, as liburcu's. */
+static inline int _urcu_qsbr_read_ongoing(void) { return krcu__qsbr_online_v1; }
 #define urcu_qsbr_read_lock _urcu_qsbr_read_lock
 #define urcu_qsbr_read_unlock _urcu_qsbr_read_unlock
-#define _urcu_qsbr_read_ongoing urcu_qsbr_read_ongoing
+#define urcu_qsbr_read_ongoing _urcu_qsbr_read_ongoing
 #define _urcu_qsbr_quiescent_state urcu_qsbr_quiescent_state
 #define _urcu_qsbr_thread_offline urcu_qsbr_thread_offline
 #define _urcu_qsbr_thread_online urcu_qsbr_thread_online
