@@ -26,13 +26,17 @@ pub fn prepare_thread() {
     for size in crate::caches::kmalloc::class_sizes() {
         if let Some(c) = crate::caches::kmalloc::class_nolock(size) {
             // The slot tables of the size classes, so the helper can stock
-            // this thread's sheaves; and a slab with a free object in every
-            // class, so that a first kmalloc_nolock of any size succeeds
-            // before the helper has stocked anything.
-            if !ts.is_orphan() {
-                ts.slot(c.id);
+            // this thread's sheaves, and a first object of every class in
+            // the thread's own stock, so that a first kmalloc_nolock of any
+            // size succeeds before the helper has stocked anything, whoever
+            // holds the class's locks then. (A slab with a free object was
+            // not enough: the call could not take it while another thread
+            // held the slab lock, or after others took the object.)
+            if ts.is_orphan() {
+                c.reserve_for_nolock();
+            } else {
+                c.stock_first_nolock(ts.slot(c.id));
             }
-            c.reserve_for_nolock();
         }
     }
 }
