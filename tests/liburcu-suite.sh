@@ -59,6 +59,8 @@ programs=(
     "test_urcu_mb_lgc test_urcu_gc.c -DTEST_LOCAL_GC -DRCU_MB"
     "test_urcu_assign test_urcu_assign.c"
     "test_urcu_assign_dynamic_link test_urcu_assign.c -DDYNAMIC_LINK_TEST"
+    "test_urcu_bp test_urcu_bp.c"
+    "test_urcu_bp_dynamic_link test_urcu_bp.c -DDYNAMIC_LINK_TEST"
     "test_urcu_qsbr test_urcu_qsbr.c"
     "test_urcu_qsbr_dynamic_link test_urcu_qsbr.c -DDYNAMIC_LINK_TEST"
     "test_urcu_qsbr_timing test_urcu_qsbr_timing.c"

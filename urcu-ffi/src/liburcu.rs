@@ -269,3 +269,67 @@ pub extern "C" fn urcu_qsbr_poll_state_synchronize_rcu(state: urcu_gp_poll_state
     let cookie = krcu_gp_cookie::from(state).into();
     ffi("poll_state_synchronize_rcu", || Qsbr::poll_state(cookie))
 }
+
+// ---- bp and mb: krcu's memb flavor under their names ----
+//
+// liburcu's bp flavor registers threads lazily and lets them exit without
+// unregistering, which krcu's memb does for every thread; its mb flavor
+// uses real fences where memb uses membarrier(), and memb falls back to
+// real fences where membarrier() is missing. Both are memb here: the same
+// grace periods, the same callbacks, the same read side.
+
+/// Exports each `alias` as the memb function it names, with its signature.
+macro_rules! memb_aliases {
+    ($($alias:ident => $memb:ident($($arg:ident: $ty:ty),*) $(-> $ret:ty)?;)*) => {
+        $(
+            #[doc = concat!("liburcu `", stringify!($alias), "`: `", stringify!($memb), "`.")]
+            #[no_mangle]
+            pub extern "C" fn $alias($($arg: $ty),*) $(-> $ret)? {
+                $memb($($arg),*)
+            }
+        )*
+    };
+}
+
+memb_aliases! {
+    urcu_bp_read_lock => urcu_memb_read_lock();
+    urcu_bp_read_unlock => urcu_memb_read_unlock();
+    urcu_bp_read_ongoing => urcu_memb_read_ongoing() -> i32;
+    urcu_bp_register_thread => urcu_memb_register_thread();
+    urcu_bp_unregister_thread => urcu_memb_unregister_thread();
+    urcu_bp_synchronize_rcu => urcu_memb_synchronize_rcu();
+    urcu_bp_barrier => urcu_memb_barrier();
+    urcu_bp_start_poll_synchronize_rcu => urcu_memb_start_poll_synchronize_rcu() -> urcu_gp_poll_state;
+    urcu_bp_poll_state_synchronize_rcu => urcu_memb_poll_state_synchronize_rcu(state: urcu_gp_poll_state) -> bool;
+    urcu_mb_read_lock => urcu_memb_read_lock();
+    urcu_mb_read_unlock => urcu_memb_read_unlock();
+    urcu_mb_read_ongoing => urcu_memb_read_ongoing() -> i32;
+    urcu_mb_register_thread => urcu_memb_register_thread();
+    urcu_mb_unregister_thread => urcu_memb_unregister_thread();
+    urcu_mb_synchronize_rcu => urcu_memb_synchronize_rcu();
+    urcu_mb_barrier => urcu_memb_barrier();
+    urcu_mb_start_poll_synchronize_rcu => urcu_memb_start_poll_synchronize_rcu() -> urcu_gp_poll_state;
+    urcu_mb_poll_state_synchronize_rcu => urcu_memb_poll_state_synchronize_rcu(state: urcu_gp_poll_state) -> bool;
+}
+
+/// liburcu `urcu_bp_call_rcu`: `urcu_memb_call_rcu`.
+///
+/// # Safety
+///
+/// As for `krcu_call_rcu`.
+#[no_mangle]
+pub unsafe extern "C" fn urcu_bp_call_rcu(head: *mut krcu_head, func: Callback) {
+    // SAFETY: the caller's contract.
+    unsafe { urcu_memb_call_rcu(head, func) }
+}
+
+/// liburcu `urcu_mb_call_rcu`: `urcu_memb_call_rcu`.
+///
+/// # Safety
+///
+/// As for `krcu_call_rcu`.
+#[no_mangle]
+pub unsafe extern "C" fn urcu_mb_call_rcu(head: *mut krcu_head, func: Callback) {
+    // SAFETY: the caller's contract.
+    unsafe { urcu_memb_call_rcu(head, func) }
+}

@@ -32,8 +32,12 @@ typedef char krcu__rcu_head_is_krcu_head[(sizeof(struct rcu_head) == sizeof(stru
 
 void urcu_memb_call_rcu(struct rcu_head *head, void (*func)(struct rcu_head *head));
 void urcu_qsbr_call_rcu(struct rcu_head *head, void (*func)(struct rcu_head *head));
+void urcu_bp_call_rcu(struct rcu_head *head, void (*func)(struct rcu_head *head));
+void urcu_mb_call_rcu(struct rcu_head *head, void (*func)(struct rcu_head *head));
 void urcu_memb_barrier(void);
 void urcu_qsbr_barrier(void);
+void urcu_bp_barrier(void);
+void urcu_mb_barrier(void);
 
 #ifdef __cplusplus
 }

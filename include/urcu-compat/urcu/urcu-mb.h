@@ -1,0 +1,30 @@
+/* krcu's liburcu compatibility headers: <urcu/urcu-mb.h>, liburcu's mb
+ * flavor under its names, on krcu's memb flavor: memb's semantics are a
+ * valid implementation of mb's (memb readers use real fences where
+ * membarrier() is missing, and compiler fences backed by the writers'
+ * membarrier() where it is there). The names are memb's
+ * (<urcu/urcu-memb.h>); libkrcu also exports the urcu_mb_* functions. */
+#ifndef KRCU_URCU_MB_H
+#define KRCU_URCU_MB_H
+
+#include <urcu/urcu-memb.h>
+
+#define urcu_mb_read_lock urcu_memb_read_lock
+#define urcu_mb_read_unlock urcu_memb_read_unlock
+#define urcu_mb_read_ongoing urcu_memb_read_ongoing
+#define urcu_mb_register_thread urcu_memb_register_thread
+#define urcu_mb_unregister_thread urcu_memb_unregister_thread
+#define urcu_mb_synchronize_rcu urcu_memb_synchronize_rcu
+#define urcu_mb_call_rcu urcu_memb_call_rcu
+#define urcu_mb_barrier urcu_memb_barrier
+#define urcu_mb_start_poll_synchronize_rcu urcu_memb_start_poll_synchronize_rcu
+#define urcu_mb_poll_state_synchronize_rcu urcu_memb_poll_state_synchronize_rcu
+#define urcu_mb_quiescent_state urcu_memb_quiescent_state
+#define urcu_mb_thread_offline urcu_memb_thread_offline
+#define urcu_mb_thread_online urcu_memb_thread_online
+#define urcu_mb_init urcu_memb_init
+#define _urcu_mb_read_lock _urcu_memb_read_lock
+#define _urcu_mb_read_unlock _urcu_memb_read_unlock
+#define _urcu_mb_read_ongoing _urcu_memb_read_ongoing
+
+#endif /* KRCU_URCU_MB_H */
