@@ -80,28 +80,9 @@ fn mirrored<R>(f: impl FnOnce() -> R) -> R {
 
 // ---- memb ----
 
-/// liburcu `urcu_memb_read_lock`: `krcu_memb_read_lock`.
-#[no_mangle]
-pub extern "C" fn urcu_memb_read_lock() {
-    ffi("urcu_memb_read_lock", memb::raw_read_lock)
-}
-
-/// liburcu `urcu_memb_read_unlock`: `krcu_memb_read_unlock`.
-#[no_mangle]
-pub extern "C" fn urcu_memb_read_unlock() {
-    ffi("urcu_memb_read_unlock", || {
-        if !memb::in_read_section() {
-            crate::guard::bad_argument(
-                "urcu_memb_read_unlock",
-                "no read-side critical section is open on this thread (every rcu_read_unlock() \
-                 must close an rcu_read_lock() of the same thread)",
-            );
-        }
-        // SAFETY: a section of this thread is open; C pairs its own
-        // lock and unlock (liburcu's contract).
-        unsafe { memb::raw_read_unlock() }
-    })
-}
+// urcu_memb_read_lock and urcu_memb_read_unlock (and the bp and mb
+// ones) are read_side.c's: krcu.h's inline read side, as
+// krcu_memb_read_lock is.
 
 /// liburcu `urcu_memb_read_ongoing`: nonzero inside a read-side critical
 /// section of this thread.
@@ -292,8 +273,6 @@ macro_rules! memb_aliases {
 }
 
 memb_aliases! {
-    urcu_bp_read_lock => urcu_memb_read_lock();
-    urcu_bp_read_unlock => urcu_memb_read_unlock();
     urcu_bp_read_ongoing => urcu_memb_read_ongoing() -> i32;
     urcu_bp_register_thread => urcu_memb_register_thread();
     urcu_bp_unregister_thread => urcu_memb_unregister_thread();
@@ -301,8 +280,6 @@ memb_aliases! {
     urcu_bp_barrier => urcu_memb_barrier();
     urcu_bp_start_poll_synchronize_rcu => urcu_memb_start_poll_synchronize_rcu() -> urcu_gp_poll_state;
     urcu_bp_poll_state_synchronize_rcu => urcu_memb_poll_state_synchronize_rcu(state: urcu_gp_poll_state) -> bool;
-    urcu_mb_read_lock => urcu_memb_read_lock();
-    urcu_mb_read_unlock => urcu_memb_read_unlock();
     urcu_mb_read_ongoing => urcu_memb_read_ongoing() -> i32;
     urcu_mb_register_thread => urcu_memb_register_thread();
     urcu_mb_unregister_thread => urcu_memb_unregister_thread();

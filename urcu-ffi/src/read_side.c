@@ -69,3 +69,21 @@ KRCU__HOT void krcu_memb_read_unlock(void)
 {
     krcu_read_unlock_inline();
 }
+
+/* liburcu's names for the same read side (the compat headers inline it;
+ * these are for code that calls or takes the address of the functions).
+ * bp and mb are krcu's memb flavor. */
+KRCU__HOT void urcu_memb_read_lock(void)
+{
+    krcu_read_lock_inline();
+}
+
+KRCU__HOT void urcu_memb_read_unlock(void)
+{
+    krcu_read_unlock_inline();
+}
+
+void urcu_bp_read_lock(void) __attribute__((alias("urcu_memb_read_lock")));
+void urcu_bp_read_unlock(void) __attribute__((alias("urcu_memb_read_unlock")));
+void urcu_mb_read_lock(void) __attribute__((alias("urcu_memb_read_lock")));
+void urcu_mb_read_unlock(void) __attribute__((alias("urcu_memb_read_unlock")));
