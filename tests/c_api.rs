@@ -419,3 +419,52 @@ fn kfree_rcu_macro_rejects_a_link_past_4096_bytes() {
     assert!(!out.status.success(), "a link at offset 4096 compiled");
     assert!(String::from_utf8_lossy(&out.stderr).contains("first 4096 bytes"));
 }
+
+/// liburcu's API through the compat headers (`include/urcu-compat`):
+/// `defer_rcu`, the `call_rcu_data` API and the fork calls, and a torture
+/// of the RCU list macros freeing through `call_rcu` and krcu's
+/// `kfree_rcu`; for memb and qsbr. The misuses it provokes (a freed, a
+/// foreign and a still-installed `call_rcu_data`, CPUs out of range, an
+/// unpaired after-fork call) must be reported, in liburcu's terms, and
+/// change nothing.
+#[test]
+fn liburcu_api_from_c_on_both_flavors() {
+    let compat = root().join("include/urcu-compat");
+    let compat = format!("-I{}", compat.display());
+    for (flags, out_name) in [
+        (vec!["-std=gnu11", compat.as_str()], "liburcu_api"),
+        (
+            vec!["-std=gnu11", compat.as_str(), "-DURCU_CONFIG_QSBR"],
+            "liburcu_api_qsbr",
+        ),
+    ] {
+        let exe = compile("liburcu_api", out_name, &flags, false).unwrap();
+        let out = run(&exe, &[], &[]);
+        assert_success(out_name, &out);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(stdout.contains("liburcu_api: ok"), "{out_name}: {stdout}");
+        eprint!("{out_name}: {stdout}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        for report in [
+            "call_rcu_data_free(0x",
+            "the pointer was freed by call_rcu_data_free(); nothing was freed",
+            "the pointer is not a struct call_rcu_data from create_call_rcu_data(); nothing was freed",
+            "set_thread_call_rcu_data(0x",
+            "the thread keeps its call_rcu_data",
+            "set_cpu_call_rcu_data(-1, ...): CPU out of range",
+            "it is still set for CPU 0; call set_cpu_call_rcu_data(0, NULL) first",
+            "call_rcu_after_fork_parent() called without call_rcu_before_fork()",
+        ] {
+            assert!(
+                stderr.contains(report),
+                "{out_name}: expected {report:?} in:\n{stderr}"
+            );
+        }
+        // Seven reports, each once: nothing else went wrong.
+        assert_eq!(
+            stderr.lines().filter(|l| l.starts_with("krcu: ")).count(),
+            7,
+            "{out_name}: unexpected reports:\n{stderr}"
+        );
+    }
+}

@@ -3,6 +3,7 @@
 # `pkg-config krcu-urcu` and run a few seconds each.
 #
 #   bash tests/liburcu-suite.sh          # from .ci/run; any failure fails it
+#   ONLY='defer|qsbr' bash tests/liburcu-suite.sh   # the programs matching
 #
 # The programs come from the system's liburcu source package (Debian:
 # `apt-get source liburcu`, with a deb-src entry added when missing), into
@@ -57,6 +58,7 @@ programs=(
     "test_urcu_lgc test_urcu_gc.c -DTEST_LOCAL_GC"
     "test_urcu_mb_gc test_urcu_gc.c -DRCU_MB"
     "test_urcu_mb_lgc test_urcu_gc.c -DTEST_LOCAL_GC -DRCU_MB"
+    "test_urcu_defer test_urcu_defer.c"
     "test_urcu_assign test_urcu_assign.c"
     "test_urcu_assign_dynamic_link test_urcu_assign.c -DDYNAMIC_LINK_TEST"
     "test_urcu_bp test_urcu_bp.c"
@@ -68,29 +70,90 @@ programs=(
     "test_urcu_qsbr_lgc test_urcu_qsbr_gc.c -DTEST_LOCAL_GC"
 )
 
+# name  source  extra flags (from liburcu's tests/regression/Makefile.am);
+# each is run as liburcu's .tap files run it: `nproc` readers, stride 1,
+# every test kind with every call_rcu worker layout.
+tortures=(
+    "rcutorture_urcu_membarrier -DRCU_MEMBARRIER"
+    "rcutorture_urcu_mb -DRCU_MB"
+    "rcutorture_urcu_bp -DRCU_BP"
+    "rcutorture_urcu_qsbr -DTORTURE_QSBR -DRCU_QSBR"
+)
+
 failed=0
+ran=0
+
+# build NAME SOURCE... -- EXTRA FLAGS...: 0 when built.
+build() {
+    local name=$1 sources=() flags=()
+    shift
+    while [[ $1 != -- ]]; do sources+=("$1"); shift; done
+    shift
+    flags=("$@")
+    # shellcheck disable=SC2086 # the flag lists are word lists
+    if cc -O2 -pthread $config "${flags[@]}" $krcu_cflags -I"$src/tests/common" \
+        -I"$src/tests/utils" -I"$src/src" "${sources[@]}" -o "$out/$name" \
+        $krcu_libs -Wl,-rpath,"$root/target/release" 2>"$out/$name.build.log"; then
+        return 0
+    fi
+    echo "liburcu-suite: FAILED to build $name (see $out/$name.build.log):"
+    head -5 "$out/$name.build.log"
+    failed=$((failed + 1))
+    return 1
+}
+
+# run LABEL LOG SUMMARY-REGEX COMMAND...: runs it (2 minutes at most).
+run() {
+    local label=$1 log=$2 summary=$3
+    shift 3
+    ran=$((ran + 1))
+    if timeout 120 "$@" >"$log" 2>&1; then
+        echo "liburcu-suite: ok     $label: $(grep -m1 -oE "$summary" "$log" || tail -1 "$log")"
+    else
+        echo "liburcu-suite: FAILED $label (exit $?; see $log):"
+        tail -5 "$log"
+        failed=$((failed + 1))
+    fi
+}
+
 for p in "${programs[@]}"; do
     read -r name file extra <<<"$p"
-    # shellcheck disable=SC2086 # the flag lists are word lists
-    if ! cc -O2 -pthread $config $extra $krcu_cflags -I"$src/tests/common" -I"$src/src" \
-        "$src/tests/benchmark/$file" "$src/tests/common/debug-yield.c" -o "$out/$name" \
-        $krcu_libs -Wl,-rpath,"$root/target/release" 2>"$out/$name.build.log"; then
-        echo "liburcu-suite: FAILED to build $name (see $out/$name.build.log):"
-        head -5 "$out/$name.build.log"
-        failed=$((failed + 1))
-        continue
-    fi
+    [[ -z ${ONLY:-} || $name =~ $ONLY ]] || continue
+    # shellcheck disable=SC2086 # extra is a word list
+    build "$name" "$src/tests/benchmark/$file" "$src/tests/common/debug-yield.c" -- $extra || continue
     # 2 readers, 1 writer, 2 seconds (the timing programs take the reader
     # count only).
-    if timeout 120 "$out/$name" 2 1 2 >"$out/$name.log" 2>&1; then
-        echo "liburcu-suite: ok     $name: $(grep -m1 -o 'nr_reads.*nr_writes *[0-9]*' "$out/$name.log" ||
-            tail -1 "$out/$name.log")"
-    else
-        echo "liburcu-suite: FAILED $name (exit $?; see $out/$name.log):"
-        tail -5 "$out/$name.log"
-        failed=$((failed + 1))
-    fi
+    run "$name" "$out/$name.log" 'nr_reads.*nr_writes *[0-9]*' "$out/$name" 2 1 2
 done
 
-echo "liburcu-suite: ${#programs[@]} programs, $failed failed"
+nproc=$(nproc)
+for t in "${tortures[@]}"; do
+    read -r name extra <<<"$t"
+    [[ -z ${ONLY:-} || $name =~ $ONLY ]] || continue
+    # shellcheck disable=SC2086 # extra is a word list
+    build "$name" "$src/tests/regression/urcutorture.c" "$src/tests/utils/tap.c" -- $extra || continue
+    for kind in perf rperf uperf stress; do
+        for layout in callrcu_global callrcu_percpu callrcu_perthread; do
+            # The perf kinds run 1 second, stress 10.
+            log=$out/$name.$kind.$layout.log
+            run "$name $nproc $kind 1 $layout" "$log" \
+                'n_reads: [0-9]+ +n_updates: [0-9]+( +n_mberror: [0-9]+)?' \
+                "$out/$name" "$nproc" "$kind" 1 "$layout"
+            # liburcu's stress test fails only on a memory-barrier error; a
+            # reader that saw an element survive two or more updates (its
+            # read section spanned a grace period) is counted in the
+            # rcu_stress_count line from its third column on. That is an
+            # RCU violation, so it fails here.
+            if [[ $kind == stress ]] && ! awk '/rcu_stress_count:/ {
+                    for (i = 5; i <= NF; i++) if ($i != 0) bad = 1; seen = 1 }
+                    END { exit !(seen && !bad) }' "$log"; then
+                echo "liburcu-suite: FAILED $name $kind $layout: a read section spanned a grace period:"
+                grep 'rcu_stress_count:' "$log" || echo "(no rcu_stress_count line)"
+                failed=$((failed + 1))
+            fi
+        done
+    done
+done
+
+echo "liburcu-suite: $ran runs, $failed failed"
 exit $((failed > 0))

@@ -33,7 +33,10 @@ use std::mem::MaybeUninit;
 /// (its thread-info table) that another thread of the parent may have held
 /// at the fork; the child's helpers then waited for them forever (seen in
 /// the seam torture). glibc makes `pthread_create` work in a fork child.
-pub(crate) fn spawn_helper(name: &str, body: impl FnOnce() + Send + 'static) {
+///
+/// Returns the thread's `pthread_t`, valid for the life of the process
+/// (helpers never exit), or of the fork child that started it.
+pub(crate) fn spawn_helper(name: &str, body: impl FnOnce() + Send + 'static) -> libc::pthread_t {
     type Body = Box<dyn FnOnce() + Send>;
     extern "C" fn start(arg: *mut libc::c_void) -> *mut libc::c_void {
         // SAFETY: `arg` is the Box<Body> leaked by spawn_helper, handed to
@@ -71,6 +74,7 @@ pub(crate) fn spawn_helper(name: &str, body: impl FnOnce() + Send + 'static) {
         libc::pthread_setname_np(thread, cname.as_ptr().cast());
         libc::pthread_detach(thread);
     }
+    thread
 }
 
 thread_local! {

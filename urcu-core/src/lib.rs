@@ -166,6 +166,13 @@ pub mod __private {
         crate::helper::spawn_helper(name, body);
     }
 
+    /// The `pthread_t` of `F`'s callback thread (the one that runs
+    /// `call_rcu` callbacks), started first if it is not running: what
+    /// liburcu's `get_call_rcu_thread` returns.
+    pub fn callback_thread<F: crate::Flavor>() -> libc::pthread_t {
+        F::domain().callback_thread()
+    }
+
     /// Marks the calling thread as a krcu helper that runs user callbacks
     /// (the slab layer's reclaim thread, which runs `rcu_dtor`s).
     pub fn mark_helper_thread() {

@@ -28,4 +28,41 @@
 #define _urcu_bp_read_unlock _urcu_memb_read_unlock
 #define _urcu_bp_read_ongoing _urcu_memb_read_ongoing
 
+#define urcu_bp_get_cpu_call_rcu_data urcu_memb_get_cpu_call_rcu_data
+#define urcu_bp_get_call_rcu_thread urcu_memb_get_call_rcu_thread
+#define urcu_bp_create_call_rcu_data urcu_memb_create_call_rcu_data
+#define urcu_bp_set_cpu_call_rcu_data urcu_memb_set_cpu_call_rcu_data
+#define urcu_bp_get_default_call_rcu_data urcu_memb_get_default_call_rcu_data
+#define urcu_bp_get_call_rcu_data urcu_memb_get_call_rcu_data
+#define urcu_bp_get_thread_call_rcu_data urcu_memb_get_thread_call_rcu_data
+#define urcu_bp_set_thread_call_rcu_data urcu_memb_set_thread_call_rcu_data
+#define urcu_bp_create_all_cpu_call_rcu_data urcu_memb_create_all_cpu_call_rcu_data
+#define urcu_bp_free_all_cpu_call_rcu_data urcu_memb_free_all_cpu_call_rcu_data
+#define urcu_bp_call_rcu_data_free urcu_memb_call_rcu_data_free
+#define urcu_bp_call_rcu_before_fork urcu_memb_call_rcu_before_fork
+#define urcu_bp_call_rcu_after_fork_parent urcu_memb_call_rcu_after_fork_parent
+#define urcu_bp_call_rcu_after_fork_child urcu_memb_call_rcu_after_fork_child
+#define urcu_bp_defer_rcu urcu_memb_defer_rcu
+#define urcu_bp_defer_register_thread urcu_memb_defer_register_thread
+#define urcu_bp_defer_unregister_thread urcu_memb_defer_unregister_thread
+#define urcu_bp_defer_barrier urcu_memb_defer_barrier
+#define urcu_bp_defer_barrier_thread urcu_memb_defer_barrier_thread
+
+/* liburcu's bp fork calls: krcu's pthread_atfork handlers prepare every
+ * fork and restart the child's helpers, so these are not needed; they are
+ * accepted, and an after-fork call without its before-fork call is
+ * reported. */
+#ifdef __cplusplus
+extern "C" {
+#endif
+void urcu_bp_before_fork(void);
+void urcu_bp_after_fork_parent(void);
+void urcu_bp_after_fork_child(void);
+#ifdef __cplusplus
+}
+#endif
+#define rcu_bp_before_fork urcu_bp_before_fork
+#define rcu_bp_after_fork_parent urcu_bp_after_fork_parent
+#define rcu_bp_after_fork_child urcu_bp_after_fork_child
+
 #endif /* KRCU_URCU_BP_H */

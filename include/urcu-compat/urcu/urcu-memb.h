@@ -80,4 +80,25 @@ static inline void urcu_memb_init(void) {}
 #define rcu_unregister_thread_memb urcu_memb_unregister_thread
 #define synchronize_rcu_memb urcu_memb_synchronize_rcu
 
+/* call_rcu_data, fork and defer: <urcu/call-rcu.h>, <urcu/defer.h>. */
+#define get_cpu_call_rcu_data urcu_memb_get_cpu_call_rcu_data
+#define get_call_rcu_thread urcu_memb_get_call_rcu_thread
+#define create_call_rcu_data urcu_memb_create_call_rcu_data
+#define set_cpu_call_rcu_data urcu_memb_set_cpu_call_rcu_data
+#define get_default_call_rcu_data urcu_memb_get_default_call_rcu_data
+#define get_call_rcu_data urcu_memb_get_call_rcu_data
+#define get_thread_call_rcu_data urcu_memb_get_thread_call_rcu_data
+#define set_thread_call_rcu_data urcu_memb_set_thread_call_rcu_data
+#define create_all_cpu_call_rcu_data urcu_memb_create_all_cpu_call_rcu_data
+#define free_all_cpu_call_rcu_data urcu_memb_free_all_cpu_call_rcu_data
+#define call_rcu_data_free urcu_memb_call_rcu_data_free
+#define call_rcu_before_fork urcu_memb_call_rcu_before_fork
+#define call_rcu_after_fork_parent urcu_memb_call_rcu_after_fork_parent
+#define call_rcu_after_fork_child urcu_memb_call_rcu_after_fork_child
+#define defer_rcu urcu_memb_defer_rcu
+#define rcu_defer_register_thread urcu_memb_defer_register_thread
+#define rcu_defer_unregister_thread urcu_memb_defer_unregister_thread
+#define rcu_defer_barrier urcu_memb_defer_barrier
+#define rcu_defer_barrier_thread urcu_memb_defer_barrier_thread
+
 #endif /* KRCU_URCU_MEMB_H */

@@ -74,4 +74,25 @@ static inline void urcu_qsbr_init(void) {}
 #define start_poll_synchronize_rcu urcu_qsbr_start_poll_synchronize_rcu
 #define poll_state_synchronize_rcu urcu_qsbr_poll_state_synchronize_rcu
 
+/* call_rcu_data, fork and defer: <urcu/call-rcu.h>, <urcu/defer.h>. */
+#define get_cpu_call_rcu_data urcu_qsbr_get_cpu_call_rcu_data
+#define get_call_rcu_thread urcu_qsbr_get_call_rcu_thread
+#define create_call_rcu_data urcu_qsbr_create_call_rcu_data
+#define set_cpu_call_rcu_data urcu_qsbr_set_cpu_call_rcu_data
+#define get_default_call_rcu_data urcu_qsbr_get_default_call_rcu_data
+#define get_call_rcu_data urcu_qsbr_get_call_rcu_data
+#define get_thread_call_rcu_data urcu_qsbr_get_thread_call_rcu_data
+#define set_thread_call_rcu_data urcu_qsbr_set_thread_call_rcu_data
+#define create_all_cpu_call_rcu_data urcu_qsbr_create_all_cpu_call_rcu_data
+#define free_all_cpu_call_rcu_data urcu_qsbr_free_all_cpu_call_rcu_data
+#define call_rcu_data_free urcu_qsbr_call_rcu_data_free
+#define call_rcu_before_fork urcu_qsbr_call_rcu_before_fork
+#define call_rcu_after_fork_parent urcu_qsbr_call_rcu_after_fork_parent
+#define call_rcu_after_fork_child urcu_qsbr_call_rcu_after_fork_child
+#define defer_rcu urcu_qsbr_defer_rcu
+#define rcu_defer_register_thread urcu_qsbr_defer_register_thread
+#define rcu_defer_unregister_thread urcu_qsbr_defer_unregister_thread
+#define rcu_defer_barrier urcu_qsbr_defer_barrier
+#define rcu_defer_barrier_thread urcu_qsbr_defer_barrier_thread
+
 #endif /* KRCU_URCU_QSBR_H */

@@ -43,11 +43,21 @@ impl<F: FlavorImpl> Domain<F> {
             crate::helper::mark_helper_thread();
             self.gp_helper()
         });
-        crate::helper::spawn_helper(&format!("krcu-{name}-cb"), move || {
+        let cb = crate::helper::spawn_helper(&format!("krcu-{name}-cb"), move || {
             crate::helper::mark_helper_thread();
             self.reclaim_helper()
         });
+        // Relaxed: published by the Release store of `started` below.
+        self.helpers.callback_thread.store(cb as u64, Relaxed);
         self.helpers.started.store(true, Release);
+    }
+
+    /// The callback thread's `pthread_t`, starting the helpers first.
+    pub(crate) fn callback_thread(&'static self) -> libc::pthread_t {
+        self.ensure_started();
+        // Relaxed: `ensure_started` saw `started` with Acquire (or set it
+        // under `start_lock`), after the store in `start_helpers`.
+        self.helpers.callback_thread.load(Relaxed) as libc::pthread_t
     }
 
     /// The grace-period helper's loop: passes on what grace periods served,

@@ -223,6 +223,8 @@ struct Helpers {
     /// Guards the lazy start of the helper threads.
     start_lock: Mutex<()>,
     started: AtomicBool,
+    /// The callback (reclaim) thread's `pthread_t`, set before `started`.
+    callback_thread: AtomicU64,
     /// The grace-period helper's state; held by the helper while it works
     /// (splicing, running a grace period, handing batches on), not asleep.
     work: Mutex<Pending>,
@@ -306,6 +308,7 @@ impl<F: FlavorImpl> Domain<F> {
             helpers: Helpers {
                 start_lock: Mutex::new(()),
                 started: AtomicBool::new(false),
+                callback_thread: AtomicU64::new(0),
                 work: Mutex::new(Pending {
                     batches: VecDeque::new(),
                 }),

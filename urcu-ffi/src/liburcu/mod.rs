@@ -20,6 +20,9 @@
 //!
 //! cbindgen skips this module: these names are not krcu.h's.
 
+mod call_rcu_data;
+mod defer;
+
 use crate::guard::ffi;
 use crate::types::{krcu_gp_cookie, krcu_head};
 use urcu_core::{memb, qsbr, Flavor, Memb, Qsbr};
