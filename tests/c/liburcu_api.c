@@ -47,6 +47,16 @@ static void count_deferred(void *p)
     atomic_fetch_add(&deferred, 1);
 }
 
+/* A callback that defers: krcu's defer_rcu never waits, so a callback may
+ * call it (the deferred call runs after a later grace period). */
+static struct rcu_head defer_from_callback_head;
+
+static void defer_from_callback(struct rcu_head *head)
+{
+    CHECK(head == &defer_from_callback_head);
+    defer_rcu(count_deferred, (void *)0x1234);
+}
+
 static void *defer_thread(void *arg)
 {
     (void)arg;
@@ -87,6 +97,12 @@ static void test_defer(void)
     defer_rcu(count_deferred, (void *)0x1234);
     rcu_defer_barrier();
     CHECK(atomic_load(&deferred) == 2001);
+
+    /* One barrier for the callback, one for the call it deferred. */
+    call_rcu(&defer_from_callback_head, defer_from_callback);
+    rcu_barrier();
+    rcu_defer_barrier();
+    CHECK(atomic_load(&deferred) == 2002);
     rcu_defer_unregister_thread();
 }
 
@@ -175,18 +191,32 @@ static void test_fork(void)
 {
     static struct rcu_head head;
 
+    /* A handle set on the forking thread stays valid in the child, and
+     * callbacks and deferred calls queued there run. */
+    struct call_rcu_data *own = create_call_rcu_data(0, -1);
+    CHECK(own != NULL);
+    set_thread_call_rcu_data(own);
     call_rcu_before_fork();
     pid_t pid = fork();
     CHECK(pid >= 0);
     if (pid == 0) {
         call_rcu_after_fork_child();
+        CHECK(get_call_rcu_data() == own);
+        CHECK(get_call_rcu_thread(own) != 0);
         int before = atomic_load(&callbacks);
+        long deferred_before = atomic_load(&deferred);
         call_rcu(&head, count_callback);
+        defer_rcu(count_deferred, (void *)0x1234);
         rcu_barrier();
+        rcu_defer_barrier();
         synchronize_rcu();
-        _exit(atomic_load(&callbacks) == before + 1 ? 0 : 3);
+        _exit(atomic_load(&callbacks) == before + 1 && atomic_load(&deferred) == deferred_before + 1
+                  ? 0
+                  : 3);
     }
     call_rcu_after_fork_parent();
+    set_thread_call_rcu_data(NULL);
+    call_rcu_data_free(own);
     int status;
     CHECK(waitpid(pid, &status, 0) == pid);
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);

@@ -61,7 +61,7 @@ static TABLE: [call_rcu_data; HANDLES + 2] = [EMPTY; HANDLES + 2];
 static NEXT: AtomicU32 = AtomicU32::new(2);
 
 /// A flavor's share of the API: memb's (with bp and mb) or qsbr's.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy)]
 pub(crate) enum Group {
     Memb = 0,
     Qsbr = 1,
