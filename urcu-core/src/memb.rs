@@ -463,6 +463,10 @@ impl FlavorImpl for Memb {
 
     fn leave_after_callback(_: Private) {}
 
+    fn holds_up_grace_periods() -> bool {
+        in_read_section()
+    }
+
     #[inline(always)]
     unsafe fn guard_drop(rec: *const ReaderRecord) {
         // SAFETY: `rec` is this thread's record (its own word, or the one

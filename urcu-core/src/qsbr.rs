@@ -450,6 +450,10 @@ impl FlavorImpl for Qsbr {
         crate::flavor::after_user_callback();
     }
 
+    fn holds_up_grace_periods() -> bool {
+        is_online()
+    }
+
     fn leave_after_callback(_: Private) {
         if is_online() {
             thread_offline();

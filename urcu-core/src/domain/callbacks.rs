@@ -119,6 +119,14 @@ impl<F: FlavorImpl> Domain<F> {
             // drains the backlog; napping would only slow it.
             return;
         }
+        if F::holds_up_grace_periods() {
+            // The backlog waits for a grace period that waits for this
+            // thread (a memb read section, an online qsbr thread): naps
+            // cannot shrink it. 64 naps per 256 calls turned liburcu's
+            // hash table test, whose online qsbr thread frees 1.3M nodes,
+            // from 1.7 s into 35.
+            return;
+        }
         for _ in 0..BACKLOG_MAX_NAPS {
             // Relaxed: estimates; a stale value costs one nap, one hurry or
             // one check.
@@ -136,6 +144,8 @@ impl<F: FlavorImpl> Domain<F> {
             {
                 self.hurry();
             }
+            // Relaxed: a statistic.
+            self.callbacks.naps.fetch_add(1, Relaxed);
             std::thread::sleep(BACKLOG_NAP);
         }
     }

@@ -140,6 +140,11 @@ pub trait FlavorImpl: Sized + 'static {
     /// (`crate::flavor::after_user_callback`).
     fn after_user_callback(_: Private);
 
+    /// Whether the calling thread is a reader this flavor's grace periods
+    /// wait for (memb: inside a read section; qsbr: online), so that
+    /// waiting here for a grace period would wait for itself.
+    fn holds_up_grace_periods() -> bool;
+
     /// This flavor's step of [`after_user_callback`](Self::after_user_callback)
     /// once no section is open (qsbr: go offline).
     fn leave_after_callback(_: Private);
@@ -210,6 +215,8 @@ struct Callbacks {
     /// counted since wait for a grace period to start (an estimate; see
     /// `Domain::throttle`).
     spliced: AtomicU64,
+    /// Naps of throttled `call_rcu` callers (`Stats::throttle_naps`).
+    naps: AtomicU64,
 }
 
 /// Callback batches waiting for their grace period, oldest first.
@@ -275,6 +282,10 @@ pub struct Stats {
     pub gp_sleeps: u64,
     /// Threads registered with this flavor.
     pub registered_threads: u64,
+    /// Naps of `call_rcu` callers while the backlog was above its
+    /// high-water mark (each leaves the CPU to the helpers for a few
+    /// microseconds; a caller that grace periods wait for never naps).
+    pub throttle_naps: u64,
 }
 
 impl<F: FlavorImpl> Domain<F> {
@@ -304,6 +315,7 @@ impl<F: FlavorImpl> Domain<F> {
                 queued: CachePadded::new(AtomicU64::new(0)),
                 invoked: AtomicU64::new(0),
                 spliced: AtomicU64::new(0),
+                naps: AtomicU64::new(0),
             },
             helpers: Helpers {
                 start_lock: Mutex::new(()),
@@ -337,6 +349,7 @@ impl<F: FlavorImpl> Domain<F> {
             stalls: self.grace.stalls.load(Relaxed),
             gp_sleeps: self.grace.sleeps.load(Relaxed),
             registered_threads: lock(&self.grace.registry).len() as u64,
+            throttle_naps: self.callbacks.naps.load(Relaxed),
         }
     }
 }

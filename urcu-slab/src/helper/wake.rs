@@ -8,7 +8,7 @@ use super::start::ensure_started;
 use crate::stats::counters;
 use crate::thread::ThreadSlab;
 use std::sync::atomic::Ordering;
-use urcu_core::{memb, GpCookie};
+use urcu_core::{memb, qsbr, GpCookie};
 
 /// Asks the helper for `work` (which `run` does) at once, not at the next
 /// monitor tick: the block pool ran dry, or a cache has no empty sheaf, and
@@ -62,8 +62,8 @@ const THROTTLE_NAPS: u32 = 16;
 /// 22.7-34.5M, median 28.5M, at most 26.
 const THROTTLE_NAP: std::time::Duration = std::time::Duration::from_micros(10);
 
-/// Called by kfree_rcu outside any krcu read section: while the helper is
-/// far behind, give it the CPU (a few naps at most; never blocks).
+/// Called by kfree_rcu: while the helper is far behind, give it the CPU (a
+/// few naps at most; never blocks).
 #[inline]
 pub(crate) fn throttle() {
     // Relaxed: a heuristic gauge.
@@ -74,7 +74,10 @@ pub(crate) fn throttle() {
 
 #[cold]
 fn throttle_slow() {
-    if queue::on_helper() || memb::in_read_section() {
+    // A batch waits for a grace period of both flavors; a caller that one
+    // of them waits for (a memb read section, an online qsbr thread)
+    // cannot see the queue shrink by napping.
+    if queue::on_helper() || memb::in_read_section() || qsbr::is_online() {
         return;
     }
     tracing::trace!(
