@@ -71,9 +71,29 @@ fn compile(name: &str, out: &str, extra: &[&str], link_static: bool) -> Result<P
     } else {
         cc.arg("-L").arg(profile_dir()).arg("-lkrcu");
     }
+    let compat = extra.iter().any(|f| f.ends_with("include/urcu-compat"));
+    if compat {
+        // The compiler lists every header it opens on stderr.
+        cc.arg("-H");
+    }
     let out = cc.output().map_err(|e| format!("cannot run cc: {e}"))?;
     if !out.status.success() {
         return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    if compat {
+        // liburcu's names come from krcu's compat headers, never from an
+        // installed liburcu's (only its data structures' may be used).
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let liburcu: Vec<&str> = stderr
+            .lines()
+            .filter(|l| l.starts_with('.'))
+            .map(|l| l.trim_start_matches('.').trim())
+            .filter(|h| h.starts_with("/usr/") && h.contains("/urcu"))
+            .filter(|h| !h.ends_with("/urcu/rculfhash.h"))
+            .collect();
+        if !liburcu.is_empty() {
+            return Err(format!("{name}.c used liburcu's own headers: {liburcu:?}"));
+        }
     }
     Ok(exe)
 }
@@ -226,19 +246,7 @@ fn misuse_from_c_aborts_with_the_rule() {
         ("double-kfree-nolock", "double free"),
     ];
     for (case, message) in cases {
-        let out = run(&exe, &[case], &[]);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        use std::os::unix::process::ExitStatusExt;
-        assert_eq!(
-            out.status.signal(),
-            Some(libc::SIGABRT),
-            "{case}: {}\n{stderr}",
-            out.status
-        );
-        assert!(
-            stderr.contains(message),
-            "{case}: expected {message:?} in:\n{stderr}"
-        );
+        let stderr = assert_aborts_with(&exe, case, message);
         // A C programmer gets krcu's message, not Rust's panic banner.
         assert!(
             !stderr.contains("panicked at") && !stderr.contains("RUST_BACKTRACE"),
@@ -257,6 +265,142 @@ fn misuse_from_c_aborts_with_the_rule() {
             );
         }
     }
+}
+
+/// A program written against liburcu's names (the compat headers) gets
+/// krcu's misuse reports in liburcu's terms: `synchronize_rcu()`,
+/// `rcu_read_unlock()`, ..., never a `krcu_` function it did not call, nor
+/// a Rust term (urcu-ffi/src/terms.rs's liburcu table).
+#[test]
+fn misuse_under_liburcu_names_is_reported_in_liburcu_terms() {
+    let compat = format!("-I{}", root().join("include/urcu-compat").display());
+    let exe = compile(
+        "liburcu_misuse",
+        "liburcu_misuse",
+        &["-std=gnu11", &compat],
+        false,
+    )
+    .unwrap();
+    let cases = [
+        (
+            "sync-in-read-section",
+            "synchronize_rcu() called inside a memb read-side critical section would deadlock; \
+             call rcu_read_unlock() before calling synchronize_rcu()",
+        ),
+        (
+            "barrier-in-read-section",
+            "rcu_barrier() called inside a memb read-side critical section would deadlock",
+        ),
+        (
+            "unlock-without-lock",
+            "rcu_read_unlock() without a matching rcu_read_lock()",
+        ),
+        (
+            "fork-in-read-section",
+            "end the read section (rcu_read_unlock) before fork",
+        ),
+        (
+            "barrier-in-callback",
+            "rcu_barrier() called inside an RCU callback (call_rcu, defer_rcu, or a krcu cache's \
+             rcu_dtor) would deadlock",
+        ),
+        (
+            "call-rcu-null-func",
+            "call_rcu (urcu_memb_call_rcu): func is NULL",
+        ),
+    ];
+    for (case, message) in cases {
+        let stderr = assert_aborts_with(&exe, case, message);
+        assert_in_liburcu_terms(case, &stderr);
+    }
+    // A stall report, from krcu's grace-period helper.
+    let exe = compile(
+        "liburcu_misuse",
+        "liburcu_misuse_qsbr",
+        &["-std=gnu11", &compat, "-DURCU_CONFIG_QSBR"],
+        false,
+    )
+    .unwrap();
+    let out = run(&exe, &["stall"], &[("KRCU_STALL_TIMEOUT_MS", "100")]);
+    assert_success("liburcu_misuse_qsbr stall", &out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "has not left its qsbr read-side critical section (announce rcu_quiescent_state(), \
+             or go offline with rcu_thread_offline() around blocking calls)"
+        ),
+        "stall: {stderr}"
+    );
+    assert_in_liburcu_terms("stall", &stderr);
+}
+
+/// No Rust term and no krcu.h function in a report meant for a program
+/// that speaks liburcu's names.
+fn assert_in_liburcu_terms(case: &str, stderr: &str) {
+    let bytes = stderr.as_bytes();
+    let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let krcu_names: Vec<&str> = stderr
+        .match_indices("krcu_")
+        .filter(|(i, _)| *i == 0 || !ident(bytes[i - 1]))
+        .map(|(i, _)| {
+            let end = (i..bytes.len())
+                .find(|&j| !ident(bytes[j]))
+                .unwrap_or(bytes.len());
+            &stderr[i..end]
+        })
+        .collect();
+    assert!(
+        krcu_names.is_empty(),
+        "{case}: krcu.h names {krcu_names:?} reached a liburcu program:\n{stderr}"
+    );
+    let rust: Vec<String> = rust_terms_in(stderr)
+        .into_iter()
+        .filter(|t| t.ends_with('(') && !t.starts_with("krcu_"))
+        .filter(|t| !is_liburcu_name(t.trim_end_matches('(')))
+        .chain(
+            ["::", "guard", "KmemCache", "RcuHead", "RcuPtr"]
+                .iter()
+                .filter(|t| stderr.contains(*t))
+                .map(|t| t.to_string()),
+        )
+        .collect();
+    assert!(
+        rust.is_empty(),
+        "{case}: Rust terms {rust:?} reached a liburcu program:\n{stderr}"
+    );
+}
+
+/// liburcu's API names a report may use, and the C words around them.
+fn is_liburcu_name(name: &str) -> bool {
+    name.starts_with("rcu_")
+        || name.starts_with("urcu_")
+        || [
+            "synchronize_rcu",
+            "call_rcu",
+            "defer_rcu",
+            "start_poll_synchronize_rcu",
+            "fork",
+        ]
+        .contains(&name)
+}
+
+/// Runs `exe case`, which must abort with `message` on stderr; returns
+/// stderr.
+fn assert_aborts_with(exe: &Path, case: &str, message: &str) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    let out = run(exe, &[case], &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(
+        out.status.signal(),
+        Some(libc::SIGABRT),
+        "{case}: {}\n{stderr}",
+        out.status
+    );
+    assert!(
+        stderr.contains(message),
+        "{case}: expected {message:?} in:\n{stderr}"
+    );
+    stderr
 }
 
 /// The Rust API terms in a message meant for C: paths (`::`), guards,
@@ -466,5 +610,46 @@ fn liburcu_api_from_c_on_both_flavors() {
             7,
             "{out_name}: unexpected reports:\n{stderr}"
         );
+    }
+}
+
+/// liburcu-cds's lock-free hash table (the system's liburcu-cds, built
+/// against liburcu) on krcu through the flavor structures, for memb and
+/// qsbr, with forks under resize load made with and without liburcu's
+/// fork calls (`tests/c/rculfhash_fork.c`): each child must grow, check
+/// and destroy a table of its own, which needs the resize worker that
+/// krcu's fork handlers restart. Skipped, with a notice, where
+/// liburcu-cds is not installed (CI installs it: tests/liburcu-suite.sh).
+#[test]
+fn rculfhash_runs_on_krcu_grace_periods_across_forks() {
+    let cds = Command::new("pkg-config")
+        .args(["--libs", "liburcu-cds"])
+        .output();
+    let Some(libs) = cds
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+    else {
+        eprintln!("notice: liburcu-cds is not installed (apt-get install liburcu-dev); skipping the rculfhash test");
+        return;
+    };
+    let compat = format!("-I{}", root().join("include/urcu-compat").display());
+    let mut base = vec!["-std=gnu11", compat.as_str()];
+    base.extend(libs.split_whitespace());
+    for (extra, out_name) in [
+        (None, "rculfhash_fork"),
+        (Some("-DURCU_CONFIG_QSBR"), "rculfhash_fork_qsbr"),
+    ] {
+        let mut flags = base.clone();
+        flags.extend(extra);
+        let exe = compile("rculfhash_fork", out_name, &flags, false).unwrap();
+        let out = run(&exe, &[], &[]);
+        assert_success(out_name, &out);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            stdout.contains("rculfhash_fork: ok"),
+            "{out_name}: {stdout}"
+        );
+        eprint!("{out_name}: {stdout}");
     }
 }

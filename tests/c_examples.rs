@@ -44,15 +44,31 @@ fn build_installed(prefix: &Path, module: &str, example: &str) -> PathBuf {
     let flags = pkg_flags(&prefix.join("lib/pkgconfig"), module);
     let exe = prefix.join(example);
     let mut cc = Command::new("cc");
-    cc.args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-pthread"])
+    // -H: the compiler lists every header it opens on stderr.
+    cc.args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-pthread", "-H"])
         .arg(root().join("examples/c").join(format!("{example}.c")))
         .arg("-o")
         .arg(&exe)
         .args(flags.split_whitespace())
         .arg(format!("-Wl,-rpath,{}", prefix.join("lib").display()));
-    ok(
-        &format!("cc {example}.c against the installed {module}"),
-        &mut cc,
+    let out = cc.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "cc {example}.c against the installed {module}:\n{stderr}"
+    );
+    // Every krcu or liburcu header comes from the install: none from the
+    // build tree, none from an installed liburcu of the same names.
+    let strays: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with('.'))
+        .map(|l| l.trim_start_matches('.').trim())
+        .filter(|h| h.contains("urcu") || h.contains("krcu"))
+        .filter(|h| !Path::new(h).starts_with(prefix))
+        .collect();
+    assert!(
+        strays.is_empty(),
+        "{example}.c against the installed {module} used headers from outside the install: {strays:?}"
     );
     exe
 }

@@ -3,6 +3,7 @@
 #ifndef KRCU_URCU_BP_TOP_H
 #define KRCU_URCU_BP_TOP_H
 
+#define URCU_API_MAP
 #include <urcu/urcu-bp.h>
 
 #endif /* KRCU_URCU_BP_TOP_H */

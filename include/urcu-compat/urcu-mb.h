@@ -3,6 +3,7 @@
 #ifndef KRCU_URCU_MB_TOP_H
 #define KRCU_URCU_MB_TOP_H
 
+#define URCU_API_MAP
 #include <urcu/urcu-mb.h>
 
 #endif /* KRCU_URCU_MB_TOP_H */

@@ -1,10 +1,10 @@
-/* krcu's liburcu compatibility headers: <urcu.h>. liburcu's default
- * flavor (memb, RCU_MEMBARRIER) and RCU_MB both map to krcu's memb flavor:
- * its semantics are a valid implementation of mb's (readers pay no
- * fence; writers use membarrier(), or real fences where it is missing). */
+/* krcu's liburcu compatibility headers: <urcu.h>, liburcu's default
+ * flavor (memb; RCU_MB and RCU_SIGNAL select theirs, see <urcu/urcu.h>)
+ * with its short names (rcu_read_lock, synchronize_rcu, call_rcu, ...). */
 #ifndef KRCU_URCU_H
 #define KRCU_URCU_H
 
-#include <urcu/urcu-memb.h>
+#define URCU_API_MAP
+#include <urcu/urcu.h>
 
 #endif /* KRCU_URCU_H */

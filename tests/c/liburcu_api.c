@@ -6,11 +6,7 @@
  * -DURCU_CONFIG_QSBR, for qsbr. Prints "liburcu_api: ok"; the misuse
  * reports it provokes go to stderr, where tests/c_api.rs looks for them. */
 #define _GNU_SOURCE
-#ifdef URCU_CONFIG_QSBR
-#include <urcu-qsbr.h>
-#else
-#include <urcu.h>
-#endif
+#include "liburcu_flavor.h"
 #include <urcu-defer.h>
 #include <urcu/rculist.h>
 #include <urcu/rcuhlist.h>
@@ -26,16 +22,6 @@
 #include <unistd.h>
 
 #include "check.h"
-
-#ifdef URCU_CONFIG_QSBR
-#define QUIESCENT() rcu_quiescent_state()
-#define OFFLINE() rcu_thread_offline()
-#define ONLINE() rcu_thread_online()
-#else
-#define QUIESCENT() ((void)0)
-#define OFFLINE() ((void)0)
-#define ONLINE() ((void)0)
-#endif
 
 /* ---- defer_rcu ---- */
 

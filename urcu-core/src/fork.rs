@@ -29,6 +29,13 @@
 //!    the orphan state, the cache registry, each cache's trim, node and
 //!    barn locks, the block pool, the state lists.
 //!
+//! A layer over krcu whose own fork steps must run while grace periods
+//! can still complete (the C face's liburcu compat runs liburcu-cds's
+//! rculfhash worker pause and restart, which may wait for one) hands them
+//! over as [`OuterHooks`]: its `prepare` runs after the forking thread
+//! has left its read sides (memb: checked; qsbr: offline) and before any
+//! lock is taken, its `parent` and `child` after everything else.
+//!
 //! The core comes first because slab locks are taken under core locks and
 //! never the other way: a callback runs with `invoking` held and may
 //! allocate and free slab memory; a memb reader inside its section (which
@@ -76,20 +83,55 @@ pub struct SlabHooks {
 
 static SLAB_HOOKS: AtomicPtr<SlabHooks> = AtomicPtr::new(std::ptr::null_mut());
 
+/// The steps of a layer over krcu around every fork: `prepare` runs before
+/// krcu takes its locks (grace periods still complete; the forking thread
+/// is outside every read side), `parent` and `child` after krcu works
+/// again on each side. None may fork or take a krcu lock across the fork.
+pub struct OuterHooks {
+    /// Before the fork, before krcu's own steps take their locks.
+    pub prepare: fn(),
+    /// In the parent, last.
+    pub parent: fn(),
+    /// In the child, last (krcu's helpers restart lazily: the step may
+    /// call into krcu).
+    pub child: fn(),
+}
+
+static OUTER_HOOKS: AtomicPtr<OuterHooks> = AtomicPtr::new(std::ptr::null_mut());
+
 /// Hands the slab layer's steps to the fork handlers (once; later calls
 /// change nothing), and makes sure the handlers are registered.
 pub fn set_slab_hooks(hooks: &'static SlabHooks) {
-    // Release: pairs with the Acquire load in the handlers. The plain
-    // load first keeps later calls free of a locked instruction.
-    if SLAB_HOOKS.load(Ordering::Relaxed).is_null() {
-        let _ = SLAB_HOOKS.compare_exchange(
+    set_once(&SLAB_HOOKS, hooks);
+}
+
+/// Hands a layer's steps to the fork handlers (once; later calls change
+/// nothing), and makes sure the handlers are registered.
+pub fn set_outer_hooks(hooks: &'static OuterHooks) {
+    set_once(&OUTER_HOOKS, hooks);
+}
+
+/// Stores `hooks` in `slot` unless it holds some already, and registers
+/// the handlers.
+fn set_once<T>(slot: &AtomicPtr<T>, hooks: &'static T) {
+    // Release: pairs with the Acquire load in `hooks_in`. The plain load
+    // first keeps later calls free of a locked instruction.
+    if slot.load(Ordering::Relaxed).is_null() {
+        let _ = slot.compare_exchange(
             std::ptr::null_mut(),
-            hooks as *const SlabHooks as *mut SlabHooks,
+            hooks as *const T as *mut T,
             Ordering::Release,
             Ordering::Relaxed,
         );
     }
     install();
+}
+
+fn hooks_in<T>(slot: &AtomicPtr<T>) -> Option<&'static T> {
+    // Acquire: pairs with set_once's Release exchange.
+    let p = slot.load(Ordering::Acquire);
+    // SAFETY: set only from a &'static T.
+    (!p.is_null()).then(|| unsafe { &*p })
 }
 
 /// Whether the slab layer's steps have been handed to the fork handlers.
@@ -98,10 +140,11 @@ pub fn slab_hooks_installed() -> bool {
 }
 
 fn slab_hooks() -> Option<&'static SlabHooks> {
-    // Acquire: pairs with set_slab_hooks's Release exchange.
-    let p = SLAB_HOOKS.load(Ordering::Acquire);
-    // SAFETY: set only from a &'static SlabHooks.
-    (!p.is_null()).then(|| unsafe { &*p })
+    hooks_in(&SLAB_HOOKS)
+}
+
+fn outer_hooks() -> Option<&'static OuterHooks> {
+    hooks_in(&OUTER_HOOKS)
 }
 
 static INSTALL: ForkOnce = ForkOnce::new();
@@ -134,6 +177,9 @@ extern "C" fn prepare() {
     }
     let memb_state = Memb::before_fork(Private(()));
     let qsbr_state = Qsbr::before_fork(Private(()));
+    if let Some(h) = outer_hooks() {
+        (h.prepare)();
+    }
     let memb = Memb::domain().lock_for_fork();
     let qsbr = Qsbr::domain().lock_for_fork();
     if let Some(h) = slab_hooks() {
@@ -168,6 +214,13 @@ fn release(in_child: bool) {
     drop(held);
     Memb::after_fork(memb_state, Private(()));
     Qsbr::after_fork(qsbr_state, Private(()));
+    if let Some(h) = outer_hooks() {
+        if in_child {
+            (h.child)();
+        } else {
+            (h.parent)();
+        }
+    }
 }
 
 extern "C" fn parent() {

@@ -134,7 +134,9 @@ pub mod __private {
     /// The library's fork handlers (see the core's fork.rs for the lock
     /// order they follow).
     pub mod fork {
-        pub use crate::fork::{set_slab_hooks, slab_hooks_installed, SlabHooks};
+        pub use crate::fork::{
+            set_outer_hooks, set_slab_hooks, slab_hooks_installed, OuterHooks, SlabHooks,
+        };
     }
 
     /// Test hooks.

@@ -449,7 +449,7 @@ impl FlavorImpl for Memb {
         if in_read_section() {
             crate::sys::die(
                 "fork() called inside a memb read-side critical section would deadlock (a grace \
-                 period may be waiting for this thread); end the section (drop its guard; in C, krcu_read_unlock) before fork",
+                 period may be waiting for this thread); end the read section (drop its guard) before fork",
             );
         }
         false

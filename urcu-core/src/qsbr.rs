@@ -374,7 +374,7 @@ flavor_common!(Qsbr, "qsbr");
 
 impl FlavorImpl for Qsbr {
     const STALL_HINT: &'static str =
-        " (announce quiescent_state() or go offline around blocking calls)";
+        " (announce qsbr::quiescent_state(), or go offline with qsbr::thread_offline() around blocking calls)";
 
     fn domain() -> &'static Domain<Qsbr> {
         &DOMAIN

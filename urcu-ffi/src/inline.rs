@@ -44,7 +44,7 @@ extern "C" fn mark_unregistered() {
 #[no_mangle]
 pub extern "C" fn krcu__memb_use_tls_words() {
     ffi("krcu (library load)", || {
-        urcu_core::__private::report::set_c_terms(&crate::terms::C_TERMS);
+        crate::terms::install();
         // The slab layer's load-time entry does this too; calling it here
         // keeps that entry in a static link that names nothing of it.
         urcu_slab::__private::install_fork_steps();

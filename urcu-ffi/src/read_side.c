@@ -87,3 +87,5 @@ void urcu_bp_read_lock(void) __attribute__((alias("urcu_memb_read_lock")));
 void urcu_bp_read_unlock(void) __attribute__((alias("urcu_memb_read_unlock")));
 void urcu_mb_read_lock(void) __attribute__((alias("urcu_memb_read_lock")));
 void urcu_mb_read_unlock(void) __attribute__((alias("urcu_memb_read_unlock")));
+void urcu_signal_read_lock(void) __attribute__((alias("urcu_memb_read_lock")));
+void urcu_signal_read_unlock(void) __attribute__((alias("urcu_memb_read_unlock")));

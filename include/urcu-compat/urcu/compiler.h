@@ -27,6 +27,11 @@
 #define CAA_BUILD_BUG_ON_ZERO(condition) (sizeof(struct { int : -!!(condition); }))
 #define CAA_ARRAY_SIZE(x) (sizeof(x) / sizeof((x)[0]))
 
+#define CAA_BITS_PER_LONG (__SIZEOF_LONG__ * 8)
+
+/* Marks a declaration deprecated, with liburcu's message. */
+#define CDS_DEPRECATED(msg) __attribute__((deprecated(msg)))
+
 #define caa_unused __attribute__((unused))
 #define __rcu
 #define URCU_FORCE_CAST(type, arg) ((type)(arg))

@@ -2,9 +2,10 @@
  * flavor under its names, on krcu's memb flavor. bp's guarantees are
  * memb's in krcu: a thread registers at its first read section (or any
  * call) and may exit without unregistering; urcu_bp_register_thread and
- * urcu_bp_unregister_thread nest, as krcu's registrations do. The names
- * are memb's (<urcu/urcu-memb.h>: the inline read side, and the short
- * names); libkrcu also exports the urcu_bp_* functions, as memb's. */
+ * urcu_bp_unregister_thread nest, as krcu's registrations do. Each
+ * urcu_bp_* name is memb's (<urcu/urcu-memb.h>: the inline read side);
+ * libkrcu also exports the urcu_bp_* functions and urcu_bp_flavor, as
+ * memb's. With URCU_API_MAP (<urcu-bp.h>) the short names map to these. */
 #ifndef KRCU_URCU_BP_H
 #define KRCU_URCU_BP_H
 
@@ -24,10 +25,6 @@
 #define urcu_bp_thread_offline urcu_memb_thread_offline
 #define urcu_bp_thread_online urcu_memb_thread_online
 #define urcu_bp_init urcu_memb_init
-#define _urcu_bp_read_lock _urcu_memb_read_lock
-#define _urcu_bp_read_unlock _urcu_memb_read_unlock
-#define _urcu_bp_read_ongoing _urcu_memb_read_ongoing
-
 #define urcu_bp_get_cpu_call_rcu_data urcu_memb_get_cpu_call_rcu_data
 #define urcu_bp_get_call_rcu_thread urcu_memb_get_call_rcu_thread
 #define urcu_bp_create_call_rcu_data urcu_memb_create_call_rcu_data
@@ -47,6 +44,12 @@
 #define urcu_bp_defer_unregister_thread urcu_memb_defer_unregister_thread
 #define urcu_bp_defer_barrier urcu_memb_defer_barrier
 #define urcu_bp_defer_barrier_thread urcu_memb_defer_barrier_thread
+#define urcu_bp_flavor urcu_memb_flavor
+#define urcu_bp_register_rculfhash_atfork urcu_memb_register_rculfhash_atfork
+#define urcu_bp_unregister_rculfhash_atfork urcu_memb_unregister_rculfhash_atfork
+#define _urcu_bp_read_lock _urcu_memb_read_lock
+#define _urcu_bp_read_unlock _urcu_memb_read_unlock
+#define _urcu_bp_read_ongoing _urcu_memb_read_ongoing
 
 /* liburcu's bp fork calls: krcu's pthread_atfork handlers prepare every
  * fork and restart the child's helpers, so these are not needed; they are
@@ -64,5 +67,11 @@ void urcu_bp_after_fork_child(void);
 #define rcu_bp_before_fork urcu_bp_before_fork
 #define rcu_bp_after_fork_parent urcu_bp_after_fork_parent
 #define rcu_bp_after_fork_child urcu_bp_after_fork_child
+
+#include <urcu/map/clear.h>
+#include <urcu/map/urcu-bp.h>
+#ifndef URCU_API_MAP
+#include <urcu/map/clear.h>
+#endif
 
 #endif /* KRCU_URCU_BP_H */

@@ -2,8 +2,10 @@
  * flavor under its names, on krcu's memb flavor: memb's semantics are a
  * valid implementation of mb's (memb readers use real fences where
  * membarrier() is missing, and compiler fences backed by the writers'
- * membarrier() where it is there). The names are memb's
- * (<urcu/urcu-memb.h>); libkrcu also exports the urcu_mb_* functions. */
+ * membarrier() where it is there). Each urcu_mb_* name is memb's
+ * (<urcu/urcu-memb.h>); libkrcu also exports the urcu_mb_* functions and
+ * urcu_mb_flavor, as memb's. With URCU_API_MAP (<urcu.h> with RCU_MB) the
+ * short names map to these. */
 #ifndef KRCU_URCU_MB_H
 #define KRCU_URCU_MB_H
 
@@ -23,10 +25,6 @@
 #define urcu_mb_thread_offline urcu_memb_thread_offline
 #define urcu_mb_thread_online urcu_memb_thread_online
 #define urcu_mb_init urcu_memb_init
-#define _urcu_mb_read_lock _urcu_memb_read_lock
-#define _urcu_mb_read_unlock _urcu_memb_read_unlock
-#define _urcu_mb_read_ongoing _urcu_memb_read_ongoing
-
 #define urcu_mb_get_cpu_call_rcu_data urcu_memb_get_cpu_call_rcu_data
 #define urcu_mb_get_call_rcu_thread urcu_memb_get_call_rcu_thread
 #define urcu_mb_create_call_rcu_data urcu_memb_create_call_rcu_data
@@ -46,5 +44,17 @@
 #define urcu_mb_defer_unregister_thread urcu_memb_defer_unregister_thread
 #define urcu_mb_defer_barrier urcu_memb_defer_barrier
 #define urcu_mb_defer_barrier_thread urcu_memb_defer_barrier_thread
+#define urcu_mb_flavor urcu_memb_flavor
+#define urcu_mb_register_rculfhash_atfork urcu_memb_register_rculfhash_atfork
+#define urcu_mb_unregister_rculfhash_atfork urcu_memb_unregister_rculfhash_atfork
+#define _urcu_mb_read_lock _urcu_memb_read_lock
+#define _urcu_mb_read_unlock _urcu_memb_read_unlock
+#define _urcu_mb_read_ongoing _urcu_memb_read_ongoing
+
+#include <urcu/map/clear.h>
+#include <urcu/map/urcu-mb.h>
+#ifndef URCU_API_MAP
+#include <urcu/map/clear.h>
+#endif
 
 #endif /* KRCU_URCU_MB_H */

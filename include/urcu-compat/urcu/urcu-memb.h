@@ -1,5 +1,8 @@
 /* krcu's liburcu compatibility headers: <urcu/urcu-memb.h>, the memb
- * flavor under liburcu's names, on krcu's memb flavor.
+ * flavor under liburcu's names, on krcu's memb flavor. As in liburcu, this
+ * header alone gives the urcu_memb_* names; with URCU_API_MAP defined (by
+ * <urcu.h>) it also maps the short ones (rcu_read_lock, synchronize_rcu,
+ * ...: <urcu/map/urcu-memb.h>) to them.
  *
  * The read side is krcu.h's inline one (a thread-local word and the
  * counter group, no call), with or without _LGPL_SOURCE. The rest links
@@ -16,6 +19,9 @@
 #include <krcu.h>
 #include <urcu/pointer.h>
 #include <urcu/urcu-poll.h>
+#include <urcu/krcu-compat.h>
+
+#include <urcu/map/urcu-memb.h>
 #include <urcu/call-rcu.h>
 
 #ifdef __cplusplus
@@ -55,50 +61,11 @@ static inline void urcu_memb_init(void) {}
 }
 #endif
 
-/* liburcu's short names, for the memb flavor (liburcu's urcu/map). */
-#define rcu_read_lock urcu_memb_read_lock
-#define _rcu_read_lock _urcu_memb_read_lock
-#define rcu_read_unlock urcu_memb_read_unlock
-#define _rcu_read_unlock _urcu_memb_read_unlock
-#define rcu_read_ongoing urcu_memb_read_ongoing
-#define _rcu_read_ongoing _urcu_memb_read_ongoing
-#define rcu_quiescent_state urcu_memb_quiescent_state
-#define rcu_thread_offline urcu_memb_thread_offline
-#define rcu_thread_online urcu_memb_thread_online
-#define rcu_register_thread urcu_memb_register_thread
-#define rcu_unregister_thread urcu_memb_unregister_thread
-#define rcu_init urcu_memb_init
-#define synchronize_rcu urcu_memb_synchronize_rcu
-#define call_rcu urcu_memb_call_rcu
-#define rcu_barrier urcu_memb_barrier
-#define start_poll_synchronize_rcu urcu_memb_start_poll_synchronize_rcu
-#define poll_state_synchronize_rcu urcu_memb_poll_state_synchronize_rcu
-#define rcu_read_lock_memb urcu_memb_read_lock
-#define rcu_read_unlock_memb urcu_memb_read_unlock
-#define rcu_read_ongoing_memb urcu_memb_read_ongoing
-#define rcu_register_thread_memb urcu_memb_register_thread
-#define rcu_unregister_thread_memb urcu_memb_unregister_thread
-#define synchronize_rcu_memb urcu_memb_synchronize_rcu
+#include <urcu/defer.h>
+#include <urcu/flavor.h>
 
-/* call_rcu_data, fork and defer: <urcu/call-rcu.h>, <urcu/defer.h>. */
-#define get_cpu_call_rcu_data urcu_memb_get_cpu_call_rcu_data
-#define get_call_rcu_thread urcu_memb_get_call_rcu_thread
-#define create_call_rcu_data urcu_memb_create_call_rcu_data
-#define set_cpu_call_rcu_data urcu_memb_set_cpu_call_rcu_data
-#define get_default_call_rcu_data urcu_memb_get_default_call_rcu_data
-#define get_call_rcu_data urcu_memb_get_call_rcu_data
-#define get_thread_call_rcu_data urcu_memb_get_thread_call_rcu_data
-#define set_thread_call_rcu_data urcu_memb_set_thread_call_rcu_data
-#define create_all_cpu_call_rcu_data urcu_memb_create_all_cpu_call_rcu_data
-#define free_all_cpu_call_rcu_data urcu_memb_free_all_cpu_call_rcu_data
-#define call_rcu_data_free urcu_memb_call_rcu_data_free
-#define call_rcu_before_fork urcu_memb_call_rcu_before_fork
-#define call_rcu_after_fork_parent urcu_memb_call_rcu_after_fork_parent
-#define call_rcu_after_fork_child urcu_memb_call_rcu_after_fork_child
-#define defer_rcu urcu_memb_defer_rcu
-#define rcu_defer_register_thread urcu_memb_defer_register_thread
-#define rcu_defer_unregister_thread urcu_memb_defer_unregister_thread
-#define rcu_defer_barrier urcu_memb_defer_barrier
-#define rcu_defer_barrier_thread urcu_memb_defer_barrier_thread
+#ifndef URCU_API_MAP
+#include <urcu/map/clear.h>
+#endif
 
 #endif /* KRCU_URCU_MEMB_H */

@@ -20,8 +20,8 @@
 //! Handles live in a static table (no lock, so nothing for `fork()` to
 //! catch half-done, and the child keeps every handle valid), which lets
 //! each call tell a handle from a foreign or freed pointer and say so
-//! instead of touching it. memb, bp and mb are one flavor in krcu and
-//! share their handles; qsbr has its own.
+//! instead of touching it. memb, bp, mb and signal are one flavor in
+//! krcu and share their handles; qsbr has its own.
 
 use std::cell::Cell;
 use std::ffi::c_ulong;
@@ -112,7 +112,7 @@ fn possible_cpus() -> usize {
     usize::try_from(n).unwrap_or(1).max(1)
 }
 
-fn warn(message: &str) {
+pub(crate) fn warn(message: &str) {
     emit(Level::Warn, Target::Core, message);
 }
 
@@ -425,6 +425,13 @@ call_rcu_data_api!(Group::Memb;
     urcu_mb_get_call_rcu_thread, urcu_mb_set_thread_call_rcu_data,
     urcu_mb_set_cpu_call_rcu_data, urcu_mb_create_all_cpu_call_rcu_data,
     urcu_mb_free_all_cpu_call_rcu_data);
+call_rcu_data_api!(Group::Memb;
+    urcu_signal_create_call_rcu_data, urcu_signal_call_rcu_data_free,
+    urcu_signal_get_default_call_rcu_data, urcu_signal_get_cpu_call_rcu_data,
+    urcu_signal_get_thread_call_rcu_data, urcu_signal_get_call_rcu_data,
+    urcu_signal_get_call_rcu_thread, urcu_signal_set_thread_call_rcu_data,
+    urcu_signal_set_cpu_call_rcu_data, urcu_signal_create_all_cpu_call_rcu_data,
+    urcu_signal_free_all_cpu_call_rcu_data);
 call_rcu_data_api!(Group::Qsbr;
     urcu_qsbr_create_call_rcu_data, urcu_qsbr_call_rcu_data_free,
     urcu_qsbr_get_default_call_rcu_data, urcu_qsbr_get_cpu_call_rcu_data,
@@ -432,58 +439,3 @@ call_rcu_data_api!(Group::Qsbr;
     urcu_qsbr_get_call_rcu_thread, urcu_qsbr_set_thread_call_rcu_data,
     urcu_qsbr_set_cpu_call_rcu_data, urcu_qsbr_create_all_cpu_call_rcu_data,
     urcu_qsbr_free_all_cpu_call_rcu_data);
-
-/// `call_rcu_before_fork` calls not yet followed by an after-fork call.
-static BEFORE_FORK: AtomicU32 = AtomicU32::new(0);
-
-fn before_fork() {
-    // Relaxed: a count the same thread reads back across fork().
-    BEFORE_FORK.fetch_add(1, Relaxed);
-}
-
-fn after_fork(name: &str, before: &str) {
-    // Relaxed: as in `before_fork`.
-    let paired = BEFORE_FORK
-        .fetch_update(Relaxed, Relaxed, |n| n.checked_sub(1))
-        .is_ok();
-    if !paired {
-        warn(&format!(
-            "krcu: {name}() called without {before}(); krcu's own fork \
-             handlers prepare every fork, so neither call is needed"
-        ));
-    }
-}
-
-/// Exports one flavor's fork calls under liburcu's names. krcu's fork
-/// handlers (registered with `pthread_atfork` at the first krcu call) do
-/// what liburcu's three calls do; these check that the program pairs
-/// them, and say so when it does not.
-macro_rules! fork_api {
-    ($($before:ident, $parent:ident, $child:ident: $short:literal;)*) => {$(
-        #[doc = concat!("liburcu `", stringify!($before), "`: krcu's fork handlers prepare every fork.")]
-        #[no_mangle]
-        pub extern "C" fn $before() {
-            before_fork()
-        }
-
-        #[doc = concat!("liburcu `", stringify!($parent), "`: krcu's fork handlers resume the parent.")]
-        #[no_mangle]
-        pub extern "C" fn $parent() {
-            after_fork(concat!($short, "after_fork_parent"), concat!($short, "before_fork"))
-        }
-
-        #[doc = concat!("liburcu `", stringify!($child), "`: krcu's fork handlers restart the child's helper threads.")]
-        #[no_mangle]
-        pub extern "C" fn $child() {
-            after_fork(concat!($short, "after_fork_child"), concat!($short, "before_fork"))
-        }
-    )*};
-}
-
-fork_api! {
-    urcu_memb_call_rcu_before_fork, urcu_memb_call_rcu_after_fork_parent, urcu_memb_call_rcu_after_fork_child: "call_rcu_";
-    urcu_bp_call_rcu_before_fork, urcu_bp_call_rcu_after_fork_parent, urcu_bp_call_rcu_after_fork_child: "call_rcu_";
-    urcu_mb_call_rcu_before_fork, urcu_mb_call_rcu_after_fork_parent, urcu_mb_call_rcu_after_fork_child: "call_rcu_";
-    urcu_qsbr_call_rcu_before_fork, urcu_qsbr_call_rcu_after_fork_parent, urcu_qsbr_call_rcu_after_fork_child: "call_rcu_";
-    urcu_bp_before_fork, urcu_bp_after_fork_parent, urcu_bp_after_fork_child: "urcu_bp_";
-}

@@ -139,6 +139,9 @@ defer_api!(Memb, 0, nothing, "urcu-bp.h":
 defer_api!(Memb, 0, nothing, "urcu-mb.h":
     urcu_mb_defer_rcu, urcu_mb_defer_register_thread, urcu_mb_defer_unregister_thread,
     urcu_mb_defer_barrier, urcu_mb_defer_barrier_thread);
+defer_api!(Memb, 0, nothing, "urcu/urcu-signal.h":
+    urcu_signal_defer_rcu, urcu_signal_defer_register_thread, urcu_signal_defer_unregister_thread,
+    urcu_signal_defer_barrier, urcu_signal_defer_barrier_thread);
 defer_api!(Qsbr, 1, super::mirror_qsbr_online, "urcu-qsbr.h":
     urcu_qsbr_defer_rcu, urcu_qsbr_defer_register_thread, urcu_qsbr_defer_unregister_thread,
     urcu_qsbr_defer_barrier, urcu_qsbr_defer_barrier_thread);

@@ -20,6 +20,7 @@
 //!
 //! cbindgen skips this module: these names are not krcu.h's.
 
+mod atfork;
 mod call_rcu_data;
 mod defer;
 
@@ -254,13 +255,15 @@ pub extern "C" fn urcu_qsbr_poll_state_synchronize_rcu(state: urcu_gp_poll_state
     ffi("poll_state_synchronize_rcu", || Qsbr::poll_state(cookie))
 }
 
-// ---- bp and mb: krcu's memb flavor under their names ----
+// ---- bp, mb and signal: krcu's memb flavor under their names ----
 //
 // liburcu's bp flavor registers threads lazily and lets them exit without
 // unregistering, which krcu's memb does for every thread; its mb flavor
 // uses real fences where memb uses membarrier(), and memb falls back to
-// real fences where membarrier() is missing. Both are memb here: the same
-// grace periods, the same callbacks, the same read side.
+// real fences where membarrier() is missing; its signal flavor forces the
+// readers' fences with a signal to each, which membarrier() does for memb
+// from the kernel. All three are memb here: the same grace periods, the
+// same callbacks, the same read side.
 
 /// Exports each `alias` as the memb function it names, with its signature.
 macro_rules! memb_aliases {
@@ -290,6 +293,13 @@ memb_aliases! {
     urcu_mb_barrier => urcu_memb_barrier();
     urcu_mb_start_poll_synchronize_rcu => urcu_memb_start_poll_synchronize_rcu() -> urcu_gp_poll_state;
     urcu_mb_poll_state_synchronize_rcu => urcu_memb_poll_state_synchronize_rcu(state: urcu_gp_poll_state) -> bool;
+    urcu_signal_read_ongoing => urcu_memb_read_ongoing() -> i32;
+    urcu_signal_register_thread => urcu_memb_register_thread();
+    urcu_signal_unregister_thread => urcu_memb_unregister_thread();
+    urcu_signal_synchronize_rcu => urcu_memb_synchronize_rcu();
+    urcu_signal_barrier => urcu_memb_barrier();
+    urcu_signal_start_poll_synchronize_rcu => urcu_memb_start_poll_synchronize_rcu() -> urcu_gp_poll_state;
+    urcu_signal_poll_state_synchronize_rcu => urcu_memb_poll_state_synchronize_rcu(state: urcu_gp_poll_state) -> bool;
 }
 
 /// liburcu `urcu_bp_call_rcu`: `urcu_memb_call_rcu`.
@@ -299,6 +309,17 @@ memb_aliases! {
 /// As for `krcu_call_rcu`.
 #[no_mangle]
 pub unsafe extern "C" fn urcu_bp_call_rcu(head: *mut krcu_head, func: Callback) {
+    // SAFETY: the caller's contract.
+    unsafe { urcu_memb_call_rcu(head, func) }
+}
+
+/// liburcu `urcu_signal_call_rcu`: `urcu_memb_call_rcu`.
+///
+/// # Safety
+///
+/// As for `krcu_call_rcu`.
+#[no_mangle]
+pub unsafe extern "C" fn urcu_signal_call_rcu(head: *mut krcu_head, func: Callback) {
     // SAFETY: the caller's contract.
     unsafe { urcu_memb_call_rcu(head, func) }
 }
