@@ -31,6 +31,7 @@
 mod cadence;
 mod entry;
 mod head;
+mod list;
 mod primitive;
 mod queue;
 mod reader;
@@ -78,6 +79,12 @@ mod sys;
 mod testing;
 
 pub use head::{RcuCallback, RcuHead};
+#[cfg(not(loom))]
+pub use list::{
+    HIter, HListWriter, Iter, ListWriter, NodeBox, NodeHead, RcuHList, RcuHListNode, RcuList,
+    RcuListNode,
+};
+pub use list::{HListLink, ListLink, NotInList};
 pub use seq::GpCookie;
 
 #[cfg(not(loom))]

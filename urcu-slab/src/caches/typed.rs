@@ -137,6 +137,40 @@ impl<'c, T> SlabBox<'c, T> {
     }
 }
 
+// SAFETY: `into_raw`/`kfree` give up and free a cache object; `retire`
+// hands the object to kfree_rcu, which frees it after a grace period of
+// both flavors (so of F's too), linking it, if it must, through the 8-byte
+// RcuPtr at the first word of the node's head (inside the object, within
+// the first 4096 bytes: `kfree_rcu_link` checks), and the cache's
+// rcu_dtor drops the value first.
+unsafe impl<T: Send> urcu_core::NodeBox<T> for SlabBox<'_, T> {
+    fn into_raw(this: Self) -> NonNull<T> {
+        SlabBox::into_raw(this)
+    }
+
+    unsafe fn free_now(node: NonNull<T>) {
+        // SAFETY: the caller's contract: a live object from `into_raw`,
+        // referenced by nothing; krcu's kfree finds its cache.
+        unsafe {
+            std::ptr::drop_in_place(node.as_ptr());
+            crate::kfree(node.as_ptr().cast());
+        }
+    }
+
+    unsafe fn retire<F: urcu_core::Flavor, H: urcu_core::NodeHead<T>>(node: NonNull<T>) {
+        // SAFETY: the caller's contract: reachable by no new reader, its
+        // head unused; the head's first word is the 8-byte link.
+        unsafe {
+            let head = node
+                .as_ptr()
+                .cast::<u8>()
+                .add(H::OFFSET)
+                .cast::<crate::RcuPtr>();
+            crate::kvfree_call_rcu_ptr(head, node.as_ptr().cast());
+        }
+    }
+}
+
 impl<T> Deref for SlabBox<'_, T> {
     type Target = T;
     fn deref(&self) -> &T {
