@@ -5,10 +5,9 @@
 #   bash tests/liburcu-suite.sh          # from .ci/run; any failure fails it
 #   ONLY='defer|qsbr' bash tests/liburcu-suite.sh   # the programs matching
 #
-# The programs come from the system's liburcu source package (Debian:
-# `apt-get source liburcu`, with a deb-src entry added when missing), into
-# target/liburcu-src. Each is built from its source file with the -D flags
-# liburcu's own Makefile gives it, the defines liburcu's configure would
+# The programs come from the system's liburcu source package, fetched into
+# target/liburcu-src by tests/liburcu-source.sh. Each is built from its
+# source file with the -D flags liburcu's own Makefile gives it, the defines liburcu's configure would
 # write to config.h on this system, krcu-urcu's flags first, and liburcu's
 # tests/common, tests/utils and src directories for the test helpers
 # (thread-id.h, debug-yield.h, compat-rand.h, tap.h).
@@ -22,38 +21,22 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-src_root=$root/target/liburcu-src
 
-fetch() {
-    if compgen -G "$src_root/liburcu-*/tests/benchmark/test_urcu.c" >/dev/null; then
-        return
-    fi
-    local sources=/etc/apt/sources.list.d/debian.sources
-    if [[ -f $sources ]] && ! grep -q '^Types:.*deb-src' "$sources"; then
-        sed -i 's/^Types: deb$/Types: deb deb-src/' "$sources"
-    fi
-    apt-get update -qq
-    command -v dpkg-source >/dev/null 2>&1 || apt-get install -y -qq dpkg-dev
-    mkdir -p "$src_root"
-    (cd "$src_root" && apt-get source -qq liburcu)
-}
-
-fetch
+src=$(bash tests/liburcu-source.sh)
 # liburcu's data structures (liburcu-cds, liburcu-common) for the programs
 # that test them.
 if ! pkg-config --exists liburcu-cds; then
     apt-get install -y -qq liburcu-dev
 fi
 cds_libs=$(pkg-config --libs liburcu-cds)
-src=$(compgen -G "$src_root/liburcu-*/tests/benchmark/test_urcu.c" | head -1)
-src=${src%/tests/benchmark/test_urcu.c}
 echo "liburcu-suite: tests of $(basename "$src"), against krcu-urcu"
 
 make -s -C urcu-ffi PROFILE=release
-pc=$root/target/release/pkgconfig
+target=${CARGO_TARGET_DIR:-$root/target}
+pc=$target/release/pkgconfig
 krcu_cflags=$(PKG_CONFIG_PATH=$pc pkg-config --cflags krcu-urcu)
 krcu_libs=$(PKG_CONFIG_PATH=$pc pkg-config --libs krcu-urcu)
-out=$root/target/liburcu-suite
+out=$target/liburcu-suite
 mkdir -p "$out"
 
 # What liburcu's configure defines on glibc/Linux (its config.h).
@@ -151,7 +134,7 @@ build() {
     # shellcheck disable=SC2086 # the flag lists are word lists
     if cc -O2 -pthread -H $config "${flags[@]}" $krcu_cflags -I"$src/tests/common" \
         -I"$src/tests/utils" -I"$src/src" "${sources[@]}" -o "$out/$name" \
-        $krcu_libs ${LIBS:-} -Wl,-rpath,"$root/target/release" 2>"$log"; then
+        $krcu_libs ${LIBS:-} -Wl,-rpath,"$target/release" 2>"$log"; then
         local foreign
         foreign=$(grep -E '^\.+ /usr/(local/)?include/.*urcu' "$log" | awk '{ print $2 }' |
             grep -vE "($cds_headers)\$" | sort -u || true)

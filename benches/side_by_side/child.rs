@@ -27,6 +27,7 @@ pub fn child(args: &[String]) {
         Workload::Alloc => workloads::alloc::run(imp),
         Workload::Nolock => workloads::nolock::run(imp),
         Workload::Scan => workloads::scan::run(imp, threads),
+        Workload::Compat => workloads::compat::run(imp, threads),
     }
     let _ = memb::uses_membarrier();
     std::io::stdout().flush().unwrap();

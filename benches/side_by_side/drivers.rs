@@ -133,3 +133,115 @@ pub fn build_krcu_c() -> Result<BTreeMap<Impl, PathBuf>, String> {
     }
     Ok(bins)
 }
+
+/// liburcu's test programs the compat workload runs: (name, source file in
+/// liburcu's tests/benchmark, liburcu flavor library, extra flags), from
+/// liburcu's tests/benchmark/Makefile.am. The timing programs (which print
+/// cycles, not rates) and the yield ones (which inject delays) are left
+/// out.
+pub const COMPAT_PROGRAMS: [(&str, &str, &str, &str); 13] = [
+    ("test_urcu", "test_urcu.c", "memb", ""),
+    (
+        "test_urcu_dynamic_link",
+        "test_urcu.c",
+        "memb",
+        "-DDYNAMIC_LINK_TEST",
+    ),
+    ("test_urcu_mb", "test_urcu.c", "mb", "-DRCU_MB"),
+    ("test_urcu_signal", "test_urcu.c", "signal", "-DRCU_SIGNAL"),
+    ("test_urcu_bp", "test_urcu_bp.c", "bp", ""),
+    ("test_urcu_qsbr", "test_urcu_qsbr.c", "qsbr", ""),
+    (
+        "test_urcu_qsbr_dynamic_link",
+        "test_urcu_qsbr.c",
+        "qsbr",
+        "-DDYNAMIC_LINK_TEST",
+    ),
+    ("test_urcu_gc", "test_urcu_gc.c", "memb", ""),
+    ("test_urcu_lgc", "test_urcu_gc.c", "memb", "-DTEST_LOCAL_GC"),
+    ("test_urcu_qsbr_gc", "test_urcu_qsbr_gc.c", "qsbr", ""),
+    (
+        "test_urcu_qsbr_lgc",
+        "test_urcu_qsbr_gc.c",
+        "qsbr",
+        "-DTEST_LOCAL_GC",
+    ),
+    ("test_urcu_assign", "test_urcu_assign.c", "memb", ""),
+    ("test_urcu_defer", "test_urcu_defer.c", "memb", ""),
+];
+
+/// Where the compat workload's programs for `imp` are.
+pub fn compat_dir(imp: Impl) -> PathBuf {
+    target_dir().join("compat").join(imp.name())
+}
+
+/// Builds liburcu's test programs twice, unmodified: with krcu-urcu's
+/// flags against libkrcu (release), and against liburcu. Err (with the
+/// reason) when liburcu or its source package cannot be had.
+pub fn build_compat() -> Result<(), String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    if liburcu_version().is_none() {
+        return Err("liburcu is not installed".into());
+    }
+    let out = Command::new("bash")
+        .arg(root.join("tests/liburcu-source.sh"))
+        .stderr(std::process::Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run tests/liburcu-source.sh: {e}"))?;
+    if !out.status.success() {
+        return Err(
+            "liburcu's source package could not be fetched (apt-get source liburcu)".into(),
+        );
+    }
+    let src = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    let lib = target_dir().parent().unwrap().join("release");
+    let prefix = liburcu_prefix();
+    for imp in [Impl::KrcuUrcu, Impl::Liburcu] {
+        let dir = compat_dir(imp);
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        for (name, file, flavor, extra) in COMPAT_PROGRAMS {
+            let mut cmd = Command::new("cc");
+            // What liburcu's configure defines on glibc/Linux (config.h).
+            cmd.args(["-O2", "-pthread", "-D_GNU_SOURCE", "-DHAVE_RAND_R"])
+                .args(["-DHAVE_SCHED_SETAFFINITY", "-DHAVE_GETTID"])
+                .args(extra.split_whitespace());
+            if imp == Impl::KrcuUrcu {
+                cmd.arg(format!("-I{}", root.join("include/urcu-compat").display()))
+                    .arg(format!("-I{}", root.join("include").display()));
+            } else if let Some(p) = &prefix {
+                cmd.arg(format!("-I{}", p.join("include").display()));
+            }
+            for d in ["tests/common", "tests/utils", "src"] {
+                cmd.arg(format!("-I{}", src.join(d).display()));
+            }
+            cmd.arg(src.join("tests/benchmark").join(file))
+                .arg(src.join("tests/common/debug-yield.c"))
+                .arg("-o")
+                .arg(dir.join(name));
+            if imp == Impl::KrcuUrcu {
+                cmd.arg(format!("-L{}", lib.display()))
+                    .arg("-lkrcu")
+                    .arg(format!("-Wl,-rpath,{}", lib.display()));
+            } else {
+                if let Some(p) = &prefix {
+                    let l = p.join("lib");
+                    cmd.arg(format!("-L{}", l.display()))
+                        .arg(format!("-Wl,-rpath,{}", l.display()));
+                }
+                cmd.arg(format!("-lurcu-{flavor}")).arg("-lurcu-common");
+            }
+            let o = cmd.output().map_err(|e| format!("cannot run cc: {e}"))?;
+            if !o.status.success() {
+                return Err(format!(
+                    "{name} did not build against {}: {}",
+                    imp.name(),
+                    String::from_utf8_lossy(&o.stderr)
+                        .lines()
+                        .next()
+                        .unwrap_or("")
+                ));
+            }
+        }
+    }
+    Ok(())
+}

@@ -76,6 +76,27 @@ fn goals() -> Vec<Goal> {
     parse(GOALS).unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// The metrics a goal names: its own, or, for a pattern with one `*`
+/// (`*.reads_per_sec`), every metric of the run that matches it (the goal
+/// itself when none does, to be reported as not measured).
+fn metrics_of(rows: &[Row], g: &Goal, t: usize) -> Vec<String> {
+    let Some((head, tail)) = g.metric.split_once('*') else {
+        return vec![g.metric.clone()];
+    };
+    let mut found: Vec<String> = rows
+        .iter()
+        .filter(|r| r.workload == g.workload && r.imp == g.krcu && r.threads == t)
+        .map(|r| r.metric.clone())
+        .filter(|m| m.len() >= head.len() + tail.len() && m.starts_with(head) && m.ends_with(tail))
+        .collect();
+    found.sort();
+    found.dedup();
+    if found.is_empty() {
+        found.push(g.metric.clone());
+    }
+    found
+}
+
 /// The goals, as ratios of medians in this run.
 pub fn print_goals(rows: &[Row]) {
     println!("\ngoals (ratios of medians in this run):");
@@ -90,37 +111,39 @@ pub fn print_goals(rows: &[Row]) {
             .iter()
             .filter(|g| g.workload.reader_counts().contains(&t) && g.at.is_none_or(|n| n == t))
         {
-            let krcu = median_of(rows, g.workload, g.krcu, t, &g.metric);
-            let value = match g.other {
-                Some(o) => krcu
-                    .zip(median_of(rows, g.workload, o, t, &g.metric))
-                    .map(|(a, b)| a / b),
-                None => krcu,
-            };
-            let name = format!(
-                "{} {} {}{} {} {}",
-                g.workload.name(),
-                g.metric,
-                g.krcu.name(),
-                g.other
-                    .map(|o| format!(" / {}", o.name()))
-                    .unwrap_or_default(),
-                if g.at_most { "<=" } else { ">=" },
-                g.bound
-            );
-            match value {
-                Some(v) => {
-                    let met = if g.at_most {
-                        v <= g.bound
-                    } else {
-                        v >= g.bound
-                    };
-                    println!(
-                        "  [{}] {t} reader(s): {name}: {v:.3}",
-                        if met { "met" } else { "MISSED" }
-                    );
+            for metric in metrics_of(rows, g, t) {
+                let krcu = median_of(rows, g.workload, g.krcu, t, &metric);
+                let value = match g.other {
+                    Some(o) => krcu
+                        .zip(median_of(rows, g.workload, o, t, &metric))
+                        .map(|(a, b)| a / b),
+                    None => krcu,
+                };
+                let name = format!(
+                    "{} {} {}{} {} {}",
+                    g.workload.name(),
+                    metric,
+                    g.krcu.name(),
+                    g.other
+                        .map(|o| format!(" / {}", o.name()))
+                        .unwrap_or_default(),
+                    if g.at_most { "<=" } else { ">=" },
+                    g.bound
+                );
+                match value {
+                    Some(v) => {
+                        let met = if g.at_most {
+                            v <= g.bound
+                        } else {
+                            v >= g.bound
+                        };
+                        println!(
+                            "  [{}] {t} reader(s): {name}: {v:.3}",
+                            if met { "met" } else { "MISSED" }
+                        );
+                    }
+                    None => println!("  [n/a] {t} reader(s): {name}: not measured"),
                 }
-                None => println!("  [n/a] {t} reader(s): {name}: not measured"),
             }
         }
     }

@@ -1,5 +1,7 @@
 //! The side-by-side benchmark: krcu memb and qsbr against liburcu (memb,
-//! qsbr), crossbeam-epoch and a plain atomic load, on the same workloads.
+//! qsbr), crossbeam-epoch and a plain atomic load, on the same workloads;
+//! and liburcu's own test programs built against krcu-urcu and against
+//! liburcu (the compat workload).
 //!
 //! `cargo bench --bench side_by_side [-- --runs N --json PATH --svg PATH
 //! --defer-count N --only WORKLOAD]`; `LIBURCU_PREFIX=DIR` builds the
@@ -104,6 +106,15 @@ fn main() {
             println!("the C driver could not be built against libkrcu ({why}): no krcu-c columns")
         }
     }
+    let compat = opts.only.is_none_or(|o| o == Workload::Compat) && {
+        match drivers::build_compat() {
+            Ok(()) => true,
+            Err(why) => {
+                println!("compat workload skipped: {why}");
+                false
+            }
+        }
+    };
     let exe = std::env::current_exe().unwrap();
     let mut rows: Vec<Row> = Vec::new();
     let cells: Vec<(Workload, Impl, usize)> = Workload::ALL
@@ -116,6 +127,7 @@ fn main() {
         })
         .filter(|(w, i, _)| i.runs(*w))
         .filter(|(_, i, _)| !i.is_c_driver() || drivers.contains_key(i))
+        .filter(|(w, _, _)| *w != Workload::Compat || compat)
         .collect();
     // Round-robin within a workload: run k of every cell, then run k + 1,
     // so that a drift in the machine's speed (other tenants, frequency)

@@ -12,11 +12,13 @@ pub enum Workload {
     Alloc,
     Nolock,
     Scan,
+    /// liburcu's own test programs, built against krcu-urcu and liburcu.
+    Compat,
 }
 
 impl Workload {
     /// In the order of the table.
-    pub const ALL: [Workload; 8] = [
+    pub const ALL: [Workload; 9] = [
         Workload::Read,
         Workload::Sync,
         Workload::Defer,
@@ -25,6 +27,7 @@ impl Workload {
         Workload::Alloc,
         Workload::Nolock,
         Workload::Scan,
+        Workload::Compat,
     ];
 
     /// Its name on the command line, in the table and in the JSON.
@@ -38,6 +41,7 @@ impl Workload {
             Workload::Alloc => "alloc",
             Workload::Nolock => "nolock",
             Workload::Scan => "scan",
+            Workload::Compat => "compat",
         }
     }
 
@@ -45,12 +49,13 @@ impl Workload {
         Workload::ALL.into_iter().find(|w| w.name() == name)
     }
 
-    /// Reader threads per cell: kfree runs with one memb reader, alloc and
-    /// nolock with none, scan with 1, 100 and 1000 idle registered threads,
-    /// the rest with one and two.
+    /// Reader threads per cell: kfree runs with one memb reader, compat's
+    /// programs with one reader and one writer, alloc and nolock with
+    /// none, scan with 1, 100 and 1000 idle registered threads, the rest
+    /// with one and two.
     pub fn reader_counts(self) -> &'static [usize] {
         match self {
-            Workload::Kfree => &[1],
+            Workload::Kfree | Workload::Compat => &[1],
             Workload::Alloc | Workload::Nolock => &[0],
             // Idle registered threads, not readers.
             Workload::Scan => &[1, 100, 1000],
@@ -87,11 +92,15 @@ pub enum Impl {
     GlibcMalloc,
     /// A plain atomic load: what a read costs with no RCU at all.
     Plain,
+    /// liburcu's test programs built with `pkg-config krcu-urcu`.
+    KrcuUrcu,
+    /// The same programs built against liburcu.
+    Liburcu,
 }
 
 impl Impl {
     /// In the order of the table.
-    pub const ALL: [Impl; 15] = [
+    pub const ALL: [Impl; 17] = [
         Impl::KrcuMemb,
         Impl::KrcuQsbr,
         Impl::KrcuQsbrReader,
@@ -107,6 +116,8 @@ impl Impl {
         Impl::CrossbeamEpoch,
         Impl::GlibcMalloc,
         Impl::Plain,
+        Impl::KrcuUrcu,
+        Impl::Liburcu,
     ];
 
     pub fn name(self) -> &'static str {
@@ -126,6 +137,8 @@ impl Impl {
             Impl::CrossbeamEpoch => "crossbeam-epoch",
             Impl::GlibcMalloc => "glibc-malloc",
             Impl::Plain => "plain",
+            Impl::KrcuUrcu => "krcu-urcu",
+            Impl::Liburcu => "liburcu",
         }
     }
 
@@ -152,6 +165,9 @@ impl Impl {
         if self == KrcuQsbrReader {
             return workload == Workload::Read;
         }
+        if matches!(self, KrcuUrcu | Liburcu) || workload == Workload::Compat {
+            return matches!(self, KrcuUrcu | Liburcu) && workload == Workload::Compat;
+        }
         match workload {
             Workload::Kfree => matches!(
                 self,
@@ -174,6 +190,7 @@ impl Impl {
                 self,
                 KrcuMemb | KrcuQsbr | LiburcuMemb | LiburcuQsbr | CrossbeamEpoch
             ),
+            Workload::Compat => false,
         }
     }
 }

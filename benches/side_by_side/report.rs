@@ -34,8 +34,14 @@ pub fn print_table(rows: &[Row], runs: usize) {
         "\nkrcu side-by-side: median of {runs} runs (min..max); membarrier in force: {}",
         memb::uses_membarrier()
     );
+    let mw = rows
+        .iter()
+        .map(|r| r.metric.len())
+        .max()
+        .unwrap_or(0)
+        .max(15);
     println!(
-        "{:<7} {:<15} {:>7} {:<16} {:>14} {:>25} {:<4}",
+        "{:<7} {:<mw$} {:>7} {:<16} {:>14} {:>25} {:<4}",
         "work", "metric", "readers", "impl", "median", "min..max", "unit"
     );
     let mut sorted: Vec<&Row> = rows.iter().collect();
@@ -49,7 +55,7 @@ pub fn print_table(rows: &[Row], runs: usize) {
         last = Some(key);
         let v = r.sorted();
         println!(
-            "{:<7} {:<15} {:>7} {:<16} {:>14} {:>25} {:<4}",
+            "{:<7} {:<mw$} {:>7} {:<16} {:>14} {:>25} {:<4}",
             r.workload.name(),
             r.metric,
             r.threads,

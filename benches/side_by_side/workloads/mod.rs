@@ -2,6 +2,7 @@
 //! binary (the C driver, `benches/c/driver.c`, runs the others).
 
 pub mod alloc;
+pub mod compat;
 pub mod defer;
 pub mod kfree;
 pub mod nolock;
