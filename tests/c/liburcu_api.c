@@ -10,6 +10,8 @@
 #include <urcu-defer.h>
 #include <urcu/rculist.h>
 #include <urcu/rcuhlist.h>
+#include <urcu/ref.h>
+#include <urcu/debug.h>
 #include <krcu.h>
 
 #include <errno.h>
@@ -358,9 +360,58 @@ static void test_list_torture(void)
     CHECK(atomic_load(&seen_dead) == 0);
 }
 
+/* ---- <urcu/ref.h>: an object found under RCU is kept with a reference
+ * only while its count has not reached zero ---- */
+
+struct refd {
+    struct urcu_ref ref;
+    struct rcu_head head;
+};
+
+static atomic_int refs_released;
+
+static void free_refd(struct rcu_head *head)
+{
+    free(caa_container_of(head, struct refd, head));
+}
+
+static void release_refd(struct urcu_ref *ref)
+{
+    struct refd *r = caa_container_of(ref, struct refd, ref);
+    atomic_fetch_add(&refs_released, 1);
+    call_rcu(&r->head, free_refd);
+}
+
+static void test_ref(void)
+{
+    struct refd *r = malloc(sizeof(*r));
+    CHECK(r);
+    urcu_ref_init(&r->ref);
+    rcu_read_lock();
+    CHECK(urcu_ref_get_unless_zero(&r->ref));
+    urcu_assert(uatomic_read(&r->ref.refcount) == 2);
+    rcu_read_unlock();
+    urcu_ref_put(&r->ref, release_refd);
+    CHECK(atomic_load(&refs_released) == 0);
+    urcu_ref_put(&r->ref, release_refd);
+    CHECK(atomic_load(&refs_released) == 1);
+    /* Released, not yet freed: a reader that finds it gets no reference. */
+    rcu_read_lock();
+    CHECK(!urcu_ref_get_unless_zero(&r->ref));
+    rcu_read_unlock();
+    QUIESCENT();
+    struct urcu_ref full;
+    urcu_ref_set(&full, LONG_MAX);
+    CHECK(!urcu_ref_get_safe(&full));
+    OFFLINE();
+    rcu_barrier();
+    ONLINE();
+}
+
 int main(void)
 {
     rcu_register_thread();
+    test_ref();
     test_defer();
     test_call_rcu_data();
 #ifdef URCU_CONFIG_QSBR
