@@ -134,3 +134,28 @@ fn dropping_a_list_of_slab_nodes_frees_them_at_once() {
     assert_eq!(cache.stats().live, 0);
     cache.destroy().unwrap();
 }
+
+/// A cache destroyed right after its list's nodes were removed (their
+/// kfree_rcu still waiting for a grace period) waits for them, then goes:
+/// destroy runs the cache's barrier first.
+#[test]
+fn destroying_a_cache_right_after_its_nodes_left_a_list_waits_for_them() {
+    let cache: Cache<Slot> = Cache::new("hlist destroy").unwrap();
+    {
+        let bucket: RcuHList<Slot, Qsbr, SlabBox<'_, Slot>> = RcuHList::new();
+        for k in 0..256 {
+            bucket.writer().push_front(
+                cache
+                    .alloc(Slot {
+                        key: k,
+                        link: HListLink::new(),
+                    })
+                    .unwrap(),
+            );
+        }
+        assert_eq!(bucket.writer().retain(|_| false), 256);
+    }
+    cache
+        .destroy()
+        .unwrap_or_else(|e| panic!("destroy refused with removed nodes in flight: {e:?}"));
+}

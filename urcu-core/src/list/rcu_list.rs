@@ -19,7 +19,9 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 /// it and is freed after a grace period, by its owning pointer `B`:
 /// `Box<T>` through `call_rcu` with the head in its [`ListLink`], or the
 /// slab layer's `SlabBox` through `kfree_rcu`. The writer never waits for
-/// a grace period.
+/// a grace period, so it may write inside a read section or a callback.
+/// The writer's lock is an ordinary mutex: a `fork()` while another thread
+/// holds it leaves it held in the child.
 ///
 /// ```
 /// use urcu_core::{memb, rcu_list_node, ListLink, RcuList};

@@ -224,3 +224,23 @@ fn hlist_adds_at_the_head_removes_anywhere_and_refuses_strangers() {
     drop(other);
     assert_eq!(drops.get(), 5);
 }
+
+#[test]
+fn a_callback_may_change_a_list() {
+    let drops = Arc::new(Drops::default());
+    let list: Arc<RcuList<Node>> = Arc::new(RcuList::new());
+    for v in 0..4 {
+        list.writer().push_back(node(v, &drops));
+    }
+    let l = list.clone();
+    memb::defer(move || {
+        // On the callback thread: the writer's lock, a removal (freed by
+        // a later grace period) and an insertion.
+        assert_eq!(l.writer().retain(|n| n.value != 2), 1);
+        l.writer().push_front(node(9, &Arc::new(Drops::default())));
+    });
+    memb::barrier(); // the closure has run
+    memb::barrier(); // the node it removed has been freed
+    assert_eq!(values(&list), [9, 0, 1, 3]);
+    assert_eq!(drops.get(), 1);
+}
