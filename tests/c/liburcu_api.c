@@ -393,10 +393,12 @@ static void test_ref(void)
     rcu_read_unlock();
     urcu_ref_put(&r->ref, release_refd);
     CHECK(atomic_load(&refs_released) == 0);
+    /* A reader that found the object before its last reference went: the
+     * object is released (and its free queued) under the reader, which
+     * may still look at it and gets no reference. */
+    rcu_read_lock();
     urcu_ref_put(&r->ref, release_refd);
     CHECK(atomic_load(&refs_released) == 1);
-    /* Released, not yet freed: a reader that finds it gets no reference. */
-    rcu_read_lock();
     CHECK(!urcu_ref_get_unless_zero(&r->ref));
     rcu_read_unlock();
     QUIESCENT();
