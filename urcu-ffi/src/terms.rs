@@ -8,7 +8,7 @@
 //! shown (urcu-core's report.rs: whole words only, the longest term wins).
 //! A program built against liburcu's names (`pkg-config krcu-urcu`) says
 //! so when it starts (the compat headers' constructor calls
-//! [`krcu__speak_liburcu`]), and gets [`LIBURCU_TERMS`] instead: the same
+//! `krcu__speak_liburcu`), and gets [`LIBURCU_TERMS`] instead: the same
 //! messages naming `synchronize_rcu()`, `rcu_read_unlock()`, ... where the
 //! C table names `krcu_synchronize_rcu()`, `krcu_read_unlock()`.
 //!
@@ -186,7 +186,7 @@ static LIBURCU_TABLE: [(&str, &str); CORE_IN_LIBURCU.len() + SLAB_IN_C.len()] =
 
 /// krcu.h's terms: installed when libkrcu loads.
 static C_TERMS: &Terms = &C_TABLE;
-/// liburcu's terms: installed by [`krcu__speak_liburcu`].
+/// liburcu's terms: installed by `krcu__speak_liburcu`.
 static LIBURCU_TERMS: &Terms = &LIBURCU_TABLE;
 
 /// Whether the program speaks liburcu's names.
@@ -205,12 +205,9 @@ pub(crate) fn install() {
     urcu_core::__private::report::set_c_terms(terms);
 }
 
-/// Called by the liburcu compat headers' constructor (one per translation
-/// unit that includes a flavor header, when the program starts): from now
-/// on krcu's reports name liburcu's functions. Internal to the compat
-/// headers.
-#[no_mangle]
-pub extern "C" fn krcu__speak_liburcu() {
+/// From now on krcu's reports name liburcu's functions: the program
+/// speaks liburcu's names (`krcu__speak_liburcu`, liburcu/mod.rs).
+pub(crate) fn speak_liburcu() {
     // Relaxed: as in `install`.
     SPEAKS_LIBURCU.store(true, Relaxed);
     urcu_core::__private::report::set_c_terms(&LIBURCU_TERMS);

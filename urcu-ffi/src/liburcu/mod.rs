@@ -82,6 +82,15 @@ fn mirrored<R>(f: impl FnOnce() -> R) -> R {
     r
 }
 
+/// Called by the compat headers' constructor (`<urcu/krcu-compat.h>`, one
+/// per translation unit that includes a flavor header, when the program
+/// starts): from now on krcu's reports name liburcu's functions
+/// (terms.rs). Internal to the compat headers.
+#[no_mangle]
+pub extern "C" fn krcu__speak_liburcu() {
+    crate::terms::speak_liburcu()
+}
+
 // ---- memb ----
 
 // urcu_memb_read_lock and urcu_memb_read_unlock (and the bp and mb
