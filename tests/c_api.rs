@@ -583,6 +583,14 @@ fn liburcu_api_from_c_on_both_flavors() {
         ),
     ] {
         let exe = compile("liburcu_api", out_name, &flags, false).unwrap();
+        // defer_rcu when its nodes' cache cannot be made.
+        let out = run(&exe, &["no-cache"], &[]);
+        assert_success(out_name, &out);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            stdout.contains("defer_rcu without its cache"),
+            "{out_name}: {stdout}"
+        );
         let out = run(&exe, &[], &[]);
         assert_success(out_name, &out);
         let stdout = String::from_utf8_lossy(&out.stdout);

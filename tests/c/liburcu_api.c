@@ -410,9 +410,29 @@ static void test_ref(void)
     ONLINE();
 }
 
-int main(void)
+/* With no slab cache left to make (every one of the 4096 taken), defer_rcu
+ * cannot have its nodes' cache and queues boxed calls instead: the same
+ * calls, the same barriers. Run alone in a process ("no-cache"): the
+ * nodes' cache is made at a process's first defer_rcu. */
+static int test_defer_without_a_cache(void)
+{
+    static struct krcu_cache *taken[4097];
+    int n = 0;
+    while (n < 4097 && (taken[n] = krcu_cache_create("taken", 32, NULL)))
+        n++;
+    CHECK(n <= 4096 && errno == EMFILE);
+    test_defer();
+    for (int i = 0; i < n; i++)
+        CHECK(krcu_cache_destroy(taken[i]) == 0);
+    printf("liburcu_api: defer_rcu without its cache (%d caches taken): ok\n", n);
+    return 0;
+}
+
+int main(int argc, char **argv)
 {
     rcu_register_thread();
+    if (argc > 1 && !strcmp(argv[1], "no-cache"))
+        return test_defer_without_a_cache();
     test_ref();
     test_defer();
     test_call_rcu_data();

@@ -3,7 +3,11 @@
 //! liburcu keeps a queue per registered thread, flushes it from a defer
 //! thread or, when it fills, from `defer_rcu` itself after a
 //! `synchronize_rcu`. krcu queues each deferred call as a callback of the
-//! flavor (`urcu_core::callback::defer`, a boxed node freed by the call):
+//! flavor: a 32-byte node (the callback head, `fct` and `p`) from a slab
+//! cache of its own, whose per-thread sheaves hand the nodes the callback
+//! thread frees back to the deferring thread through the barn, without
+//! the cross-thread traffic of the process allocator (a boxed closure
+//! when the cache cannot be had):
 //!
 //! * `defer_rcu` never waits for a grace period, so it may be called inside
 //!   a read-side critical section and from a callback, where liburcu's may
@@ -22,7 +26,10 @@
 use crate::guard::{bad_argument, ffi};
 use std::cell::Cell;
 use std::ffi::c_void;
-use urcu_core::{Flavor, Memb, Qsbr};
+use std::ptr::NonNull;
+use urcu_core::__private::ForkOnceLock;
+use urcu_core::{Flavor, Memb, Qsbr, RcuHead};
+use urcu_slab::{CacheArgs, KmemCache};
 
 type DeferFn = Option<unsafe extern "C" fn(p: *mut c_void)>;
 
@@ -35,6 +42,73 @@ struct Deferred {
 // SAFETY: liburcu's contract for `defer_rcu`: `fct(p)` may run on any
 // thread (its defer thread, or whichever thread flushes the queue).
 unsafe impl Send for Deferred {}
+
+/// A deferred call as a callback: the head first, so the callback finds
+/// the node from it.
+#[repr(C)]
+struct Node {
+    head: RcuHead,
+    call: Deferred,
+}
+
+/// Objects a thread keeps in each sheaf of the nodes' cache.
+const NODE_SHEAF: u32 = 64;
+
+/// The nodes' cache, made at the first `defer_rcu`; `None` when it could
+/// not be made (then each call is a boxed closure).
+static NODES: ForkOnceLock<Option<KmemCache>> = ForkOnceLock::new();
+
+fn nodes() -> Option<&'static KmemCache> {
+    NODES
+        .get_or_init(|| {
+            let args = CacheArgs {
+                sheaf_capacity: NODE_SHEAF,
+                ..CacheArgs::default()
+            };
+            KmemCache::new("krcu defer_rcu", std::mem::size_of::<Node>(), args).ok()
+        })
+        .as_ref()
+}
+
+/// The callback of a node: frees the node, then makes the call.
+unsafe extern "C" fn run_node(head: *mut RcuHead) {
+    let node = head.cast::<Node>();
+    // SAFETY: `head` is the first field of a Node from `queue`, queued once
+    // and handed to this callback once, after its grace period; the cache
+    // exists (the node came from it).
+    let call = unsafe {
+        let call = std::ptr::read(&(*node).call);
+        if let Some(cache) = nodes() {
+            cache.free(NonNull::new_unchecked(node.cast()));
+        }
+        call
+    };
+    // SAFETY: the caller's contract for `defer_rcu`: `fct` accepts `p`
+    // after a grace period, on any thread.
+    unsafe { (call.fct)(call.p) }
+}
+
+/// Queues `call` to run after a grace period of `F`.
+fn queue<F: Flavor>(call: Deferred) {
+    if let Some(obj) = nodes().and_then(|c| c.alloc().ok()) {
+        let node = obj.as_ptr().cast::<Node>();
+        // SAFETY: a fresh object of the nodes' cache, sized and aligned for
+        // a Node; handed to call_rcu once, freed by run_node.
+        unsafe {
+            node.write(Node {
+                head: RcuHead::new(),
+                call,
+            });
+            F::call_rcu(node.cast(), run_node);
+        }
+        return;
+    }
+    urcu_core::defer::<F>(move || {
+        let call = call;
+        // SAFETY: as in `run_node`.
+        unsafe { (call.fct)(call.p) }
+    })
+}
 
 thread_local! {
     /// Whether this thread deferred a call since its last defer barrier,
@@ -49,14 +123,7 @@ fn defer_rcu<F: Flavor>(slot: usize, name: &str, fct: DeferFn, p: *mut c_void) {
         bad_argument(name, "fct is NULL")
     };
     let call = Deferred { fct, p };
-    ffi(name, move || {
-        urcu_core::defer::<F>(move || {
-            let call = call;
-            // SAFETY: the caller's contract: `fct` accepts `p` after a grace
-            // period, on any thread.
-            unsafe { (call.fct)(call.p) }
-        })
-    });
+    ffi(name, move || queue::<F>(call));
     DEFERRED.with(|d| d[slot].set(true));
 }
 
