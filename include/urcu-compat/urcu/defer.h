@@ -4,8 +4,8 @@
  * krcu's callback thread (liburcu runs it on its defer thread or on a
  * thread that flushes its queue). krcu queues each call as a callback:
  * defer_rcu never waits for a grace period, so it may be called inside a
- * read-side critical section and from a callback; it allocates a small
- * node, so it is not for signal handlers. rcu_defer_register_thread is not
+ * read-side critical section and from a callback; it takes a node from
+ * a krcu slab cache, so it is not for signal handlers. rcu_defer_register_thread is not
  * needed (it returns 0); rcu_defer_unregister_thread and
  * rcu_defer_barrier_thread return once every call this thread deferred
  * has run, rcu_defer_barrier once every call any thread deferred has.
