@@ -39,6 +39,21 @@ fn entry(key: u64) -> Entry {
     }
 }
 
+/// Pushes slots with keys `0..n` from `cache` onto `bucket`.
+fn fill<'c, F: urcu_core::Flavor>(
+    bucket: &RcuHList<Slot, F, SlabBox<'c, Slot>>,
+    cache: &'c Cache<Slot>,
+    n: u64,
+) {
+    for key in 0..n {
+        let slot = Slot {
+            key,
+            link: HListLink::new(),
+        };
+        bucket.writer().push_front(cache.alloc(slot).unwrap());
+    }
+}
+
 #[test]
 fn slab_nodes_are_freed_by_kfree_rcu_after_both_flavors_grace_periods() {
     let cache: Cache<Entry> = Cache::new("rcu-list entries").unwrap();
@@ -48,15 +63,8 @@ fn slab_nodes_are_freed_by_kfree_rcu_after_both_flavors_grace_periods() {
         let bucket: RcuHList<Slot, Qsbr, SlabBox<'_, Slot>> = RcuHList::new();
         for k in 0..1000 {
             list.writer().push_back(cache.alloc(entry(k)).unwrap());
-            bucket.writer().push_front(
-                slots
-                    .alloc(Slot {
-                        key: k,
-                        link: HListLink::new(),
-                    })
-                    .unwrap(),
-            );
         }
+        fill(&bucket, &slots, 1000);
         let freed = || {
             let s = stats();
             s.kfree_rcu_bulk + s.kfree_rcu_list + s.kfree_rcu_sheaf
@@ -119,16 +127,7 @@ fn slab_nodes_are_freed_by_kfree_rcu_after_both_flavors_grace_periods() {
 fn dropping_a_list_of_slab_nodes_frees_them_at_once() {
     let cache: Cache<Slot> = Cache::new("hlist drop").unwrap();
     let bucket: RcuHList<Slot, Memb, SlabBox<'_, Slot>> = RcuHList::new();
-    for k in 0..64 {
-        bucket.writer().push_front(
-            cache
-                .alloc(Slot {
-                    key: k,
-                    link: HListLink::new(),
-                })
-                .unwrap(),
-        );
-    }
+    fill(&bucket, &cache, 64);
     assert_eq!(cache.stats().live, 64);
     drop(bucket);
     assert_eq!(cache.stats().live, 0);
@@ -143,16 +142,7 @@ fn destroying_a_cache_right_after_its_nodes_left_a_list_waits_for_them() {
     let cache: Cache<Slot> = Cache::new("hlist destroy").unwrap();
     {
         let bucket: RcuHList<Slot, Qsbr, SlabBox<'_, Slot>> = RcuHList::new();
-        for k in 0..256 {
-            bucket.writer().push_front(
-                cache
-                    .alloc(Slot {
-                        key: k,
-                        link: HListLink::new(),
-                    })
-                    .unwrap(),
-            );
-        }
+        fill(&bucket, &cache, 256);
         assert_eq!(bucket.writer().retain(|_| false), 256);
     }
     cache
