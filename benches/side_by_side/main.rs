@@ -108,7 +108,12 @@ fn main() {
     }
     let compat = opts.only.is_none_or(|o| o == Workload::Compat) && {
         match drivers::build_compat() {
-            Ok(()) => true,
+            Ok(skipped) => {
+                for s in skipped {
+                    println!("compat workload: not running {s}");
+                }
+                true
+            }
             Err(why) => {
                 println!("compat workload skipped: {why}");
                 false
