@@ -35,6 +35,8 @@
 //! nothing.
 
 pub(crate) mod link;
+#[cfg(not(loom))]
+mod lock;
 #[cfg(all(test, loom))]
 mod loom_model;
 #[cfg(not(loom))]

@@ -3,13 +3,13 @@
 //! a time changes it.
 
 use super::link::{self, HListLink};
+use super::lock::{WriterGuard, WriterLock};
 use super::node::{link_of, node_of, NodeBox, RcuHListNode};
 use super::NotInList;
 use crate::flavor::{Flavor, Memb, ReadSection};
 use crate::primitive::AtomicPtr;
 use std::marker::PhantomData;
 use std::ptr::NonNull;
-use std::sync::{Mutex, MutexGuard, PoisonError};
 
 /// An intrusive hash-bucket list of `T`s shared under RCU: liburcu's
 /// `cds_hlist_*_rcu`, for Rust. As [`RcuList`](crate::RcuList), with
@@ -33,7 +33,7 @@ pub struct RcuHList<T: RcuHListNode, F: Flavor = Memb, B: NodeBox<T> = Box<T>> {
     /// `pprev` points at it).
     head: Box<AtomicPtr<HListLink>>,
     /// Held by the writer.
-    lock: Mutex<()>,
+    lock: WriterLock,
     _marker: PhantomData<(B, F, T)>,
 }
 
@@ -47,7 +47,7 @@ impl<T: RcuHListNode, F: Flavor, B: NodeBox<T>> RcuHList<T, F, B> {
     pub fn new() -> Self {
         RcuHList {
             head: Box::new(AtomicPtr::new(std::ptr::null_mut())),
-            lock: Mutex::new(()),
+            lock: WriterLock::new(),
             _marker: PhantomData,
         }
     }
@@ -74,10 +74,15 @@ impl<T: RcuHListNode, F: Flavor, B: NodeBox<T>> RcuHList<T, F, B> {
     }
 
     /// Takes the writer's lock: the returned writer changes the list.
+    ///
+    /// # Panics
+    ///
+    /// As [`RcuList::writer`](crate::RcuList::writer).
+    #[track_caller]
     pub fn writer(&self) -> HListWriter<'_, T, F, B> {
         HListWriter {
             list: self,
-            _lock: self.lock.lock().unwrap_or_else(PoisonError::into_inner),
+            _lock: self.lock.lock(),
         }
     }
 }
@@ -124,7 +129,7 @@ impl<'g, T: RcuHListNode> Iterator for HIter<'g, T> {
 /// The writer of an [`RcuHList`]: holds its lock.
 pub struct HListWriter<'a, T: RcuHListNode, F: Flavor, B: NodeBox<T>> {
     list: &'a RcuHList<T, F, B>,
-    _lock: MutexGuard<'a, ()>,
+    _lock: WriterGuard<'a>,
 }
 
 impl<T: RcuHListNode, F: Flavor, B: NodeBox<T>> HListWriter<'_, T, F, B> {

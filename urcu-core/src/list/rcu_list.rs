@@ -2,12 +2,12 @@
 //! read guard while one writer at a time changes it.
 
 use super::link::{self, ListLink};
+use super::lock::{WriterGuard, WriterLock};
 use super::node::{link_of, node_of, NodeBox, RcuListNode};
 use super::NotInList;
 use crate::flavor::{Flavor, Memb, ReadSection};
 use std::marker::PhantomData;
 use std::ptr::NonNull;
-use std::sync::{Mutex, MutexGuard, PoisonError};
 
 /// An intrusive doubly-linked list of `T`s shared under RCU: liburcu's
 /// `cds_list_*_rcu`, for Rust.
@@ -21,7 +21,8 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 /// slab layer's `SlabBox` through `kfree_rcu`. The writer never waits for
 /// a grace period, so it may write inside a read section or a callback.
 /// The writer's lock is an ordinary mutex: a `fork()` while another thread
-/// holds it leaves it held in the child.
+/// holds it leaves it held in the child, and a writer that waits for a
+/// grace period or a barrier must not hold it if callbacks take it.
 ///
 /// ```
 /// use urcu_core::{memb, rcu_list_node, ListLink, RcuList};
@@ -46,7 +47,7 @@ pub struct RcuList<T: RcuListNode, F: Flavor = Memb, B: NodeBox<T> = Box<T>> {
     /// The list's sentinel, at a fixed address (nodes point at it).
     sentinel: Box<ListLink>,
     /// Held by the writer: the list changes under one writer at a time.
-    lock: Mutex<()>,
+    lock: WriterLock,
     _marker: PhantomData<(B, F, T)>,
 }
 
@@ -64,7 +65,7 @@ impl<T: RcuListNode, F: Flavor, B: NodeBox<T>> RcuList<T, F, B> {
         link::init_sentinel(&sentinel);
         RcuList {
             sentinel,
-            lock: Mutex::new(()),
+            lock: WriterLock::new(),
             _marker: PhantomData,
         }
     }
@@ -93,10 +94,16 @@ impl<T: RcuListNode, F: Flavor, B: NodeBox<T>> RcuList<T, F, B> {
 
     /// Takes the writer's lock: the returned writer changes the list.
     /// Writers wait for each other, never for readers.
+    ///
+    /// # Panics
+    ///
+    /// On a thread that holds this list's writer already (it would wait
+    /// for itself).
+    #[track_caller]
     pub fn writer(&self) -> ListWriter<'_, T, F, B> {
         ListWriter {
             list: self,
-            _lock: self.lock.lock().unwrap_or_else(PoisonError::into_inner),
+            _lock: self.lock.lock(),
         }
     }
 
@@ -156,7 +163,7 @@ impl<'g, T: RcuListNode> Iterator for Iter<'g, T> {
 /// The writer of an [`RcuList`]: holds its lock.
 pub struct ListWriter<'a, T: RcuListNode, F: Flavor, B: NodeBox<T>> {
     list: &'a RcuList<T, F, B>,
-    _lock: MutexGuard<'a, ()>,
+    _lock: WriterGuard<'a>,
 }
 
 impl<T: RcuListNode, F: Flavor, B: NodeBox<T>> ListWriter<'_, T, F, B> {

@@ -244,3 +244,31 @@ fn a_callback_may_change_a_list() {
     assert_eq!(values(&list), [9, 0, 1, 3]);
     assert_eq!(drops.get(), 1);
 }
+
+#[test]
+fn a_second_writer_on_the_thread_that_holds_one_is_refused() {
+    let drops = Arc::new(Drops::default());
+    let list: RcuList<Node> = RcuList::new();
+    let bucket: RcuHList<HNode> = RcuHList::new();
+    let err = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut w = list.writer();
+        w.push_back(node(1, &drops));
+        let _again = list.writer();
+    }))
+    .expect_err("a second writer on one thread must be refused");
+    let msg = err.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(msg.contains("would wait for itself"), "{msg}");
+    // The first writer's lock was released on the way out.
+    list.writer().push_back(node(2, &drops));
+    assert_eq!(values(&list), [1, 2]);
+    let _w = bucket.writer();
+    assert!(std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| bucket.writer())).is_err());
+    // Another thread waits for the writer as usual.
+    drop(_w);
+    std::thread::scope(|s| {
+        let w = list.writer();
+        let t = s.spawn(|| list.writer().len());
+        drop(w);
+        assert_eq!(t.join().unwrap(), 2);
+    });
+}
