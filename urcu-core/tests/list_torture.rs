@@ -82,23 +82,23 @@ struct Shared<F: Flavor> {
     walks: AtomicU64,
 }
 
+/// A node a reader reached: alive, with a key the writer could have given.
+fn check(what: &str, state: &AtomicU64, key: u64) {
+    assert_eq!(
+        state.load(Relaxed),
+        ALIVE,
+        "a {what} node freed under a reader"
+    );
+    assert!(key < 1 << 40);
+}
+
 /// One reader's walk of both lists under `guard`: every node alive.
 fn walk<F: Flavor>(s: &Shared<F>, guard: &impl urcu_core::ReadSection<F>) {
     for n in s.list.iter(guard) {
-        assert_eq!(
-            n.state.load(Relaxed),
-            ALIVE,
-            "a list node freed under a reader"
-        );
-        assert!(n.key < 1 << 40);
+        check("list", &n.state, n.key);
     }
     for n in s.bucket.iter(guard) {
-        assert_eq!(
-            n.state.load(Relaxed),
-            ALIVE,
-            "a bucket node freed under a reader"
-        );
-        assert!(n.key < 1 << 40);
+        check("bucket", &n.state, n.key);
     }
     s.walks.fetch_add(1, Relaxed);
 }
